@@ -1,0 +1,785 @@
+//! Admin areas: the finest available level of the boundaries the user supplied.
+//!
+//! The user gives one to three levels (country, admin-1, admin-2), each a polygon file whose
+//! features carry a code and a name, and, below the country level, the codes of their parents.
+//! The areas that cells are built from are the *finest* features: every admin-2 feature, every
+//! admin-1 feature with no admin-2 children, and every country with no admin-1 children. So a
+//! world admin-1 file plus a US county file gives counties in the US and admin-1 areas elsewhere.
+//!
+//! Each area's geometry is cleaned once, here:
+//! * features that share a code are merged into one area (multi-row countries are common);
+//! * rings that cross the antimeridian (consecutive longitudes more than 180 degrees apart, not
+//!   both on the ±180 map edge) are unwrapped, cut at 180 and wrapped back, so every area lies in
+//!   `[-180, 180]`;
+//! * invalid polygons (self-intersections, bow-ties) are repaired with geo's `MakeValid` (the
+//!   prepair method: a constrained Delaunay triangulation of the rings, keeping the triangles
+//!   inside by the odd-even rule), falling back to an i_overlay self-union;
+//! * rings are oriented counter-clockwise (holes clockwise), as RFC 7946 wants.
+//!
+//! Every repair is listed in [`AdminNotes`], which the report carries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use geo::line_intersection::{LineIntersection, line_intersection};
+use geo::{Area as _, BooleanOps, BoundingRect, Contains, MakeValid, Orient, orient::Direction};
+use geo_types::{Coord, Line, LineString, MultiPolygon, Polygon, Rect};
+use rstar::{AABB, RTree, RTreeObject};
+use thiserror::Error;
+
+use crate::io::IoError;
+use crate::io::boundaries::{BoundaryFile, read_boundaries};
+
+/// Errors while building admin areas.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No boundary level was given.
+    #[error("no boundary file given: at least one level (country, admin-1 or admin-2) is needed")]
+    NoLevels,
+    /// A feature has an empty code.
+    #[error("{path}: feature {feature}: empty value in code column '{column}'")]
+    EmptyCode {
+        /// The file.
+        path: PathBuf,
+        /// The feature index.
+        feature: usize,
+        /// The code column.
+        column: String,
+    },
+    /// No area with a polygon of non-zero area is left.
+    #[error("no admin area with a non-empty polygon in the boundary files")]
+    NoAreas,
+    /// Reading a boundary file failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
+
+/// An admin level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Countries (admin-0).
+    Country = 0,
+    /// First-level subdivisions (states, provinces).
+    Admin1 = 1,
+    /// Second-level subdivisions (counties, districts).
+    Admin2 = 2,
+}
+
+impl Level {
+    /// `"country"`, `"admin1"` or `"admin2"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Country => "country",
+            Level::Admin1 => "admin1",
+            Level::Admin2 => "admin2",
+        }
+    }
+}
+
+/// One boundary file and the columns that hold its codes and names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelSpec {
+    /// The file (GeoParquet, GeoJSON or Shapefile).
+    pub path: PathBuf,
+    /// Column with the feature's own code (unique per area; rows sharing a code are merged).
+    pub code_column: String,
+    /// Column with the feature's name.
+    pub name_column: String,
+    /// Column with the admin-1 code of the parent (admin-2 files).
+    pub admin1_code_column: Option<String>,
+    /// Column with the admin-1 name of the parent (admin-2 files; used when the admin-1 level
+    /// is not given).
+    pub admin1_name_column: Option<String>,
+    /// Column with the country code (admin-1 and admin-2 files).
+    pub country_code_column: Option<String>,
+    /// Column with the country name (used when the country level is not given).
+    pub country_name_column: Option<String>,
+}
+
+impl LevelSpec {
+    /// A country file with columns `country_code`, `country_name`.
+    pub fn country(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            code_column: "country_code".into(),
+            name_column: "country_name".into(),
+            admin1_code_column: None,
+            admin1_name_column: None,
+            country_code_column: None,
+            country_name_column: None,
+        }
+    }
+    /// An admin-1 file with columns `admin1_code`, `admin1_name`, `country_code`,
+    /// `country_name`.
+    pub fn admin1(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            code_column: "admin1_code".into(),
+            name_column: "admin1_name".into(),
+            admin1_code_column: None,
+            admin1_name_column: None,
+            country_code_column: Some("country_code".into()),
+            country_name_column: Some("country_name".into()),
+        }
+    }
+    /// An admin-2 file with columns `admin2_code`, `admin2_name`, `admin1_code`, `admin1_name`,
+    /// `country_code`, `country_name`.
+    pub fn admin2(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            code_column: "admin2_code".into(),
+            name_column: "admin2_name".into(),
+            admin1_code_column: Some("admin1_code".into()),
+            admin1_name_column: Some("admin1_name".into()),
+            country_code_column: Some("country_code".into()),
+            country_name_column: Some("country_name".into()),
+        }
+    }
+    /// Sets the code column.
+    #[must_use]
+    pub fn code_column(mut self, c: impl Into<String>) -> Self {
+        self.code_column = c.into();
+        self
+    }
+    /// Sets the name column.
+    #[must_use]
+    pub fn name_column(mut self, c: impl Into<String>) -> Self {
+        self.name_column = c.into();
+        self
+    }
+    /// Sets (or clears) the parent admin-1 code column.
+    #[must_use]
+    pub fn admin1_code_column(mut self, c: Option<String>) -> Self {
+        self.admin1_code_column = c;
+        self
+    }
+    /// Sets (or clears) the parent admin-1 name column.
+    #[must_use]
+    pub fn admin1_name_column(mut self, c: Option<String>) -> Self {
+        self.admin1_name_column = c;
+        self
+    }
+    /// Sets (or clears) the country code column.
+    #[must_use]
+    pub fn country_code_column(mut self, c: Option<String>) -> Self {
+        self.country_code_column = c;
+        self
+    }
+    /// Sets (or clears) the country name column.
+    #[must_use]
+    pub fn country_name_column(mut self, c: Option<String>) -> Self {
+        self.country_name_column = c;
+        self
+    }
+    fn columns(&self) -> Vec<String> {
+        let mut v = vec![self.code_column.clone(), self.name_column.clone()];
+        for c in [
+            &self.admin1_code_column,
+            &self.admin1_name_column,
+            &self.country_code_column,
+            &self.country_name_column,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !v.contains(c) {
+                v.push(c.clone());
+            }
+        }
+        v
+    }
+}
+
+/// The boundary levels a run uses; any non-empty subset.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BoundarySpec {
+    /// Countries.
+    pub country: Option<LevelSpec>,
+    /// Admin-1.
+    pub admin1: Option<LevelSpec>,
+    /// Admin-2.
+    pub admin2: Option<LevelSpec>,
+}
+
+/// One finest-level admin area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    /// The level it comes from.
+    pub level: Level,
+    /// Its code (unique among areas).
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Admin-1 code (the area's own code for admin-1 areas, the country code for countries).
+    pub admin1_code: String,
+    /// Admin-1 name.
+    pub admin1_name: String,
+    /// Country code.
+    pub country_code: String,
+    /// Country name.
+    pub country_name: String,
+    /// Cleaned, valid, CCW-oriented polygons in lon/lat degrees within `[-180, 180]`.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// What was repaired or dropped while building areas; each entry names file and feature.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminNotes {
+    /// Invalid polygons repaired.
+    pub repaired: Vec<String>,
+    /// Polygons cut at the antimeridian.
+    pub antimeridian_split: Vec<String>,
+    /// Features dropped because their polygons have no area.
+    pub dropped_empty: Vec<String>,
+    /// Parent areas replaced by their children (admin-1 by admin-2, country by admin-1).
+    pub replaced_parents: usize,
+}
+
+/// The finest admin areas, sorted by (country code, admin-1 code, code).
+#[derive(Debug, Clone)]
+pub struct AdminAreas {
+    /// The areas.
+    pub areas: Vec<Area>,
+    /// Repairs and drops.
+    pub notes: AdminNotes,
+    /// Input files, by level, for the report.
+    pub files: Vec<(Level, PathBuf)>,
+}
+
+struct RawArea {
+    code: String,
+    name: String,
+    admin1_code: Option<String>,
+    admin1_name: Option<String>,
+    country_code: Option<String>,
+    country_name: Option<String>,
+    geometry: MultiPolygon<f64>,
+}
+
+fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, AdminError> {
+    let file: BoundaryFile = read_boundaries(&spec.path, &spec.columns())?;
+    let mut by_code: BTreeMap<String, RawArea> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for f in file.features {
+        let get = |c: &Option<String>| {
+            c.as_ref()
+                .and_then(|c| f.props.get(c))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let code = f
+            .props
+            .get(&spec.code_column)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        if code.is_empty() {
+            return Err(AdminError::EmptyCode {
+                path: spec.path.clone(),
+                feature: f.index,
+                column: spec.code_column.clone(),
+            });
+        }
+        let label = format!("{}: feature {} ({code})", spec.path.display(), f.index);
+        let geometry = clean_geometry(f.geometry, &label, notes);
+        let name = f
+            .props
+            .get(&spec.name_column)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| code.clone());
+        match by_code.get_mut(&code) {
+            Some(existing) => existing.geometry.0.extend(geometry.0),
+            None => {
+                order.push(code.clone());
+                by_code.insert(
+                    code.clone(),
+                    RawArea {
+                        code,
+                        name,
+                        admin1_code: get(&spec.admin1_code_column),
+                        admin1_name: get(&spec.admin1_name_column),
+                        country_code: get(&spec.country_code_column),
+                        country_name: get(&spec.country_name_column),
+                        geometry,
+                    },
+                );
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for code in order {
+        if let Some(mut a) = by_code.remove(&code) {
+            if a.geometry.0.is_empty() || a.geometry.unsigned_area() == 0.0 {
+                notes.dropped_empty.push(format!(
+                    "{}: {} ({})",
+                    spec.path.display(),
+                    a.code,
+                    a.name
+                ));
+                continue;
+            }
+            // Parts merged from several rows may touch or overlap: dissolve them.
+            if a.geometry.0.len() > 1 && !is_valid_fast(&a.geometry) {
+                a.geometry = orient(geo::unary_union(a.geometry.0.iter()));
+            }
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the finest admin areas from the given levels.
+///
+/// # Errors
+/// [`AdminError`] when no level is given, a file cannot be read, a code is empty, or nothing is
+/// left.
+pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
+    let mut notes = AdminNotes::default();
+    let mut files = Vec::new();
+    let mut levels: Vec<Vec<RawArea>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    for (level, s) in [
+        (Level::Country, &spec.country),
+        (Level::Admin1, &spec.admin1),
+        (Level::Admin2, &spec.admin2),
+    ] {
+        if let Some(s) = s {
+            files.push((level, s.path.clone()));
+            levels[level as usize] = read_level(s, &mut notes)?;
+        }
+    }
+    if files.is_empty() {
+        return Err(AdminError::NoLevels);
+    }
+    let [countries, admin1, admin2] = [
+        std::mem::take(&mut levels[0]),
+        std::mem::take(&mut levels[1]),
+        std::mem::take(&mut levels[2]),
+    ];
+    let country_names: BTreeMap<String, String> = countries
+        .iter()
+        .map(|c| (c.code.clone(), c.name.clone()))
+        .collect();
+    let admin1_info: BTreeMap<String, (String, Option<String>, Option<String>)> = admin1
+        .iter()
+        .map(|a| {
+            (
+                a.code.clone(),
+                (
+                    a.name.clone(),
+                    a.country_code.clone(),
+                    a.country_name.clone(),
+                ),
+            )
+        })
+        .collect();
+    let parents_of_admin2: BTreeSet<String> = admin2
+        .iter()
+        .filter_map(|a| a.admin1_code.clone())
+        .collect();
+    let countries_with_children: BTreeSet<String> = admin1
+        .iter()
+        .chain(admin2.iter())
+        .filter_map(|a| a.country_code.clone())
+        .collect();
+
+    let mut areas = Vec::new();
+    for c in countries {
+        if countries_with_children.contains(&c.code) {
+            notes.replaced_parents += 1;
+            continue;
+        }
+        areas.push(Area {
+            level: Level::Country,
+            admin1_code: c.code.clone(),
+            admin1_name: c.name.clone(),
+            country_code: c.code.clone(),
+            country_name: c.name.clone(),
+            code: c.code,
+            name: c.name,
+            geometry: c.geometry,
+        });
+    }
+    for a in admin1 {
+        if parents_of_admin2.contains(&a.code) {
+            notes.replaced_parents += 1;
+            continue;
+        }
+        let country_code = a.country_code.clone().unwrap_or_else(|| a.code.clone());
+        let country_name = country_names
+            .get(&country_code)
+            .cloned()
+            .or(a.country_name.clone())
+            .unwrap_or_else(|| country_code.clone());
+        areas.push(Area {
+            level: Level::Admin1,
+            admin1_code: a.code.clone(),
+            admin1_name: a.name.clone(),
+            country_code,
+            country_name,
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+        });
+    }
+    for a in admin2 {
+        let admin1_code = a.admin1_code.clone().unwrap_or_else(|| a.code.clone());
+        let parent = admin1_info.get(&admin1_code);
+        let admin1_name = parent
+            .map(|p| p.0.clone())
+            .or(a.admin1_name.clone())
+            .unwrap_or_else(|| admin1_code.clone());
+        let country_code = a
+            .country_code
+            .clone()
+            .or_else(|| parent.and_then(|p| p.1.clone()))
+            .unwrap_or_else(|| admin1_code.clone());
+        let country_name = country_names
+            .get(&country_code)
+            .cloned()
+            .or_else(|| parent.and_then(|p| p.2.clone()))
+            .or(a.country_name.clone())
+            .unwrap_or_else(|| country_code.clone());
+        areas.push(Area {
+            level: Level::Admin2,
+            admin1_code,
+            admin1_name,
+            country_code,
+            country_name,
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+        });
+    }
+    if areas.is_empty() {
+        return Err(AdminError::NoAreas);
+    }
+    areas.sort_by(|a, b| {
+        (&a.country_code, &a.admin1_code, a.level, &a.code).cmp(&(
+            &b.country_code,
+            &b.admin1_code,
+            b.level,
+            &b.code,
+        ))
+    });
+    // Codes must be unique across levels too: a clash would make two areas indistinguishable.
+    areas.dedup_by(|b, a| {
+        if a.code == b.code && a.level == b.level {
+            a.geometry.0.append(&mut b.geometry.0);
+            true
+        } else {
+            false
+        }
+    });
+    Ok(AdminAreas {
+        areas,
+        notes,
+        files,
+    })
+}
+
+/// Orients a multipolygon: exteriors counter-clockwise, holes clockwise (RFC 7946).
+pub fn orient(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    mp.orient(Direction::Default)
+}
+
+/// Cleans one feature's polygons: antimeridian cut, repair, orientation. Records what it did.
+pub fn clean_geometry(
+    mp: MultiPolygon<f64>,
+    label: &str,
+    notes: &mut AdminNotes,
+) -> MultiPolygon<f64> {
+    let mut out: Vec<Polygon<f64>> = Vec::new();
+    let mut split = false;
+    for poly in mp.0 {
+        let poly = drop_degenerate_rings(poly);
+        if poly.exterior().0.len() < 4 {
+            continue;
+        }
+        if crosses_antimeridian(&poly) {
+            split = true;
+            out.extend(cut_at_antimeridian(&poly).0);
+        } else {
+            out.push(poly);
+        }
+    }
+    if split {
+        notes.antimeridian_split.push(label.to_string());
+    }
+    let mut mp = MultiPolygon::new(out);
+    if !is_valid_fast(&mp) {
+        notes.repaired.push(label.to_string());
+        mp = repair(&mp);
+    }
+    orient(mp)
+}
+
+/// Repairs an invalid multipolygon: each polygon with geo's `MakeValid` (prepair), then the
+/// parts dissolved with an i_overlay union; polygons `MakeValid` refuses go through the union
+/// alone.
+pub fn repair(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    let mut parts: Vec<Polygon<f64>> = Vec::new();
+    for p in &mp.0 {
+        if is_valid_fast(&MultiPolygon::new(vec![p.clone()])) {
+            parts.push(p.clone());
+            continue;
+        }
+        match p.make_valid() {
+            Ok(fixed) => parts.extend(fixed.0),
+            Err(_) => parts.extend(
+                MultiPolygon::new(vec![p.clone()])
+                    .union(&MultiPolygon::new(vec![]))
+                    .0,
+            ),
+        }
+    }
+    let mut fixed = geo::unary_union(parts.iter());
+    fixed.0.retain(|p| p.unsigned_area() > 0.0);
+    fixed
+}
+
+#[derive(Clone, Copy)]
+struct RingSeg {
+    line: Line<f64>,
+    /// (polygon, ring) the segment belongs to.
+    ring: (u32, u32),
+    /// Position in the ring and the ring's segment count.
+    pos: u32,
+    len: u32,
+}
+
+impl RTreeObject for RingSeg {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners(
+            [self.line.start.x, self.line.start.y],
+            [self.line.end.x, self.line.end.y],
+        )
+    }
+}
+
+/// A validity test for polygonal areas in `O(s log s)` for `s` segments (geo's `Validation`
+/// tests ring self-intersection pairwise, which took a minute on Natural Earth admin-1).
+///
+/// Invalid when: a ring has fewer than 4 points or non-finite coordinates; two segments of
+/// one ring cross, overlap, or touch anywhere but at their shared vertex; segments of two rings
+/// cross properly or overlap along a line; a polygon's shell starts inside another polygon of
+/// the same multipolygon (nested shells); a hole starts outside its shell. Rings of different
+/// rings touching at single points are allowed, as in the OGC model.
+///
+/// ```
+/// use geo::wkt;
+/// assert!(geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 1. 0., 1. 1., 0. 1., 0. 0.))))));
+/// assert!(!geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 2. 2., 2. 0., 0. 2., 0. 0.))))));
+/// ```
+pub fn is_valid_fast(mp: &MultiPolygon<f64>) -> bool {
+    let mut segs = Vec::new();
+    for (pi, p) in mp.0.iter().enumerate() {
+        for (ri, ring) in std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+        {
+            let c = &ring.0;
+            if c.len() < 4 || c.first() != c.last() {
+                return false;
+            }
+            if c.iter().any(|c| !(c.x.is_finite() && c.y.is_finite())) {
+                return false;
+            }
+            let len = (c.len() - 1) as u32;
+            for (k, w) in c.windows(2).enumerate() {
+                if w[0] == w[1] {
+                    return false;
+                }
+                segs.push(RingSeg {
+                    line: Line::new(w[0], w[1]),
+                    ring: (pi as u32, ri as u32),
+                    pos: k as u32,
+                    len,
+                });
+            }
+        }
+    }
+    let tree = RTree::bulk_load(segs.clone());
+    for a in &segs {
+        for b in tree.locate_in_envelope_intersecting(&a.envelope()) {
+            // Each unordered pair once: compare by (ring, pos).
+            if (b.ring, b.pos) <= (a.ring, a.pos) {
+                continue;
+            }
+            let Some(x) = line_intersection(a.line, b.line) else {
+                continue;
+            };
+            let same_ring = a.ring == b.ring;
+            let adjacent = same_ring && (a.pos + 1 == b.pos || (a.pos == 0 && b.pos + 1 == a.len));
+            match x {
+                LineIntersection::Collinear { .. } => return false,
+                LineIntersection::SinglePoint {
+                    is_proper: true, ..
+                } => return false,
+                LineIntersection::SinglePoint {
+                    is_proper: false, ..
+                } => {
+                    if same_ring && !adjacent {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    // Nesting: holes inside their shell, shells not inside one another.
+    for p in &mp.0 {
+        let shell = Polygon::new(p.exterior().clone(), vec![]);
+        for hole in p.interiors() {
+            if hole.0.iter().all(|c| !shell.contains(c)) {
+                return false;
+            }
+        }
+    }
+    if mp.0.len() > 1 {
+        let boxes: Vec<_> =
+            mp.0.iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.bounding_rect().map(|r| {
+                        rstar::primitives::GeomWithData::new(
+                            rstar::primitives::Rectangle::from_corners(
+                                [r.min().x, r.min().y],
+                                [r.max().x, r.max().y],
+                            ),
+                            i,
+                        )
+                    })
+                })
+                .collect();
+        let tree = RTree::bulk_load(boxes);
+        for (i, p) in mp.0.iter().enumerate() {
+            // A vertex of this shell not on any other ring tells whether it is inside another.
+            for c in p.exterior().0.iter().take(3) {
+                for other in tree
+                    .locate_all_at_point(&[c.x, c.y])
+                    .filter(|o| o.data != i)
+                {
+                    if mp.0[other.data].contains(c) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+fn drop_degenerate_rings(p: Polygon<f64>) -> Polygon<f64> {
+    let (ext, ints) = p.into_inner();
+    let dedup = |ls: LineString<f64>| {
+        let mut v: Vec<Coord<f64>> = Vec::with_capacity(ls.0.len());
+        for c in ls.0 {
+            if !(c.x.is_finite() && c.y.is_finite()) {
+                continue;
+            }
+            if v.last() != Some(&c) {
+                v.push(c);
+            }
+        }
+        if v.len() >= 3 && v.first() != v.last() {
+            let first = v[0];
+            v.push(first);
+        }
+        LineString::new(v)
+    };
+    let ext = dedup(ext);
+    let ints = ints
+        .into_iter()
+        .map(dedup)
+        .filter(|r| r.0.len() >= 4)
+        .collect();
+    Polygon::new(ext, ints)
+}
+
+/// True when a consecutive pair of exterior vertices is more than 180 degrees of longitude
+/// apart and not both on the ±180 map edge (a polygon around a pole, like Antarctica, runs
+/// along that edge legitimately).
+pub fn crosses_antimeridian(p: &Polygon<f64>) -> bool {
+    p.exterior().0.windows(2).any(|w| {
+        (w[1].x - w[0].x).abs() > 180.0 && !(w[0].x.abs() == 180.0 && w[1].x.abs() == 180.0)
+    })
+}
+
+/// Cuts a polygon whose rings cross the antimeridian into parts within `[-180, 180]`:
+/// longitudes are shifted into `[0, 360)`, the shape is clipped to the two hemispheres of
+/// the shifted frame and the eastern part is moved back by 360 degrees.
+pub fn cut_at_antimeridian(p: &Polygon<f64>) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    let shifted = p.map_coords(|c| Coord {
+        x: if c.x < 0.0 { c.x + 360.0 } else { c.x },
+        y: c.y,
+    });
+    let shifted = MultiPolygon::new(vec![shifted]);
+    let west = Rect::new(Coord { x: 0.0, y: -90.0 }, Coord { x: 180.0, y: 90.0 }).to_polygon();
+    let east = Rect::new(Coord { x: 180.0, y: -90.0 }, Coord { x: 360.0, y: 90.0 }).to_polygon();
+    let mut parts = shifted.intersection(&MultiPolygon::new(vec![west])).0;
+    let east_part = shifted
+        .intersection(&MultiPolygon::new(vec![east]))
+        .map_coords(|c| Coord {
+            x: c.x - 360.0,
+            y: c.y,
+        });
+    parts.extend(east_part.0);
+    parts.retain(|p| p.unsigned_area() > 0.0);
+    MultiPolygon::new(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::wkt;
+
+    #[test]
+    fn antimeridian_polygon_is_cut_in_two() {
+        let p = wkt!(POLYGON((
+            179.0 - 17.0,
+            -179.0 - 17.0,
+            -179.0 - 16.0,
+            179.0 - 16.0,
+            179.0 - 17.0
+        )));
+        assert!(crosses_antimeridian(&p));
+        let cut = cut_at_antimeridian(&p);
+        assert_eq!(cut.0.len(), 2);
+        for part in &cut.0 {
+            let b = geo::BoundingRect::bounding_rect(part).expect("bbox");
+            assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
+            assert!((part.unsigned_area() - 1.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn polar_ring_along_the_map_edge_is_not_cut() {
+        let p = wkt!(POLYGON((
+            -180.0 - 90.0,
+            180.0 - 90.0,
+            180.0 - 70.0,
+            -180.0 - 70.0,
+            -180.0 - 90.0
+        )));
+        assert!(!crosses_antimeridian(&p));
+    }
+
+    #[test]
+    fn bow_tie_is_repaired_into_two_triangles() {
+        let bow = wkt!(MULTIPOLYGON(((0.0 0.0, 2.0 2.0, 2.0 0.0, 0.0 2.0, 0.0 0.0))));
+        assert!(!is_valid_fast(&bow));
+        assert!(!geo::Validation::is_valid(&bow));
+        let mut notes = AdminNotes::default();
+        let fixed = clean_geometry(bow, "bow", &mut notes);
+        assert!(is_valid_fast(&fixed));
+        assert!(geo::Validation::is_valid(&fixed));
+        assert_eq!(notes.repaired, vec!["bow".to_string()]);
+        assert!(
+            (fixed.unsigned_area() - 2.0).abs() < 1e-9,
+            "{}",
+            fixed.unsigned_area()
+        );
+    }
+}

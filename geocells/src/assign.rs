@@ -1,0 +1,220 @@
+//! Assigning points to admin areas.
+//!
+//! Each point is looked up in an R-tree (rstar) of the bounding boxes of every area's polygons,
+//! then tested exactly against the candidate areas with geo's interval-tree point-in-polygon
+//! ([`geo::algorithm::indexed::IntervalTreeMultiPolygon`]: `O(log v + k)` per test for an area
+//! of `v` vertices). The first containing area in area order wins, so the result does not depend
+//! on thread count.
+//!
+//! Points inside no area (coastlines, GPS noise, points exactly on a border) go to the nearest
+//! area if it is within [`AssignParams::snap_km`] (distance from the point to the area's
+//! boundary on the sphere, see [`crate::geodesy::point_segment_km`]); farther points are
+//! rejected with [`RejectReason::OffLand`]. Nearest-boundary queries use a second R-tree over all
+//! boundary segments, built only when some point needs it.
+//!
+//! Complexity: `O(n log a)` for `n` points and `a` area polygons, plus `O(s log s)` to index the
+//! `s` boundary segments when snapping is needed.
+
+use geo::BoundingRect;
+use geo::Contains;
+use geo::algorithm::indexed::IntervalTreeMultiPolygon;
+use geo_types::Coord;
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree, RTreeObject};
+use thiserror::Error;
+
+use crate::admin::Area;
+use crate::geodesy::{degree_box, point_segment_km};
+use crate::io::points::{Points, RejectReason};
+
+/// Errors while assigning points.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AssignError {
+    /// There are no areas to assign to.
+    #[error("no admin areas to assign points to")]
+    NoAreas,
+}
+
+/// Parameters of the assignment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssignParams {
+    /// Points on no polygon are snapped to the nearest one within this many km (default 25).
+    pub snap_km: f64,
+}
+
+impl Default for AssignParams {
+    fn default() -> Self {
+        Self { snap_km: 25.0 }
+    }
+}
+
+/// Where each point went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// Inside this area.
+    Inside(u32),
+    /// Snapped to this area, this many km away.
+    Snapped(u32, f64),
+    /// Rejected.
+    Rejected(RejectReason),
+}
+
+/// A boundary segment of an area, for nearest-boundary queries.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    a: Coord<f64>,
+    b: Coord<f64>,
+    area: u32,
+}
+
+impl RTreeObject for Segment {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners([self.a.x, self.a.y], [self.b.x, self.b.y])
+    }
+}
+
+/// A spatial index over admin areas for point lookups.
+pub struct AreaIndex {
+    boxes: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
+    prepared: Vec<IntervalTreeMultiPolygon<f64>>,
+    segments: std::sync::OnceLock<RTree<Segment>>,
+    rings: Vec<Vec<Vec<Coord<f64>>>>,
+}
+
+impl AreaIndex {
+    /// Indexes `areas`. `O(v log v)` in the total vertex count.
+    pub fn new(areas: &[Area]) -> Self {
+        let mut boxes = Vec::new();
+        for (i, a) in areas.iter().enumerate() {
+            for p in &a.geometry.0 {
+                if let Some(r) = p.bounding_rect() {
+                    boxes.push(GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        i as u32,
+                    ));
+                }
+            }
+        }
+        let prepared = areas
+            .par_iter()
+            .map(|a| IntervalTreeMultiPolygon::new(&a.geometry))
+            .collect();
+        let rings = areas
+            .iter()
+            .map(|a| {
+                a.geometry
+                    .0
+                    .iter()
+                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                    .map(|r| r.0.clone())
+                    .collect()
+            })
+            .collect();
+        Self {
+            boxes: RTree::bulk_load(boxes),
+            prepared,
+            segments: std::sync::OnceLock::new(),
+            rings,
+        }
+    }
+
+    /// The first area (in area order) whose interior contains the point.
+    pub fn containing(&self, lon: f64, lat: f64) -> Option<u32> {
+        let c = Coord { x: lon, y: lat };
+        let mut best: Option<u32> = None;
+        for cand in self.boxes.locate_all_at_point(&[lon, lat]) {
+            let a = cand.data;
+            if best.is_some_and(|b| b <= a) {
+                continue;
+            }
+            if self.prepared[a as usize].contains(&c) {
+                best = Some(a);
+            }
+        }
+        best
+    }
+
+    fn segments(&self) -> &RTree<Segment> {
+        self.segments.get_or_init(|| {
+            let mut segs = Vec::new();
+            for (area, rings) in self.rings.iter().enumerate() {
+                for ring in rings {
+                    for w in ring.windows(2) {
+                        segs.push(Segment {
+                            a: w[0],
+                            b: w[1],
+                            area: area as u32,
+                        });
+                    }
+                }
+            }
+            RTree::bulk_load(segs)
+        })
+    }
+
+    /// The area whose boundary is nearest to the point, if one is within `max_km`; ties go to
+    /// the lower area index.
+    pub fn nearest_within(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64)> {
+        let (dlon, dlat) = degree_box(lat, max_km);
+        let p = Coord { x: lon, y: lat };
+        let lo_y = (lat - dlat).max(-90.0);
+        let hi_y = (lat + dlat).min(90.0);
+        // Boxes on both sides of the antimeridian when the search box crosses it.
+        let mut ranges = vec![((lon - dlon).max(-180.0), (lon + dlon).min(180.0))];
+        if lon - dlon < -180.0 {
+            ranges.push((lon - dlon + 360.0, 180.0));
+        }
+        if lon + dlon > 180.0 {
+            ranges.push((-180.0, lon + dlon - 360.0));
+        }
+        let mut best: Option<(u32, f64)> = None;
+        for (x0, x1) in ranges {
+            let env = AABB::from_corners([x0, lo_y], [x1, hi_y]);
+            for s in self.segments().locate_in_envelope_intersecting(&env) {
+                let d = point_segment_km(p, s.a, s.b);
+                if d <= max_km && best.is_none_or(|(ba, bd)| d < bd || (d == bd && s.area < ba)) {
+                    best = Some((s.area, d));
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Places every point: inside an area, snapped to a near one, or rejected as off land.
+///
+/// Runs in parallel; the result is independent of the thread count.
+///
+/// # Errors
+/// [`AssignError::NoAreas`] when `areas` is empty.
+pub fn assign_points(
+    index: &AreaIndex,
+    n_areas: usize,
+    points: &Points,
+    params: &AssignParams,
+) -> Result<Vec<Placement>, AssignError> {
+    if n_areas == 0 {
+        return Err(AssignError::NoAreas);
+    }
+    let out = (0..points.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| {
+            let (lon, lat) = (points.lon[i], points.lat[i]);
+            match index.containing(lon, lat) {
+                Some(a) => Placement::Inside(a),
+                None => match index.nearest_within(lon, lat, params.snap_km) {
+                    Some((a, d)) => Placement::Snapped(a, d),
+                    None => Placement::Rejected(RejectReason::OffLand {
+                        nearest_km: None,
+                        max_km: params.snap_km,
+                    }),
+                },
+            }
+        })
+        .collect();
+    Ok(out)
+}

@@ -1,0 +1,408 @@
+//! The cell partition: polygons built once per cell, per-cell statistics, point labels, and
+//! [`CellSet::validate`], the invariant checker every pipeline test calls.
+
+use geo::algorithm::indexed::IntervalTreeMultiPolygon;
+use geo::{Area as _, BooleanOps, BoundingRect, ChamberlainDuquetteArea, Contains, InteriorPoint};
+use geo_types::{Coord, MultiPolygon};
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::admin::{Area, orient};
+use crate::fuse::CellPlan;
+use crate::geodesy::{point_segment_km, spherical_mean};
+use crate::io::points::Points;
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Dense id `0..K-1`.
+    pub id: u32,
+    /// Name: the name of the member area with most points.
+    pub name: String,
+    /// Admin-1 code of that area.
+    pub admin1_code: String,
+    /// Admin-1 name of that area.
+    pub admin1_name: String,
+    /// Country code of that area.
+    pub country_code: String,
+    /// Country name of that area.
+    pub country_name: String,
+    /// Member admin areas (indices into the areas), ascending.
+    pub areas: Vec<u32>,
+    /// Number of points labelled with this cell.
+    pub size: usize,
+    /// Valid, CCW-oriented polygons.
+    pub geometry: MultiPolygon<f64>,
+    /// Area on the sphere in km².
+    pub area_km2: f64,
+    /// Mean of the cell's points on the sphere (lon, lat); `None` for a cell without points.
+    pub centroid: Option<(f64, f64)>,
+    /// A point inside the polygon (geo's interior point), lon/lat.
+    pub rep_point: (f64, f64),
+    /// Number of polygons.
+    pub num_polygons: usize,
+}
+
+/// Point labels: for every accepted point, its area and cell, and how far it was snapped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
+    /// The labelled points, in input order.
+    pub points: Points,
+    /// Area of each point.
+    pub area: Vec<u32>,
+    /// Cell of each point.
+    pub cell: Vec<u32>,
+    /// Distance in km the point was moved onto land (0 for points inside their area).
+    pub snap_km: Vec<f64>,
+}
+
+/// The cells of a partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellSet {
+    /// The cells, `cells[i].id == i`.
+    pub cells: Vec<Cell>,
+}
+
+/// A failed invariant check: every problem found, each naming the cells or points at fault.
+#[derive(Debug, Error)]
+#[error("the cell partition breaks {} invariant(s): {}", problems.len(), problems.iter().take(10).cloned().collect::<Vec<_>>().join("; "))]
+pub struct ValidationError {
+    /// The problems.
+    pub problems: Vec<String>,
+}
+
+/// What [`CellSet::validate`] measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationReport {
+    /// Sum of the cells' planar areas (square degrees).
+    pub sum_cell_area: f64,
+    /// Sum of the cells' areas less their pairwise overlaps (equals `sum_cell_area` when valid).
+    pub union_cell_area: f64,
+    /// Sum of the admin areas' planar areas (the land; admin areas are disjoint).
+    pub land_area: f64,
+    /// Points checked against their own cell.
+    pub points_checked: usize,
+}
+
+/// Relative tolerance for area comparisons: i_overlay snaps coordinates to a grid of about
+/// 2^-31 of the input extent, which shifts areas by about this much at world scale.
+pub const AREA_RTOL: f64 = 1e-6;
+
+/// How far (km) a point may be outside its own cell's polygon and still pass: boolean operations
+/// snap vertices by millimetres, which moves points lying on a border.
+pub const POINT_TOL_KM: f64 = 0.001;
+
+impl CellSet {
+    /// Builds the cells of `plan`: one union of the member areas' polygons per cell (in
+    /// parallel, deterministic), then statistics from the labelled points.
+    pub fn build(areas: &[Area], plan: &CellPlan, labels: &Labels) -> CellSet {
+        let mut point_lists: Vec<Vec<usize>> = vec![Vec::new(); plan.cells.len()];
+        for (i, &c) in labels.cell.iter().enumerate() {
+            point_lists[c as usize].push(i);
+        }
+        let cells = plan
+            .cells
+            .par_iter()
+            .enumerate()
+            .map(|(id, pc)| {
+                let geometry = if pc.areas.len() == 1 {
+                    areas[pc.areas[0] as usize].geometry.clone()
+                } else {
+                    let polys: Vec<_> = pc
+                        .areas
+                        .iter()
+                        .flat_map(|&a| areas[a as usize].geometry.0.iter().cloned())
+                        .collect();
+                    let mut u = geo::unary_union(polys.iter());
+                    u.0.retain(|p| p.unsigned_area() > 0.0);
+                    orient(u)
+                };
+                let dom = &areas[pc.dominant as usize];
+                let pts = &point_lists[id];
+                let centroid = spherical_mean(
+                    pts.iter()
+                        .map(|&i| (labels.points.lon[i], labels.points.lat[i])),
+                );
+                Cell {
+                    id: id as u32,
+                    name: dom.name.clone(),
+                    admin1_code: dom.admin1_code.clone(),
+                    admin1_name: dom.admin1_name.clone(),
+                    country_code: dom.country_code.clone(),
+                    country_name: dom.country_name.clone(),
+                    areas: pc.areas.clone(),
+                    size: pts.len(),
+                    area_km2: geometry.chamberlain_duquette_unsigned_area() / 1e6,
+                    centroid,
+                    rep_point: geometry
+                        .interior_point()
+                        .map(|p| (p.x(), p.y()))
+                        .unwrap_or((f64::NAN, f64::NAN)),
+                    num_polygons: geometry.0.len(),
+                    geometry,
+                }
+            })
+            .collect();
+        CellSet { cells }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// True when there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// Checks the partition's invariants:
+    /// * ids are dense and in order, every polygon is valid and non-empty;
+    /// * cells are pairwise disjoint: every pair of cells with intersecting bounding boxes is
+    ///   intersected, and any overlap above a millionth of the tolerance is named;
+    /// * cells cover the land: each admin area is in exactly one cell, each cell's polygon has
+    ///   the area of its member areas (relative tolerance [`AREA_RTOL`]), and the cells' areas
+    ///   sum to the land's;
+    /// * every labelled point is inside its own cell (within [`POINT_TOL_KM`]), or, if it was
+    ///   snapped from off the land, within its snap distance of the cell;
+    /// * each cell's size equals the number of points labelled with it.
+    ///
+    /// Cost: one intersection per pair of neighbouring cells plus one point-in-polygon per
+    /// point; parallel.
+    ///
+    /// # Errors
+    /// [`ValidationError`] listing every problem found.
+    pub fn validate(
+        &self,
+        areas: &[Area],
+        labels: &Labels,
+    ) -> Result<ValidationReport, ValidationError> {
+        let mut problems = Vec::new();
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.id as usize != i {
+                problems.push(format!("cell at position {i} has id {}", c.id));
+            }
+            if c.geometry.0.is_empty() || c.geometry.unsigned_area() <= 0.0 {
+                problems.push(format!("cell {} ({}) has an empty polygon", c.id, c.name));
+            } else if !crate::admin::is_valid_fast(&c.geometry) {
+                problems.push(format!("cell {} ({}) has an invalid polygon", c.id, c.name));
+            }
+        }
+        // Covering and disjointness without one world-wide union (i_overlay took over ten
+        // minutes and 24 GB on the union of the world's 7,686 areas, and mis-nested a hole on
+        // Canada's; see docs/decisions/0002-validation-without-world-union.md):
+        // * each cell's polygon has the area of its member admin areas (its union lost or
+        //   added nothing), and the cells' areas sum to the land's, so every area is covered;
+        // * no two cells overlap: every pair with intersecting bounding boxes is intersected.
+        let area_of: Vec<f64> = areas
+            .par_iter()
+            .map(|a| a.geometry.unsigned_area())
+            .collect();
+        let land_area: f64 = area_of.iter().sum();
+        let tol = AREA_RTOL * land_area.max(1e-9);
+        let mut assigned = vec![0u32; areas.len()];
+        let mut sum_cell_area = 0.0;
+        for c in &self.cells {
+            let cell_area = c.geometry.unsigned_area();
+            sum_cell_area += cell_area;
+            let mut members = 0.0;
+            for &a in &c.areas {
+                if let Some(x) = area_of.get(a as usize) {
+                    members += x;
+                    assigned[a as usize] += 1;
+                } else {
+                    problems.push(format!(
+                        "cell {} names area {a}, which does not exist",
+                        c.id
+                    ));
+                }
+            }
+            if (cell_area - members).abs() > union_tolerance(&c.geometry).max(AREA_RTOL * members) {
+                problems.push(format!(
+                    "cell {} ({}) has area {cell_area:.6} deg² but its admin areas cover {members:.6}",
+                    c.id, c.name
+                ));
+            }
+        }
+        let unassigned: Vec<String> = assigned
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n != 1)
+            .map(|(a, n)| format!("{} ({n} cells)", areas[a].code))
+            .collect();
+        if !unassigned.is_empty() {
+            problems.push(format!(
+                "{} admin areas are not in exactly one cell: {}",
+                unassigned.len(),
+                unassigned
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if (sum_cell_area - land_area).abs() > tol {
+            problems.push(format!(
+                "cells do not cover the land: their areas sum to {sum_cell_area:.6} deg², the land is {land_area:.6}"
+            ));
+        }
+        let pairs = self.overlapping_pairs(tol / 1000.0);
+        if !pairs.is_empty() {
+            problems.push(format!(
+                "{} pairs of cells overlap: {}",
+                pairs.len(),
+                pairs
+                    .iter()
+                    .take(10)
+                    .map(|(a, b, x)| format!("{a}&{b} ({x:.2e} deg²)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let union_cell_area = sum_cell_area - pairs.iter().map(|p| p.2).sum::<f64>();
+        // Points.
+        let n = labels.points.len();
+        if labels.cell.len() != n || labels.area.len() != n || labels.snap_km.len() != n {
+            problems.push("label columns differ in length".into());
+        } else {
+            let mut sizes = vec![0usize; self.cells.len()];
+            let mut bad_cell = Vec::new();
+            for (i, &c) in labels.cell.iter().enumerate() {
+                match sizes.get_mut(c as usize) {
+                    Some(s) => *s += 1,
+                    None => bad_cell.push(i),
+                }
+            }
+            if !bad_cell.is_empty() {
+                problems.push(format!("{} points have no such cell", bad_cell.len()));
+            }
+            for (c, s) in self.cells.iter().zip(&sizes) {
+                if c.size != *s {
+                    problems.push(format!(
+                        "cell {} has size {} but {} points",
+                        c.id, c.size, s
+                    ));
+                }
+            }
+            let prepared: Vec<IntervalTreeMultiPolygon<f64>> = self
+                .cells
+                .par_iter()
+                .map(|c| IntervalTreeMultiPolygon::new(&c.geometry))
+                .collect();
+            let outside: Vec<String> = (0..n)
+                .into_par_iter()
+                .with_min_len(1024)
+                .filter_map(|i| {
+                    let c = *labels.cell.get(i)? as usize;
+                    let cell = self.cells.get(c)?;
+                    let p = Coord { x: labels.points.lon[i], y: labels.points.lat[i] };
+                    if prepared[c].contains(&p) {
+                        return None;
+                    }
+                    let d = distance_to_boundary_km(&cell.geometry, p);
+                    let allowed = labels.snap_km[i] + POINT_TOL_KM;
+                    (d > allowed).then(|| {
+                        format!(
+                            "point {} ({:.6}, {:.6}) is {d:.3} km outside its cell {} (allowed {allowed:.3})",
+                            labels.points.ids.display(i), p.x, p.y, c
+                        )
+                    })
+                })
+                .collect();
+            if !outside.is_empty() {
+                problems.push(format!(
+                    "{} points lie outside their own cell: {}",
+                    outside.len(),
+                    outside
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(ValidationReport {
+                sum_cell_area,
+                union_cell_area,
+                land_area,
+                points_checked: n,
+            })
+        } else {
+            Err(ValidationError { problems })
+        }
+    }
+
+    /// Pairs of cells whose polygons overlap by more than `min_area` square degrees.
+    pub fn overlapping_pairs(&self, min_area: f64) -> Vec<(u32, u32, f64)> {
+        let geoms: Vec<MultiPolygon<f64>> = self.cells.iter().map(|c| c.geometry.clone()).collect();
+        overlapping(&geoms, min_area)
+    }
+}
+
+/// Pairs `(i, j)`, `i < j`, of polygons whose intersection is larger than `min_area` square
+/// degrees, with that area; candidates come from an R-tree of bounding boxes.
+pub fn overlapping(geoms: &[MultiPolygon<f64>], min_area: f64) -> Vec<(u32, u32, f64)> {
+    use rstar::{
+        RTree,
+        primitives::{GeomWithData, Rectangle},
+    };
+    let boxes: Vec<_> = geoms
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            g.bounding_rect().map(|r| {
+                GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i as u32,
+                )
+            })
+        })
+        .collect();
+    let tree = RTree::bulk_load(boxes.clone());
+    let mut candidates = Vec::new();
+    for b in &boxes {
+        for o in tree.locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom())) {
+            if o.data > b.data {
+                candidates.push((b.data, o.data));
+            }
+        }
+    }
+    candidates.sort_unstable();
+    candidates
+        .par_iter()
+        .filter_map(|&(a, b)| {
+            let x = geoms[a as usize]
+                .intersection(&geoms[b as usize])
+                .unsigned_area();
+            (x > min_area).then_some((a, b, x))
+        })
+        .collect()
+}
+
+/// How much a union may change the area of `mp` by snapping: i_overlay rounds coordinates to a
+/// grid of about 2^-30 of the input's extent, so each boundary moves by at most that much; the
+/// area changes by at most perimeter × grid (planar square degrees).
+pub fn union_tolerance(mp: &MultiPolygon<f64>) -> f64 {
+    use geo::{Euclidean, Length};
+    let Some(b) = mp.bounding_rect() else {
+        return 0.0;
+    };
+    let extent = b.width().max(b.height()).max(1e-9);
+    let perimeter: f64 =
+        mp.0.iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .map(|r| Euclidean.length(r))
+            .sum();
+    perimeter * extent * 2f64.powi(-30) * 4.0
+}
+
+/// Distance in km from `p` to the nearest boundary segment of `mp`.
+pub fn distance_to_boundary_km(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
+    mp.0.iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .flat_map(|ring| ring.0.windows(2).map(|w| point_segment_km(p, w[0], w[1])))
+        .fold(f64::INFINITY, f64::min)
+}

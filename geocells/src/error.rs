@@ -1,0 +1,39 @@
+//! The crate error: one variant per stage, each wrapping that stage's own error enum.
+
+use thiserror::Error;
+
+pub use crate::admin::AdminError;
+pub use crate::assign::AssignError;
+pub use crate::cells::ValidationError;
+pub use crate::export::ExportError;
+pub use crate::fuse::FuseError;
+pub use crate::io::IoError;
+pub use crate::pipeline::ParamsError;
+
+/// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,
+/// row or feature concerned.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading input files.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// Building the admin areas.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    /// Assigning points to areas.
+    #[error(transparent)]
+    Assign(#[from] AssignError),
+    /// Fusing cells.
+    #[error(transparent)]
+    Fuse(#[from] FuseError),
+    /// The partition failed its invariants.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// Writing outputs.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Invalid parameters.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+}

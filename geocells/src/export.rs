@@ -1,0 +1,561 @@
+//! Writing the outputs, each atomically (a temporary file in the same directory, flushed and
+//! synced, then renamed over the target), so a crash never leaves a half-written file.
+//!
+//! * `cells.parquet`: GeoParquet 1.1 (WKB `geometry`, `geo` metadata, OGC:CRS84), one row per
+//!   cell, ordered by `cell_id`;
+//! * `cells.geojson`: RFC 7946 FeatureCollection with the same properties (exterior rings
+//!   counter-clockwise, every polygon within `[-180, 180]`), for QGIS;
+//! * `points.parquet`: one row per labelled point: input id and row, lon, lat, cell_id, snap
+//!   distance, admin codes and names;
+//! * `rejects.parquet`: one row per rejected input row with its reason (written only if any);
+//! * `report.json`: parameters, input hashes, counts, size distribution, repairs, timings.
+//!
+//! Parquet is written with the `parquet` crate's low-level writer: plain `BYTE_ARRAY`/`INT64`/
+//! `DOUBLE` columns and no Arrow view types, which GDAL, QGIS, pyarrow, geopandas and DuckDB all
+//! read (see `docs/decisions/0001-parquet-writer.md`). Zstd compression, `created_by` fixed, no
+//! timestamps: identical inputs give byte-identical files.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use thiserror::Error;
+
+use crate::cells::{Cell, CellSet};
+use crate::io::points::{PointIds, Reject};
+use crate::pipeline::Run;
+
+/// Errors while writing outputs. Each names the file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Encoding failed.
+    #[error("{path}: {message}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Writes `path` atomically: `write` fills a temporary file next to it, which is synced and
+/// renamed over `path` only if `write` succeeds.
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>,
+) -> Result<(), ExportError> {
+    let io = |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp).map_err(io)?;
+        let mut w = BufWriter::new(file);
+        write(&mut w).map_err(|message| ExportError::Encode {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A column of a Parquet table.
+pub enum Column {
+    /// 64-bit integers.
+    I64(Vec<i64>),
+    /// Doubles (NaN allowed).
+    F64(Vec<f64>),
+    /// UTF-8 strings.
+    Str(Vec<String>),
+    /// Raw bytes (WKB).
+    Bin(Vec<Vec<u8>>),
+}
+
+impl Column {
+    fn physical(&self) -> &'static str {
+        match self {
+            Column::I64(_) => "INT64",
+            Column::F64(_) => "DOUBLE",
+            Column::Str(_) => "BYTE_ARRAY",
+            Column::Bin(_) => "BYTE_ARRAY",
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Column::I64(v) => v.len(),
+            Column::F64(v) => v.len(),
+            Column::Str(v) => v.len(),
+            Column::Bin(v) => v.len(),
+        }
+    }
+}
+
+/// Writes a Parquet table atomically. `row_group(range)` produces the columns for those rows,
+/// so large tables are never materialised whole. `names` gives column names in order, with
+/// `kinds` the matching empty [`Column`]s describing the types.
+pub fn write_parquet(
+    path: &Path,
+    names: &[&str],
+    kinds: &[Column],
+    n_rows: usize,
+    rows_per_group: usize,
+    kv: Vec<(String, String)>,
+    row_group: impl Fn(std::ops::Range<usize>) -> Vec<Column>,
+) -> Result<(), ExportError> {
+    let fields: Vec<String> = names
+        .iter()
+        .zip(kinds)
+        .map(|(n, k)| {
+            let ann = if matches!(k, Column::Str(_)) {
+                " (UTF8)"
+            } else {
+                ""
+            };
+            format!("  REQUIRED {} {n}{ann};", k.physical())
+        })
+        .collect();
+    let message = format!("message schema {{\n{}\n}}", fields.join("\n"));
+    write_atomic(path, |w| {
+        let schema = Arc::new(parse_message_type(&message).map_err(|e| e.to_string())?);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).map_err(|e| e.to_string())?,
+            ))
+            .set_created_by(format!("geocells {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(Some(
+                kv.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
+            ))
+            .set_max_row_group_row_count(Some(rows_per_group.max(1)))
+            .build();
+        let mut writer =
+            SerializedFileWriter::new(w, schema, Arc::new(props)).map_err(|e| e.to_string())?;
+        let mut start = 0;
+        loop {
+            let end = (start + rows_per_group.max(1)).min(n_rows);
+            let cols = row_group(start..end);
+            if cols.len() != names.len() || cols.iter().any(|c| c.len() != end - start) {
+                return Err("internal: column count or length mismatch".into());
+            }
+            let mut rg = writer.next_row_group().map_err(|e| e.to_string())?;
+            for col in cols {
+                let mut cw = rg
+                    .next_column()
+                    .map_err(|e| e.to_string())?
+                    .ok_or("internal: more columns than the schema")?;
+                let r = match col {
+                    Column::I64(v) => cw.typed::<Int64Type>().write_batch(&v, None, None),
+                    Column::F64(v) => cw.typed::<DoubleType>().write_batch(&v, None, None),
+                    Column::Str(v) => {
+                        let v: Vec<ByteArray> = v
+                            .into_iter()
+                            .map(|s| ByteArray::from(s.into_bytes()))
+                            .collect();
+                        cw.typed::<ByteArrayType>().write_batch(&v, None, None)
+                    }
+                    Column::Bin(v) => {
+                        let v: Vec<ByteArray> = v.into_iter().map(ByteArray::from).collect();
+                        cw.typed::<ByteArrayType>().write_batch(&v, None, None)
+                    }
+                };
+                r.map_err(|e| e.to_string())?;
+                cw.close().map_err(|e| e.to_string())?;
+            }
+            rg.close().map_err(|e| e.to_string())?;
+            start = end;
+            if start >= n_rows {
+                break;
+            }
+        }
+        writer.close().map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+fn wkb_bytes(g: &geo_types::MultiPolygon<f64>) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    wkb::writer::write_geometry(&mut buf, g, &wkb::writer::WriteOptions::default())
+        .map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+fn bbox_of(cells: &[Cell]) -> [f64; 4] {
+    use geo::BoundingRect;
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for c in cells {
+        if let Some(r) = c.geometry.bounding_rect() {
+            b = [
+                b[0].min(r.min().x),
+                b[1].min(r.min().y),
+                b[2].max(r.max().x),
+                b[3].max(r.max().y),
+            ];
+        }
+    }
+    b
+}
+
+/// The GeoParquet 1.1 `geo` metadata for one WKB column.
+pub fn geo_metadata(column: &str, types: &[&str], bbox: Option<[f64; 4]>) -> String {
+    let mut col = serde_json::json!({
+        "encoding": "WKB",
+        "geometry_types": types,
+        "crs": {
+            "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+            "type": "GeographicCRS",
+            "name": "WGS 84 (CRS84)",
+            "datum_ensemble": {"name": "World Geodetic System 1984 ensemble",
+                "members": [{"name": "World Geodetic System 1984 (Transit)"}, {"name": "World Geodetic System 1984 (G730)"},
+                            {"name": "World Geodetic System 1984 (G873)"}, {"name": "World Geodetic System 1984 (G1150)"},
+                            {"name": "World Geodetic System 1984 (G1674)"}, {"name": "World Geodetic System 1984 (G1762)"},
+                            {"name": "World Geodetic System 1984 (G2139)"}],
+                "ellipsoid": {"name": "WGS 84", "semi_major_axis": 6378137, "inverse_flattening": 298.257223563},
+                "accuracy": "2.0", "id": {"authority": "EPSG", "code": 6326}},
+            "coordinate_system": {"subtype": "ellipsoidal", "axis": [
+                {"name": "Geodetic longitude", "abbreviation": "Lon", "direction": "east", "unit": "degree"},
+                {"name": "Geodetic latitude", "abbreviation": "Lat", "direction": "north", "unit": "degree"}]},
+            "id": {"authority": "OGC", "code": "CRS84"}
+        },
+        "edges": "planar",
+    });
+    if let (Some(b), Some(obj)) = (bbox, col.as_object_mut()) {
+        obj.insert("bbox".into(), serde_json::json!(b));
+    }
+    serde_json::json!({
+        "version": "1.1.0",
+        "primary_column": column,
+        "columns": { column: col },
+    })
+    .to_string()
+}
+
+const CELL_COLUMNS: [&str; 16] = [
+    "cell_id",
+    "name",
+    "admin1_code",
+    "admin1",
+    "country_code",
+    "country",
+    "size",
+    "area_km2",
+    "centroid_lon",
+    "centroid_lat",
+    "rep_lon",
+    "rep_lat",
+    "num_polygons",
+    "num_areas",
+    "areas",
+    "geometry",
+];
+
+/// Writes `cells.parquet` (GeoParquet 1.1).
+pub fn write_cells_parquet(
+    cells: &CellSet,
+    path: &Path,
+    area_codes: &[String],
+) -> Result<(), ExportError> {
+    let c = &cells.cells;
+    let wkb: Vec<Vec<u8>> = c
+        .iter()
+        .map(|c| wkb_bytes(&c.geometry))
+        .collect::<Result<_, _>>()
+        .map_err(|message| ExportError::Encode {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    let kinds = [
+        Column::I64(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::I64(vec![]),
+        Column::I64(vec![]),
+        Column::Str(vec![]),
+        Column::Bin(vec![]),
+    ];
+    let kv = vec![(
+        "geo".to_string(),
+        geo_metadata("geometry", &["MultiPolygon"], Some(bbox_of(c))),
+    )];
+    write_parquet(
+        path,
+        &CELL_COLUMNS,
+        &kinds,
+        c.len(),
+        c.len().max(1),
+        kv,
+        |r| {
+            let s = &c[r.clone()];
+            vec![
+                Column::I64(s.iter().map(|c| c.id as i64).collect()),
+                Column::Str(s.iter().map(|c| c.name.clone()).collect()),
+                Column::Str(s.iter().map(|c| c.admin1_code.clone()).collect()),
+                Column::Str(s.iter().map(|c| c.admin1_name.clone()).collect()),
+                Column::Str(s.iter().map(|c| c.country_code.clone()).collect()),
+                Column::Str(s.iter().map(|c| c.country_name.clone()).collect()),
+                Column::I64(s.iter().map(|c| c.size as i64).collect()),
+                Column::F64(s.iter().map(|c| c.area_km2).collect()),
+                Column::F64(
+                    s.iter()
+                        .map(|c| c.centroid.map_or(f64::NAN, |p| p.0))
+                        .collect(),
+                ),
+                Column::F64(
+                    s.iter()
+                        .map(|c| c.centroid.map_or(f64::NAN, |p| p.1))
+                        .collect(),
+                ),
+                Column::F64(s.iter().map(|c| c.rep_point.0).collect()),
+                Column::F64(s.iter().map(|c| c.rep_point.1).collect()),
+                Column::I64(s.iter().map(|c| c.num_polygons as i64).collect()),
+                Column::I64(s.iter().map(|c| c.areas.len() as i64).collect()),
+                Column::Str(
+                    s.iter()
+                        .map(|c| {
+                            c.areas
+                                .iter()
+                                .map(|&a| area_codes[a as usize].as_str())
+                                .collect::<Vec<_>>()
+                                .join(";")
+                        })
+                        .collect(),
+                ),
+                Column::Bin(wkb[r].to_vec()),
+            ]
+        },
+    )
+}
+
+/// Writes `cells.geojson` (RFC 7946).
+pub fn write_cells_geojson(cells: &CellSet, path: &Path) -> Result<(), ExportError> {
+    write_atomic(path, |w| {
+        let err = |e: std::io::Error| e.to_string();
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .map_err(err)?;
+        for (i, c) in cells.cells.iter().enumerate() {
+            let geom = geojson::Geometry::new(geojson::GeometryValue::from(&c.geometry));
+            let props = serde_json::json!({
+                "cell_id": c.id, "name": c.name, "admin1_code": c.admin1_code, "admin1": c.admin1_name,
+                "country_code": c.country_code, "country": c.country_name, "size": c.size,
+                "area_km2": c.area_km2, "centroid_lon": c.centroid.map(|p| p.0), "centroid_lat": c.centroid.map(|p| p.1),
+                "rep_lon": c.rep_point.0, "rep_lat": c.rep_point.1, "num_polygons": c.num_polygons,
+                "num_areas": c.areas.len(),
+            });
+            let feature = serde_json::json!({"type": "Feature", "id": c.id, "properties": props, "geometry": geom});
+            if i > 0 {
+                w.write_all(b",\n").map_err(err)?;
+            }
+            serde_json::to_writer(&mut *w, &feature).map_err(|e| e.to_string())?;
+        }
+        w.write_all(b"\n]}\n").map_err(err)?;
+        Ok(())
+    })
+}
+
+const POINT_COLUMNS: [&str; 14] = [
+    "id",
+    "row",
+    "lon",
+    "lat",
+    "cell_id",
+    "snap_km",
+    "area_code",
+    "area",
+    "admin1_code",
+    "admin1",
+    "country_code",
+    "country",
+    "level",
+    "geometry",
+];
+
+fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(21);
+    // Writing into a Vec cannot fail.
+    let _ = wkb::writer::write_point(
+        &mut v,
+        &geo_types::Point::new(lon, lat),
+        &wkb::writer::WriteOptions::default(),
+    );
+    v
+}
+
+/// Writes `points.parquet`: one row per labelled point, in input order (GeoParquet, Point).
+pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
+    let l = &run.labels;
+    let areas = &run.areas.areas;
+    let id_kind = match &l.points.ids {
+        PointIds::Int(_) => Column::I64(vec![]),
+        PointIds::Str(_) => Column::Str(vec![]),
+    };
+    let kinds = [
+        id_kind,
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+        Column::Bin(vec![]),
+    ];
+    let kv = vec![(
+        "geo".to_string(),
+        geo_metadata("geometry", &["Point"], None),
+    )];
+    write_parquet(
+        path,
+        &POINT_COLUMNS,
+        &kinds,
+        l.points.len(),
+        1 << 18,
+        kv,
+        |r| {
+            let a = |i: usize| &areas[l.area[i] as usize];
+            vec![
+                match &l.points.ids {
+                    PointIds::Int(v) => Column::I64(v[r.clone()].to_vec()),
+                    PointIds::Str(v) => Column::Str(v[r.clone()].to_vec()),
+                },
+                Column::I64(l.points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
+                Column::F64(l.points.lon[r.clone()].to_vec()),
+                Column::F64(l.points.lat[r.clone()].to_vec()),
+                Column::I64(l.cell[r.clone()].iter().map(|&c| c as i64).collect()),
+                Column::F64(l.snap_km[r.clone()].to_vec()),
+                Column::Str(r.clone().map(|i| a(i).code.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).name.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).admin1_code.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).admin1_name.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).country_code.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).country_name.clone()).collect()),
+                Column::Str(r.clone().map(|i| a(i).level.as_str().to_string()).collect()),
+                Column::Bin(
+                    r.map(|i| point_wkb(l.points.lon[i], l.points.lat[i]))
+                        .collect(),
+                ),
+            ]
+        },
+    )
+}
+
+/// Writes `rejects.parquet`: one row per rejected input row.
+pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
+    let names = ["row", "id", "lon", "lat", "reason", "detail"];
+    let kinds = [
+        Column::I64(vec![]),
+        Column::Str(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::Str(vec![]),
+        Column::Str(vec![]),
+    ];
+    write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, vec![], |r| {
+        let s = &rejects[r];
+        vec![
+            Column::I64(s.iter().map(|x| x.row as i64).collect()),
+            Column::Str(s.iter().map(|x| x.id.clone()).collect()),
+            Column::F64(s.iter().map(|x| x.lon).collect()),
+            Column::F64(s.iter().map(|x| x.lat).collect()),
+            Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
+            Column::Str(s.iter().map(|x| x.reason.to_string()).collect()),
+        ]
+    })
+}
+
+/// Writes `report.json` (pretty-printed).
+pub fn write_report(report: &serde_json::Value, path: &Path) -> Result<(), ExportError> {
+    write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, report).map_err(|e| e.to_string())?;
+        w.write_all(b"\n").map_err(|e| e.to_string())
+    })
+}
+
+/// Files written by [`write_all`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// Paths written, in order.
+    pub files: Vec<PathBuf>,
+}
+
+/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `points.parquet`,
+/// `rejects.parquet` (only if there are rejects; a stale one is removed otherwise) and
+/// `report.json`.
+///
+/// # Errors
+/// [`ExportError`] naming the file that could not be written.
+pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
+    let codes: Vec<String> = run.areas.areas.iter().map(|a| a.code.clone()).collect();
+    let mut files = Vec::new();
+    let p = dir.join("cells.parquet");
+    write_cells_parquet(&run.cells, &p, &codes)?;
+    files.push(p);
+    let p = dir.join("cells.geojson");
+    write_cells_geojson(&run.cells, &p)?;
+    files.push(p);
+    let p = dir.join("points.parquet");
+    write_points_parquet(run, &p)?;
+    files.push(p);
+    let p = dir.join("rejects.parquet");
+    if run.rejects.is_empty() {
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|source| ExportError::Io {
+                path: p.clone(),
+                source,
+            })?;
+        }
+    } else {
+        write_rejects_parquet(&run.rejects, &p)?;
+        files.push(p);
+    }
+    let p = dir.join("report.json");
+    write_report(&run.report, &p)?;
+    files.push(p);
+    Ok(Written { files })
+}

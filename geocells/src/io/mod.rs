@@ -1,0 +1,292 @@
+//! Reading inputs: training points and admin boundaries.
+//!
+//! * [`points`]: GeoParquet with a WKB point column (the `geo` metadata's primary column and CRS
+//!   are honoured), Parquet or CSV with longitude/latitude columns (names configurable or
+//!   auto-detected). Rows with unusable coordinates are not errors: they become [`points::Reject`]s
+//!   with their reason, so no input point is ever lost.
+//! * [`boundaries`]: polygon features from GeoParquet, GeoJSON or a Shapefile (with its `.prj`),
+//!   with their attribute values as strings.
+//! * [`crs`]: recognising EPSG:4326 / OGC:CRS84 in `.prj` WKT and GeoParquet PROJJSON, and (with
+//!   the `proj` feature) reprojecting anything else.
+
+pub mod boundaries;
+pub mod crs;
+pub mod points;
+
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Errors while reading an input file. Every variant names the file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// The file does not exist.
+    #[error("{path}: file not found")]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file has no rows or no features.
+    #[error("{path}: the file is empty (no {what})")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// What was expected ("rows", "features").
+        what: &'static str,
+    },
+    /// A configured or required column is missing.
+    #[error("{path}: no column '{column}' (columns: {available})")]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// The columns the file has, comma separated.
+        available: String,
+    },
+    /// Neither lon/lat columns nor a geometry column could be found.
+    #[error(
+        "{path}: cannot find point coordinates: no WKB geometry column and no lon/lat columns \
+         (looked for {looked_for}; columns: {available}); name them with the lon/lat column options"
+    )]
+    NoCoordinates {
+        /// The file.
+        path: PathBuf,
+        /// The names tried.
+        looked_for: String,
+        /// The columns the file has.
+        available: String,
+    },
+    /// A column has a type that cannot be used.
+    #[error("{path}: column '{column}' has type {found}, expected {expected}")]
+    ColumnType {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// Its type.
+        found: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// The file format was not recognised from its extension.
+    #[error(
+        "{path}: unknown file type (expected .parquet/.geoparquet, .csv, .geojson/.json or .shp)"
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A Parquet or CSV file could not be decoded.
+    #[error("{path}: {message}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        message: String,
+    },
+    /// One feature of a boundary file is unusable.
+    #[error("{path}: feature {feature}: {message}")]
+    Feature {
+        /// The file.
+        path: PathBuf,
+        /// Zero-based feature (row / record) index.
+        feature: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file's coordinate reference system is not lon/lat WGS84 and cannot be reprojected.
+    #[error("{path}: coordinate reference system {crs} is not EPSG:4326 lon/lat; {hint}")]
+    Crs {
+        /// The file.
+        path: PathBuf,
+        /// The CRS as found in the file (name or code).
+        crs: String,
+        /// What the user can do.
+        hint: String,
+    },
+}
+
+/// File formats recognised from the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet (GeoParquet or plain).
+    Parquet,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// GeoJSON FeatureCollection.
+    GeoJson,
+    /// ESRI Shapefile (with `.dbf`, `.shx` and `.prj` beside it).
+    Shapefile,
+}
+
+impl Format {
+    /// Detects the format of `path` from its extension.
+    pub fn detect(path: &Path) -> Result<Format, IoError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "parquet" | "geoparquet" | "pq" => Ok(Format::Parquet),
+            "csv" => Ok(Format::Csv),
+            "geojson" | "json" => Ok(Format::GeoJson),
+            "shp" => Ok(Format::Shapefile),
+            _ => Err(IoError::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// Checks that `path` exists, giving [`IoError::NotFound`] otherwise.
+pub(crate) fn require_file(path: &Path) -> Result<(), IoError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(IoError::NotFound {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// The `geo` key of a GeoParquet file, as far as this crate uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct GeoParquetMeta {
+    pub primary_column: String,
+    pub encoding: String,
+    pub crs: Option<serde_json::Value>,
+}
+
+/// Reads a Parquet file's key-value metadata and column names with polars.
+pub(crate) fn parquet_meta(path: &Path) -> Result<(Option<GeoParquetMeta>, Vec<String>), IoError> {
+    use polars::prelude::*;
+    let file = std::fs::File::open(path).map_err(|source| IoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut reader = ParquetReader::new(file);
+    let decode = |e: PolarsError| IoError::Decode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let schema = reader.schema().map_err(decode)?;
+    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let md = reader.get_metadata().map_err(decode)?;
+    let geo = md
+        .key_value_metadata()
+        .as_ref()
+        .and_then(|kvs| kvs.iter().find(|kv| kv.key == "geo"))
+        .and_then(|kv| kv.value.clone());
+    let meta = match geo {
+        None => None,
+        Some(text) => {
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| IoError::Decode {
+                    path: path.to_path_buf(),
+                    message: format!("invalid GeoParquet 'geo' metadata: {e}"),
+                })?;
+            let primary = v
+                .get("primary_column")
+                .and_then(|p| p.as_str())
+                .unwrap_or("geometry")
+                .to_string();
+            let col = v.get("columns").and_then(|c| c.get(&primary));
+            let encoding = col
+                .and_then(|c| c.get("encoding"))
+                .and_then(|e| e.as_str())
+                .unwrap_or("WKB")
+                .to_string();
+            // A missing "crs" key means OGC:CRS84; an explicit null means "unknown".
+            let crs = match col.and_then(|c| c.as_object()) {
+                Some(obj) if obj.contains_key("crs") => Some(obj["crs"].clone()),
+                _ => None,
+            };
+            Some(GeoParquetMeta {
+                primary_column: primary,
+                encoding,
+                crs,
+            })
+        }
+    };
+    Ok((meta, columns))
+}
+
+/// Reads the named columns of a Parquet file into a polars `DataFrame`.
+pub(crate) fn read_parquet_columns(
+    path: &Path,
+    columns: &[String],
+) -> Result<polars::prelude::DataFrame, IoError> {
+    use polars::prelude::*;
+    let file = std::fs::File::open(path).map_err(|source| IoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .with_columns(Some(columns.to_vec()))
+        .finish()
+        .map_err(|e| IoError::Decode {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// Finds a column by exact name, then case-insensitively.
+pub(crate) fn find_column<'a>(columns: &'a [String], name: &str) -> Option<&'a String> {
+    columns
+        .iter()
+        .find(|c| c.as_str() == name)
+        .or_else(|| columns.iter().find(|c| c.eq_ignore_ascii_case(name)))
+}
+
+/// Checks a GeoParquet geometry column's encoding and CRS.
+pub(crate) fn check_geoparquet(path: &Path, meta: &GeoParquetMeta) -> Result<(), IoError> {
+    if !meta.encoding.eq_ignore_ascii_case("WKB") {
+        return Err(IoError::Decode {
+            path: path.to_path_buf(),
+            message: format!(
+                "GeoParquet column '{}' uses encoding {}; only WKB is supported",
+                meta.primary_column, meta.encoding
+            ),
+        });
+    }
+    if let Some(crs) = &meta.crs {
+        if !crs::projjson_is_lonlat(crs) {
+            return Err(IoError::Crs {
+                path: path.to_path_buf(),
+                crs: crs::projjson_name(crs),
+                hint: "reproject the file to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The WKB column `name` of `df` as binary, looking through Arrow extension types such as
+/// `geoarrow.wkb` (written by geopandas >= 1.0 with recent pyarrow) to their binary storage.
+pub(crate) fn binary_column(
+    path: &Path,
+    df: &polars::prelude::DataFrame,
+    name: &str,
+) -> Result<polars::prelude::BinaryChunked, IoError> {
+    let col = df.column(name).map_err(|e| IoError::Decode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let series = col.as_materialized_series().to_storage();
+    series.binary().cloned().map_err(|_| IoError::ColumnType {
+        path: path.to_path_buf(),
+        column: name.to_string(),
+        found: col.dtype().to_string(),
+        expected: "binary (WKB)",
+    })
+}

@@ -1,0 +1,50 @@
+//! # geocells
+//!
+//! Semantic geocells for image geolocation: turn a geotagged training set and administrative
+//! boundaries into a partition of the land into cells of comparable sample counts, the
+//! classification targets of PIGEON / StreetCLIP / OSV-5M style models.
+//!
+//! The modules follow the data flow; read them top to bottom:
+//!
+//! | stage | module | what it does |
+//! | --- | --- | --- |
+//! | read | [`io`] | points (GeoParquet WKB, Parquet/CSV lon/lat) and boundaries (GeoParquet, GeoJSON, Shapefile) |
+//! | admin | [`admin`] | builds the finest admin areas from one to three levels; repairs, splits at the antimeridian |
+//! | assign | [`assign`] | puts every point in its area (R-tree + exact point-in-polygon), snaps or rejects the rest |
+//! | graph | [`graph`] | area adjacency with shared-border lengths, computed once |
+//! | fuse | [`fuse`] | initial cells, empty areas attached, small cells fused (PIGEON's tiers) on the graph |
+//! | cells | [`cells`] | the cell partition: polygons built once, statistics, [`cells::CellSet::validate`] |
+//! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
+//! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
+//!
+//! Supporting modules: [`geodesy`] (distances on the sphere), [`synth`] (a seeded point generator)
+//! and [`error`].
+//!
+//! ```no_run
+//! use geocells::pipeline::{Inputs, Params, Pipeline};
+//! let inputs = Inputs::default_data(".");
+//! let run = Pipeline::new(Params::default())?.run(&inputs, &geocells::pipeline::NoProgress)?;
+//! run.cells.validate(&run.areas, &run.labels)?;
+//! geocells::export::write_all(&run, std::path::Path::new("out"))?;
+//! # Ok::<(), geocells::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+
+pub mod admin;
+pub mod assign;
+pub mod cells;
+pub mod error;
+pub mod export;
+pub mod fuse;
+pub mod geodesy;
+pub mod graph;
+pub mod io;
+pub mod pipeline;
+pub mod synth;
+
+pub use error::Error;
+
+/// Result type of the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,437 @@
+//! The pipeline: read → admin areas → assign → graph → fuse → cells, with one [`Params`].
+//!
+//! [`Pipeline::run`] returns a [`Run`] holding every intermediate the outputs need; validation
+//! ([`crate::cells::CellSet::validate`]) and writing ([`crate::export::write_all`]) are separate
+//! calls so a caller can time, skip or repeat them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::Error;
+use crate::admin::{AdminAreas, BoundarySpec, LevelSpec, build_areas};
+use crate::assign::{AreaIndex, AssignParams, Placement, assign_points};
+use crate::cells::{CellSet, Labels};
+use crate::fuse::{CellPlan, plan_cells};
+use crate::graph::Adjacency;
+use crate::io::points::{PointsSpec, Reject, read_points};
+
+/// Invalid parameters.
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum ParamsError {
+    /// Unknown preset name.
+    #[error("unknown preset '{0}' (known: pigeon, pigeotto)")]
+    UnknownPreset(String),
+    /// `min_size` is zero.
+    #[error("min_size must be at least 1")]
+    MinSizeZero,
+    /// `max_size` is below twice `min_size`, so no cell could be split into two valid halves.
+    #[error(
+        "max_size ({max}) must be at least twice min_size ({min}) so that an oversized cell can be split into two cells of at least min_size"
+    )]
+    MaxTooSmall {
+        /// min_size.
+        min: usize,
+        /// max_size.
+        max: usize,
+    },
+    /// The snap distance is negative or not finite.
+    #[error("snap_km must be a finite number >= 0, got {0}")]
+    BadSnap(f64),
+}
+
+/// Parameters of a run. `Default` is the `pigeon` preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Preset the values came from, if any (for the report).
+    pub preset: Option<String>,
+    /// Cells below this many points are fused with neighbours (PIGEON's MINSIZE).
+    pub min_size: usize,
+    /// Cells above this many points are split (PIGEON's MAX; reported until the split stage).
+    pub max_size: usize,
+    /// Snap distance for points on no polygon.
+    pub assign: AssignParams,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            preset: Some("pigeon".into()),
+            min_size: 30,
+            max_size: 60,
+            assign: AssignParams::default(),
+        }
+    }
+}
+
+impl Params {
+    /// The named preset: `pigeon` (MINSIZE 30, MAX 60: street-view scale) or `pigeotto`
+    /// (MINSIZE 1000, MAX 2000: 4.5M photos), from Haas et al., PIGEON (CVPR 2024), and the
+    /// published `dataset_creation/geocell` code.
+    ///
+    /// ```
+    /// let p = geocells::pipeline::Params::preset("pigeotto").unwrap();
+    /// assert_eq!((p.min_size, p.max_size), (1000, 2000));
+    /// assert!(geocells::pipeline::Params::preset("nope").is_err());
+    /// ```
+    pub fn preset(name: &str) -> Result<Self, ParamsError> {
+        let (min, max) = match name {
+            "pigeon" => (30, 60),
+            "pigeotto" => (1000, 2000),
+            other => return Err(ParamsError::UnknownPreset(other.to_string())),
+        };
+        Ok(Self {
+            preset: Some(name.to_string()),
+            min_size: min,
+            max_size: max,
+            assign: AssignParams::default(),
+        })
+    }
+    /// Sets MINSIZE.
+    #[must_use]
+    pub fn min_size(mut self, v: usize) -> Self {
+        self.min_size = v;
+        self
+    }
+    /// Sets MAX.
+    #[must_use]
+    pub fn max_size(mut self, v: usize) -> Self {
+        self.max_size = v;
+        self
+    }
+    /// Sets the snap distance in km.
+    #[must_use]
+    pub fn snap_km(mut self, v: f64) -> Self {
+        self.assign.snap_km = v;
+        self
+    }
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError`] for a zero MINSIZE, a MAX below twice MINSIZE or a bad snap distance.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        if self.min_size == 0 {
+            return Err(ParamsError::MinSizeZero);
+        }
+        if self.max_size < 2 * self.min_size {
+            return Err(ParamsError::MaxTooSmall {
+                min: self.min_size,
+                max: self.max_size,
+            });
+        }
+        if !(self.assign.snap_km.is_finite() && self.assign.snap_km >= 0.0) {
+            return Err(ParamsError::BadSnap(self.assign.snap_km));
+        }
+        Ok(())
+    }
+}
+
+/// Input files of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// The training points.
+    pub points: PointsSpec,
+    /// The boundary levels.
+    pub boundaries: BoundarySpec,
+}
+
+impl Inputs {
+    /// The data shipped in `data/` under `root`: GeoNames places, world countries and admin-1
+    /// (Natural Earth) and US counties.
+    pub fn default_data(root: impl AsRef<Path>) -> Self {
+        let d = root.as_ref().join("data");
+        Self {
+            points: PointsSpec::new(d.join("geonames_cities1000.parquet")),
+            boundaries: BoundarySpec {
+                country: Some(LevelSpec::country(d.join("admin0_world.parquet"))),
+                admin1: Some(LevelSpec::admin1(d.join("admin1_world.parquet"))),
+                admin2: Some(LevelSpec::admin2(d.join("admin2_us.parquet"))),
+            },
+        }
+    }
+}
+
+/// Progress reporting for long stages; implementations must be cheap and thread-safe.
+pub trait Progress: Sync {
+    /// A stage starts, with `total` units of work (0 if unknown).
+    fn stage(&self, name: &str, total: u64);
+    /// The current stage finished.
+    fn done(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &str, _: u64) {}
+    fn done(&self) {}
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The parameters.
+    pub params: Params,
+    /// The admin areas.
+    pub areas: AdminAreas,
+    /// The fuse plan.
+    pub plan: CellPlan,
+    /// The cells.
+    pub cells: CellSet,
+    /// The labelled points.
+    pub labels: Labels,
+    /// Rejected input rows, by row.
+    pub rejects: Vec<Reject>,
+    /// Number of rows in the points file.
+    pub input_rows: usize,
+    /// Seconds per stage, in order.
+    pub timings: Vec<(String, f64)>,
+    /// The report (see [`Run::report`]); callers may add to it before writing.
+    pub report: serde_json::Value,
+}
+
+/// A configured pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    params: Params,
+}
+
+impl Pipeline {
+    /// A pipeline with validated parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError`] when the parameters are invalid.
+    pub fn new(params: Params) -> Result<Self, Error> {
+        params.validate()?;
+        Ok(Self { params })
+    }
+
+    /// Runs read → admin → assign → graph → fuse → cells.
+    ///
+    /// # Errors
+    /// The first stage error, naming the file, feature or row at fault.
+    pub fn run(&self, inputs: &Inputs, progress: &dyn Progress) -> Result<Run, Error> {
+        let mut timings: Vec<(String, f64)> = Vec::new();
+        let mut clock = Instant::now();
+        let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
+            timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
+            clock = Instant::now();
+        };
+        progress.stage("read points", 0);
+        let read = read_points(&inputs.points)?;
+        progress.done();
+        lap("read_points", &mut timings);
+        progress.stage("read boundaries", 0);
+        let areas = build_areas(&inputs.boundaries)?;
+        progress.done();
+        lap("read_boundaries", &mut timings);
+
+        progress.stage("assign points", read.points.len() as u64);
+        let index = AreaIndex::new(&areas.areas);
+        let placements =
+            assign_points(&index, areas.areas.len(), &read.points, &self.params.assign)?;
+        drop(index);
+        let mut keep = Vec::with_capacity(placements.len());
+        let mut area_of = Vec::with_capacity(placements.len());
+        let mut snap = Vec::with_capacity(placements.len());
+        let mut rejects = read.rejects;
+        for (i, p) in placements.into_iter().enumerate() {
+            match p {
+                Placement::Inside(a) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(0.0);
+                }
+                Placement::Snapped(a, d) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(d);
+                }
+                Placement::Rejected(reason) => rejects.push(Reject {
+                    row: read.points.rows[i],
+                    id: read.points.ids.display(i),
+                    lon: read.points.lon[i],
+                    lat: read.points.lat[i],
+                    reason,
+                }),
+            }
+        }
+        rejects.sort_by_key(|r| r.row);
+        let points = read.points.select(&keep);
+        progress.done();
+        lap("assign", &mut timings);
+
+        progress.stage("adjacency graph", 0);
+        let adjacency = Adjacency::build(&areas.areas);
+        progress.done();
+        lap("graph", &mut timings);
+
+        progress.stage("fuse", 0);
+        let mut counts = vec![0usize; areas.areas.len()];
+        for &a in &area_of {
+            counts[a as usize] += 1;
+        }
+        let plan = plan_cells(&areas.areas, &adjacency, &counts, self.params.min_size)?;
+        progress.done();
+        lap("fuse", &mut timings);
+
+        progress.stage("build cell polygons", plan.cells.len() as u64);
+        let cell: Vec<u32> = area_of
+            .iter()
+            .map(|&a| plan.area_cell[a as usize])
+            .collect();
+        let labels = Labels {
+            points,
+            area: area_of,
+            cell,
+            snap_km: snap,
+        };
+        let cells = CellSet::build(&areas.areas, &plan, &labels);
+        progress.done();
+        lap("build_cells", &mut timings);
+
+        let mut run = Run {
+            params: self.params.clone(),
+            areas,
+            plan,
+            cells,
+            labels,
+            rejects,
+            input_rows: read.total_rows,
+            timings,
+            report: serde_json::Value::Null,
+        };
+        run.report = run.build_report(inputs);
+        Ok(run)
+    }
+}
+
+/// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    let mut h = Sha256::new();
+    let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["shx", "dbf", "prj"] {
+            let p = path.with_extension(ext);
+            if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        let mut file = std::fs::File::open(&f).ok()?;
+        std::io::copy(&mut file, &mut h).ok()?;
+    }
+    Some(format!("{:x}", h.finalize()))
+}
+
+/// Quantiles of a sorted slice (nearest rank).
+fn quantile(sorted: &[usize], q: f64) -> usize {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+impl Run {
+    /// Cells above `max_size`.
+    pub fn above_max(&self) -> usize {
+        self.cells
+            .cells
+            .iter()
+            .filter(|c| c.size > self.params.max_size)
+            .count()
+    }
+
+    /// Builds the report: parameters, inputs with hashes, counts, size distribution, repairs,
+    /// small cells with their reasons and timings (the only part that varies run to run).
+    pub fn build_report(&self, inputs: &Inputs) -> serde_json::Value {
+        let mut sizes: Vec<usize> = self.cells.cells.iter().map(|c| c.size).collect();
+        sizes.sort_unstable();
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &self.rejects {
+            *by_reason.entry(r.reason.code()).or_default() += 1;
+        }
+        let mut files = vec![("points", inputs.points.path.clone())];
+        for (level, s) in [
+            ("country", &inputs.boundaries.country),
+            ("admin1", &inputs.boundaries.admin1),
+            ("admin2", &inputs.boundaries.admin2),
+        ] {
+            if let Some(s) = s {
+                files.push((level, s.path.clone()));
+            }
+        }
+        let inputs_json: Vec<_> = files
+            .iter()
+            .map(|(role, p)| {
+                json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
+                       "bytes": std::fs::metadata(p).map(|m| m.len()).ok()})
+            })
+            .collect();
+        let notes = &self.areas.notes;
+        let small: Vec<_> = self
+            .plan
+            .below_min
+            .iter()
+            .map(|(c, r)| {
+                let cell = &self.cells.cells[*c as usize];
+                json!({"cell_id": c, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
+            })
+            .collect();
+        let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
+        json!({
+            "geocells_version": env!("CARGO_PKG_VERSION"),
+            "params": {
+                "preset": self.params.preset,
+                "min_size": self.params.min_size,
+                "max_size": self.params.max_size,
+                "snap_km": self.params.assign.snap_km,
+            },
+            "inputs": inputs_json,
+            "counts": {
+                "input_rows": self.input_rows,
+                "points_labelled": self.labels.points.len(),
+                "points_snapped": snapped,
+                "rejects": self.rejects.len(),
+                "rejects_by_reason": by_reason,
+                "areas": self.areas.areas.len(),
+                "areas_with_points": self.plan.stats.initial_cells,
+                "cells": self.cells.len(),
+                "cells_below_min": self.plan.below_min.len(),
+                "cells_above_max": self.above_max(),
+                "multipolygon_cells": self.cells.cells.iter().filter(|c| c.num_polygons > 1).count(),
+            },
+            "sizes": {
+                "min": sizes.first(), "p10": quantile(&sizes, 0.1), "p25": quantile(&sizes, 0.25),
+                "median": quantile(&sizes, 0.5), "p75": quantile(&sizes, 0.75), "p90": quantile(&sizes, 0.9),
+                "max": sizes.last(),
+                "mean": if sizes.is_empty() { 0.0 } else { sizes.iter().sum::<usize>() as f64 / sizes.len() as f64 },
+            },
+            "fuse": {
+                "initial_cells": self.plan.stats.initial_cells,
+                "empty_areas_attached": self.plan.stats.empty_areas_attached,
+                "empty_areas_by_distance": self.plan.stats.empty_areas_by_distance,
+                "merges": self.plan.stats.merges,
+                "island_merges": self.plan.stats.island_merges,
+                "cells_below_min": small,
+            },
+            "admin": {
+                "repaired": notes.repaired,
+                "antimeridian_split": notes.antimeridian_split,
+                "dropped_empty": notes.dropped_empty,
+                "parents_replaced_by_children": notes.replaced_parents,
+            },
+            "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
