@@ -139,11 +139,11 @@ impl Progress for Bars {
         }
     }
     fn done(&self) {
-        if let Ok(mut g) = self.bar.lock() {
-            if let Some((pb, t)) = g.take() {
-                let msg = format!("✓ {} ({:.2} s)", pb.message(), t.elapsed().as_secs_f64());
-                pb.finish_with_message(msg);
-            }
+        if let Ok(mut g) = self.bar.lock()
+            && let Some((pb, t)) = g.take()
+        {
+            let msg = format!("✓ {} ({:.2} s)", pb.message(), t.elapsed().as_secs_f64());
+            pb.finish_with_message(msg);
         }
     }
 }
@@ -210,7 +210,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         run.report["validation"] = serde_json::json!({
             "passed": true,
             "sum_cell_area_deg2": v.sum_cell_area,
-            "union_cell_area_deg2": v.union_cell_area,
+            "overlap_area_deg2": v.overlap_area,
+            "overlapping_pairs": v.overlapping_pairs,
             "land_area_deg2": v.land_area,
             "points_checked": v.points_checked,
         });

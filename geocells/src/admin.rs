@@ -321,7 +321,7 @@ fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, 
             }
             // Parts merged from several rows may touch or overlap: dissolve them.
             if a.geometry.0.len() > 1 && !is_valid_fast(&a.geometry) {
-                a.geometry = orient(geo::unary_union(a.geometry.0.iter()));
+                a.geometry = orient(crate::overlay::union(a.geometry.0.iter()));
             }
             out.push(a);
         }
@@ -515,8 +515,8 @@ pub fn clean_geometry(
 }
 
 /// Repairs an invalid multipolygon: each polygon with geo's `MakeValid` (prepair), then the
-/// parts dissolved with an i_overlay union; polygons `MakeValid` refuses go through the union
-/// alone.
+/// parts dissolved with [`crate::overlay::union`]; polygons `MakeValid` refuses go through the
+/// union alone (non-zero fill).
 pub fn repair(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
     let mut parts: Vec<Polygon<f64>> = Vec::new();
     for p in &mp.0 {
@@ -533,7 +533,7 @@ pub fn repair(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
             ),
         }
     }
-    let mut fixed = geo::unary_union(parts.iter());
+    let mut fixed = crate::overlay::union(parts.iter());
     fixed.0.retain(|p| p.unsigned_area() > 0.0);
     fixed
 }
@@ -727,7 +727,11 @@ pub fn cut_at_antimeridian(p: &Polygon<f64>) -> MultiPolygon<f64> {
         });
     parts.extend(east_part.0);
     parts.retain(|p| p.unsigned_area() > 0.0);
-    MultiPolygon::new(parts)
+    // The overlay rounds to its grid, which can put the cut a hair beyond ±180: clamp.
+    MultiPolygon::new(parts).map_coords(|c| Coord {
+        x: c.x.clamp(-180.0, 180.0),
+        y: c.y,
+    })
 }
 
 #[cfg(test)]

@@ -76,8 +76,11 @@ pub struct ValidationError {
 pub struct ValidationReport {
     /// Sum of the cells' planar areas (square degrees).
     pub sum_cell_area: f64,
-    /// Sum of the cells' areas less their pairwise overlaps (equals `sum_cell_area` when valid).
-    pub union_cell_area: f64,
+    /// Total area of all pairwise overlaps between cells (square degrees): numerical slivers
+    /// from rounding to the overlay grid where input borders do not share vertices.
+    pub overlap_area: f64,
+    /// Number of cell pairs that overlap by any positive area.
+    pub overlapping_pairs: usize,
     /// Sum of the admin areas' planar areas (the land; admin areas are disjoint).
     pub land_area: f64,
     /// Points checked against their own cell.
@@ -105,18 +108,15 @@ impl CellSet {
             .par_iter()
             .enumerate()
             .map(|(id, pc)| {
-                let geometry = if pc.areas.len() == 1 {
-                    areas[pc.areas[0] as usize].geometry.clone()
-                } else {
-                    let polys: Vec<_> = pc
-                        .areas
+                // Every cell, even a single area, goes through the same global-grid union so
+                // neighbouring cells keep identical borders (see `overlay`).
+                let mut geometry = crate::overlay::union(
+                    pc.areas
                         .iter()
-                        .flat_map(|&a| areas[a as usize].geometry.0.iter().cloned())
-                        .collect();
-                    let mut u = geo::unary_union(polys.iter());
-                    u.0.retain(|p| p.unsigned_area() > 0.0);
-                    orient(u)
-                };
+                        .flat_map(|&a| areas[a as usize].geometry.0.iter()),
+                );
+                geometry.0.retain(|p| p.unsigned_area() > 0.0);
+                let geometry = orient(geometry);
                 let dom = &areas[pc.dominant as usize];
                 let pts = &point_lists[id];
                 let centroid = spherical_mean(
@@ -247,7 +247,13 @@ impl CellSet {
                 "cells do not cover the land: their areas sum to {sum_cell_area:.6} deg², the land is {land_area:.6}"
             ));
         }
-        let pairs = self.overlapping_pairs(tol / 1000.0);
+        let all_pairs = self.overlapping_pairs(0.0);
+        let overlap_area: f64 = all_pairs.iter().map(|p| p.2).sum();
+        let overlapping_pairs = all_pairs.len();
+        let pairs: Vec<_> = all_pairs
+            .into_iter()
+            .filter(|p| p.2 > tol / 1000.0)
+            .collect();
         if !pairs.is_empty() {
             problems.push(format!(
                 "{} pairs of cells overlap: {}",
@@ -260,7 +266,6 @@ impl CellSet {
                     .join(", ")
             ));
         }
-        let union_cell_area = sum_cell_area - pairs.iter().map(|p| p.2).sum::<f64>();
         // Points.
         let n = labels.points.len();
         if labels.cell.len() != n || labels.area.len() != n || labels.snap_km.len() != n {
@@ -326,7 +331,8 @@ impl CellSet {
         if problems.is_empty() {
             Ok(ValidationReport {
                 sum_cell_area,
-                union_cell_area,
+                overlap_area,
+                overlapping_pairs,
                 land_area,
                 points_checked: n,
             })
@@ -382,21 +388,17 @@ pub fn overlapping(geoms: &[MultiPolygon<f64>], min_area: f64) -> Vec<(u32, u32,
         .collect()
 }
 
-/// How much a union may change the area of `mp` by snapping: i_overlay rounds coordinates to a
-/// grid of about 2^-30 of the input's extent, so each boundary moves by at most that much; the
-/// area changes by at most perimeter × grid (planar square degrees).
+/// How much [`crate::overlay::union`] may change the area of `mp`: every vertex is rounded to
+/// the global grid (step 2^-[`crate::overlay::GRID_BITS`] degrees), so each boundary moves by at
+/// most a step and the area changes by at most perimeter × step (planar square degrees).
 pub fn union_tolerance(mp: &MultiPolygon<f64>) -> f64 {
     use geo::{Euclidean, Length};
-    let Some(b) = mp.bounding_rect() else {
-        return 0.0;
-    };
-    let extent = b.width().max(b.height()).max(1e-9);
     let perimeter: f64 =
         mp.0.iter()
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
             .map(|r| Euclidean.length(r))
             .sum();
-    perimeter * extent * 2f64.powi(-30) * 4.0
+    2.0 * perimeter * 2f64.powi(-crate::overlay::GRID_BITS) + 1e-12
 }
 
 /// Distance in km from `p` to the nearest boundary segment of `mp`.

@@ -114,9 +114,20 @@ pub fn anchor(area: &Area) -> (f64, f64) {
         .unwrap_or((0.0, 0.0))
 }
 
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
+/// A distance ordered by `f64::total_cmp`, for heaps and tie-breaks.
+#[derive(Clone, Copy, Debug)]
 struct Dist(f64);
+impl PartialEq for Dist {
+    fn eq(&self, o: &Self) -> bool {
+        self.0.total_cmp(&o.0).is_eq()
+    }
+}
 impl Eq for Dist {}
+impl PartialOrd for Dist {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
 impl Ord for Dist {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0)
@@ -382,4 +393,102 @@ pub fn plan_cells(
         below_min,
         stats,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::Level;
+    use geo_types::{MultiPolygon, Rect, coord};
+
+    /// A row of unit squares side by side, each with (admin1, country).
+    fn row(labels: &[(&str, &str)]) -> Vec<Area> {
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, (a1, c))| {
+                let x = i as f64;
+                let sq = Rect::new(coord! {x: x, y: 0.0}, coord! {x: x + 1.0, y: 1.0}).to_polygon();
+                Area {
+                    level: Level::Admin2,
+                    code: format!("A{i}"),
+                    name: format!("area {i}"),
+                    admin1_code: a1.to_string(),
+                    admin1_name: a1.to_string(),
+                    country_code: c.to_string(),
+                    country_name: c.to_string(),
+                    geometry: crate::admin::orient(MultiPolygon::new(vec![sq])),
+                }
+            })
+            .collect()
+    }
+
+    fn cell_members(plan: &CellPlan) -> Vec<Vec<u32>> {
+        plan.cells.iter().map(|c| c.areas.clone()).collect()
+    }
+
+    #[test]
+    fn small_cell_prefers_a_small_neighbour_in_its_admin1() {
+        // Area 1 (5 points) sits between a big same-admin-1 neighbour (0) and a small
+        // same-admin-1 neighbour (2): tier 1 (small, same admin-1) picks area 2.
+        let areas = row(&[("P", "X"), ("P", "X"), ("P", "X")]);
+        let adj = Adjacency::build(&areas);
+        let plan = plan_cells(&areas, &adj, &[100, 5, 8], 10).expect("plan");
+        assert_eq!(cell_members(&plan), vec![vec![0], vec![1, 2]]);
+        assert!(plan.below_min.is_empty());
+    }
+
+    #[test]
+    fn same_admin1_beats_a_bigger_neighbour_in_another_admin1() {
+        // Area 1 (Q) is small; its neighbours are 0 (P, big) and 2 (Q, big): same admin-1 wins.
+        let areas = row(&[("P", "X"), ("Q", "X"), ("Q", "X")]);
+        let adj = Adjacency::build(&areas);
+        let plan = plan_cells(&areas, &adj, &[500, 3, 20], 10).expect("plan");
+        assert_eq!(cell_members(&plan), vec![vec![0], vec![1, 2]]);
+    }
+
+    #[test]
+    fn cells_never_fuse_across_countries() {
+        // Area 1 is alone in country Y: it stays small and is reported.
+        let areas = row(&[("P", "X"), ("R", "Y"), ("Q", "X")]);
+        let adj = Adjacency::build(&areas);
+        let plan = plan_cells(&areas, &adj, &[50, 2, 50], 10).expect("plan");
+        assert_eq!(plan.cells.len(), 3);
+        assert_eq!(plan.below_min, vec![(1, SmallReason::OnlyCellInCountry)]);
+    }
+
+    #[test]
+    fn empty_areas_join_the_nearest_cell_of_their_country() {
+        // Areas 1 and 2 are empty: 1 joins 0 (its only same-country path), 2 joins 3.
+        let areas = row(&[("P", "X"), ("P", "X"), ("Q", "Y"), ("Q", "Y")]);
+        let adj = Adjacency::build(&areas);
+        let plan = plan_cells(&areas, &adj, &[40, 0, 0, 40], 10).expect("plan");
+        assert_eq!(cell_members(&plan), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(plan.stats.empty_areas_attached, 2);
+    }
+
+    #[test]
+    fn island_joins_the_nearest_cell_of_its_country() {
+        // Area 2 is an island (no shared border) of country X, small: it joins the nearest X cell.
+        let mut areas = row(&[("P", "X"), ("P", "X")]);
+        let island = Rect::new(coord! {x: 5.0, y: 0.0}, coord! {x: 6.0, y: 1.0}).to_polygon();
+        let mut a = areas[0].clone();
+        a.code = "I".into();
+        a.geometry = MultiPolygon::new(vec![island]);
+        areas.push(a);
+        let adj = Adjacency::build(&areas);
+        let plan = plan_cells(&areas, &adj, &[50, 50, 1], 10).expect("plan");
+        assert_eq!(cell_members(&plan), vec![vec![0], vec![1, 2]]);
+        assert_eq!(plan.stats.island_merges, 1);
+    }
+
+    #[test]
+    fn no_points_at_all_is_an_error() {
+        let areas = row(&[("P", "X")]);
+        let adj = Adjacency::build(&areas);
+        assert!(matches!(
+            plan_cells(&areas, &adj, &[0], 10),
+            Err(FuseError::NoPoints)
+        ));
+    }
 }

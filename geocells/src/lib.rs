@@ -17,14 +17,14 @@
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //!
-//! Supporting modules: [`geodesy`] (distances on the sphere), [`synth`] (a seeded point generator)
-//! and [`error`].
+//! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
+//! global grid), [`synth`] (a seeded point generator) and [`error`].
 //!
 //! ```no_run
 //! use geocells::pipeline::{Inputs, Params, Pipeline};
 //! let inputs = Inputs::default_data(".");
 //! let run = Pipeline::new(Params::default())?.run(&inputs, &geocells::pipeline::NoProgress)?;
-//! run.cells.validate(&run.areas, &run.labels)?;
+//! run.cells.validate(&run.areas.areas, &run.labels)?;
 //! geocells::export::write_all(&run, std::path::Path::new("out"))?;
 //! # Ok::<(), geocells::Error>(())
 //! ```
@@ -41,6 +41,7 @@ pub mod fuse;
 pub mod geodesy;
 pub mod graph;
 pub mod io;
+pub mod overlay;
 pub mod pipeline;
 pub mod synth;
 

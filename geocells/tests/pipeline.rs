@@ -1,1 +1,311 @@
-fn main() {}
+//! End-to-end runs on the shipped real data; every run goes through `validate()`.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{data, root, run_validated, temp_dir};
+use geocells::admin::{BoundarySpec, LevelSpec};
+use geocells::fuse::SmallReason;
+use geocells::io::points::{PointsSpec, RejectReason};
+use geocells::pipeline::{Inputs, Params};
+
+#[test]
+fn world_default_data_gives_a_valid_fused_partition() {
+    let inputs = Inputs::default_data(root());
+    let params = Params::default();
+    let run = run_validated(&inputs, params.clone());
+    let areas = &run.areas.areas;
+    assert_eq!(run.input_rows, 144_563);
+    // US counties replace the US states; elsewhere admin-1 areas are used.
+    assert!(
+        areas
+            .iter()
+            .any(|a| a.level == geocells::admin::Level::Admin2)
+    );
+    assert!(
+        !areas
+            .iter()
+            .any(|a| a.country_code == "USA" && a.level != geocells::admin::Level::Admin2)
+    );
+    // Every rejected point is off land, with coordinates.
+    for r in &run.rejects {
+        assert!(matches!(r.reason, RejectReason::OffLand { .. }), "{r:?}");
+        assert!(r.lon.is_finite() && r.lat.is_finite());
+    }
+    // Snapped points moved at most the snap distance.
+    assert!(
+        run.labels
+            .snap_km
+            .iter()
+            .all(|&d| (0.0..=25.0).contains(&d))
+    );
+    assert!(run.labels.snap_km.iter().any(|&d| d > 0.0));
+    // Fusion reduced the cells and left small only the cells alone in their country.
+    assert!(run.cells.len() < run.plan.stats.initial_cells);
+    let mut per_country: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &run.cells.cells {
+        *per_country.entry(c.country_code.as_str()).or_default() += 1;
+    }
+    let small: BTreeSet<u32> = run.plan.below_min.iter().map(|(c, _)| *c).collect();
+    for c in &run.cells.cells {
+        if c.size < params.min_size {
+            assert!(
+                small.contains(&c.id),
+                "cell {} ({}) is small but not reported",
+                c.id,
+                c.name
+            );
+            assert_eq!(
+                per_country[c.country_code.as_str()],
+                1,
+                "{} has other cells to fuse with",
+                c.name
+            );
+        }
+    }
+    for (c, reason) in &run.plan.below_min {
+        assert_eq!(*reason, SmallReason::OnlyCellInCountry);
+        assert!(run.cells.cells[*c as usize].size < params.min_size);
+    }
+    // Cells never mix the points of two countries: all member areas holding points share the
+    // cell's country.
+    let mut with_points = vec![false; areas.len()];
+    for &a in &run.labels.area {
+        with_points[a as usize] = true;
+    }
+    for c in &run.cells.cells {
+        for &a in &c.areas {
+            if with_points[a as usize] {
+                assert_eq!(
+                    areas[a as usize].country_code, c.country_code,
+                    "cell {} mixes countries",
+                    c.name
+                );
+            }
+        }
+    }
+    // Report counts agree with the run.
+    let counts = &run.report["counts"];
+    assert_eq!(counts["cells"], run.cells.len());
+    assert_eq!(counts["rejects"], run.rejects.len());
+    assert_eq!(counts["cells_below_min"], run.plan.below_min.len());
+}
+
+#[test]
+fn outputs_are_byte_identical_at_one_and_two_threads() {
+    let inputs = Inputs::default_data(root());
+    let dirs: Vec<_> = [1usize, 2]
+        .iter()
+        .map(|&threads| {
+            let dir = temp_dir(&format!("threads{threads}"));
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| {
+                let run = run_validated(&inputs, Params::default());
+                geocells::export::write_all(&run, &dir).expect("write");
+            });
+            dir
+        })
+        .collect();
+    for name in [
+        "cells.parquet",
+        "cells.geojson",
+        "points.parquet",
+        "rejects.parquet",
+    ] {
+        let a = std::fs::read(dirs[0].join(name)).expect("read");
+        let b = std::fs::read(dirs[1].join(name)).expect("read");
+        assert!(a == b, "{name} differs between 1 and 2 threads");
+    }
+    // report.json is identical but for the timings.
+    let strip = |d: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("report.json")).expect("read"))
+                .expect("json");
+        v.as_object_mut().expect("object").remove("timings_s");
+        v
+    };
+    assert_eq!(strip(&dirs[0]), strip(&dirs[1]));
+    for d in dirs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+fn lso_zaf_level(file: &str) -> LevelSpec {
+    LevelSpec::admin1(data(file))
+        .code_column("adm1_code")
+        .name_column("adm1_name")
+        .country_code_column(Some("cntry_code".into()))
+        .country_name_column(Some("cntry_name".into()))
+}
+
+#[test]
+fn shapefile_enclave_and_bad_points_are_handled() {
+    let inputs = Inputs {
+        points: PointsSpec::new(data("fixtures/points_bad.csv")),
+        boundaries: BoundarySpec {
+            admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
+            ..Default::default()
+        },
+    };
+    let run = run_validated(&inputs, Params::default().min_size(2).max_size(4));
+    assert_eq!(run.input_rows, 11);
+    let reasons: BTreeMap<String, &str> = run
+        .rejects
+        .iter()
+        .map(|r| (r.id.clone(), r.reason.code()))
+        .collect();
+    let expected: BTreeMap<String, &str> = [
+        ("6", "not_finite"),
+        ("7", "out_of_range"),
+        ("8", "out_of_range"),
+        ("9", "missing_coordinate"),
+        ("11", "off_land"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(reasons, expected);
+    let ids = |i: usize| run.labels.points.ids.display(i);
+    let cell_of: BTreeMap<String, u32> = (0..run.labels.points.len())
+        .map(|i| (ids(i), run.labels.cell[i]))
+        .collect();
+    // The duplicate point shares its twin's cell.
+    assert_eq!(cell_of["2"], cell_of["10"]);
+    // Maseru is in a Lesotho cell although Lesotho is a hole in South Africa.
+    let maseru = &run.cells.cells[cell_of["1"] as usize];
+    assert_eq!(maseru.country_code, "LSO");
+    assert_eq!(run.cells.cells[cell_of["3"] as usize].country_code, "ZAF");
+    // Lesotho's two points form one cell (MINSIZE 2), covering all of Lesotho.
+    let lso: Vec<_> = run
+        .cells
+        .cells
+        .iter()
+        .filter(|c| c.country_code == "LSO")
+        .collect();
+    assert_eq!(lso.len(), 1);
+    assert_eq!(lso[0].areas.len(), 10);
+}
+
+#[test]
+fn a_country_with_one_point_stays_small_and_is_reported() {
+    // Benelux admin-1 from GeoJSON; GeoNames points in the Benelux box, but only one in
+    // Luxembourg.
+    let boundaries = BoundarySpec {
+        admin1: Some(LevelSpec::admin1(data("fixtures/benelux_admin1.geojson"))),
+        ..Default::default()
+    };
+    let areas = geocells::admin::build_areas(&boundaries)
+        .expect("areas")
+        .areas;
+    let index = geocells::assign::AreaIndex::new(&areas);
+    let all =
+        geocells::io::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+            .expect("points")
+            .points;
+    let mut rows = String::from("id,lon,lat\n");
+    let mut lux = 0;
+    for i in 0..all.len() {
+        let (lon, lat) = (all.lon[i], all.lat[i]);
+        if !(2.0..7.5).contains(&lon) || !(49.3..53.7).contains(&lat) {
+            continue;
+        }
+        let in_lux = index
+            .containing(lon, lat)
+            .is_some_and(|a| areas[a as usize].country_code == "LUX");
+        if in_lux {
+            lux += 1;
+            if lux > 1 {
+                continue;
+            }
+        }
+        rows.push_str(&format!("{},{lon},{lat}\n", all.ids.display(i)));
+    }
+    assert!(lux > 1, "the box should hold several Luxembourg places");
+    let dir = temp_dir("benelux");
+    let csv = dir.join("points.csv");
+    std::fs::write(&csv, rows).expect("write csv");
+    let inputs = Inputs {
+        points: PointsSpec::new(&csv),
+        boundaries,
+    };
+    // No snapping: the German and French places near the border would otherwise be snapped
+    // into Luxembourg and fill it up.
+    let run = run_validated(&inputs, Params::default().snap_km(0.0));
+    let lux_cells: Vec<_> = run
+        .cells
+        .cells
+        .iter()
+        .filter(|c| c.country_code == "LUX")
+        .collect();
+    assert_eq!(lux_cells.len(), 1);
+    assert_eq!(lux_cells[0].size, 1);
+    assert_eq!(
+        lux_cells[0].areas.len(),
+        3,
+        "the empty Luxembourg areas join the one cell"
+    );
+    assert!(
+        run.plan
+            .below_min
+            .contains(&(lux_cells[0].id, SmallReason::OnlyCellInCountry))
+    );
+    // Points outside the Benelux polygons are rejected as off land, none snapped.
+    assert!(run.labels.snap_km.iter().all(|&d| d == 0.0));
+    assert!(
+        run.rejects
+            .iter()
+            .all(|r| matches!(r.reason, RejectReason::OffLand { .. }))
+    );
+    assert!(!run.rejects.is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn outputs_read_back_through_our_own_readers() {
+    let inputs = Inputs {
+        points: PointsSpec::new(data("fixtures/points_bad.csv")),
+        boundaries: BoundarySpec {
+            admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
+            ..Default::default()
+        },
+    };
+    let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
+    let dir = temp_dir("readback");
+    let written = geocells::export::write_all(&run, &dir).expect("write");
+    assert_eq!(written.files.len(), 5);
+    // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
+    let back = geocells::io::boundaries::read_boundaries(
+        &dir.join("cells.parquet"),
+        &["cell_id".to_string(), "name".to_string()],
+    )
+    .expect("read cells.parquet");
+    assert_eq!(back.features.len(), run.cells.len());
+    for (f, c) in back.features.iter().zip(&run.cells.cells) {
+        assert_eq!(f.props["cell_id"], c.id.to_string());
+        assert_eq!(f.geometry, c.geometry);
+    }
+    // cells.geojson too.
+    let gj = geocells::io::boundaries::read_boundaries(
+        &dir.join("cells.geojson"),
+        &["name".to_string()],
+    )
+    .expect("read cells.geojson");
+    assert_eq!(gj.features.len(), run.cells.len());
+    // points.parquet: WKB points with the input ids.
+    let pts = geocells::io::points::read_points(&PointsSpec::new(dir.join("points.parquet")))
+        .expect("read points");
+    assert_eq!(pts.points.len(), run.labels.points.len());
+    assert_eq!(pts.points.lon, run.labels.points.lon);
+    assert_eq!(pts.points.ids, run.labels.points.ids);
+    // rejects.parquet has one row per reject, readable as a plain table with lon/lat.
+    let rej = geocells::io::points::read_points(
+        &PointsSpec::new(dir.join("rejects.parquet")).id_column("row"),
+    )
+    .expect("read rejects");
+    assert_eq!(rej.total_rows, run.rejects.len());
+    let _ = std::fs::remove_dir_all(dir);
+}

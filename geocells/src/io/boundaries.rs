@@ -274,18 +274,17 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
             Some(r) => reproject_in_place(r.as_ref(), &mut geometry).map_err(feature_err)?,
             None if !prj_path.is_file() => {
                 use geo::BoundingRect;
-                if let Some(b) = geometry.bounding_rect() {
-                    if b.min().x < -180.0 - 1e-9
+                if let Some(b) = geometry.bounding_rect()
+                    && (b.min().x < -180.0 - 1e-9
                         || b.max().x > 180.0 + 1e-9
                         || b.min().y < -90.0 - 1e-9
-                        || b.max().y > 90.0 + 1e-9
-                    {
-                        return Err(IoError::Crs {
-                            path: path.to_path_buf(),
-                            crs: "(no .prj file)".into(),
-                            hint: "coordinates are not lon/lat degrees; add the .prj".into(),
-                        });
-                    }
+                        || b.max().y > 90.0 + 1e-9)
+                {
+                    return Err(IoError::Crs {
+                        path: path.to_path_buf(),
+                        crs: "(no .prj file)".into(),
+                        hint: "coordinates are not lon/lat degrees; add the .prj".into(),
+                    });
                 }
             }
             None => {}

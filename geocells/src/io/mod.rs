@@ -259,14 +259,14 @@ pub(crate) fn check_geoparquet(path: &Path, meta: &GeoParquetMeta) -> Result<(),
             ),
         });
     }
-    if let Some(crs) = &meta.crs {
-        if !crs::projjson_is_lonlat(crs) {
-            return Err(IoError::Crs {
-                path: path.to_path_buf(),
-                crs: crs::projjson_name(crs),
-                hint: "reproject the file to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)".into(),
-            });
-        }
+    if let Some(crs) = &meta.crs
+        && !crs::projjson_is_lonlat(crs)
+    {
+        return Err(IoError::Crs {
+            path: path.to_path_buf(),
+            crs: crs::projjson_name(crs),
+            hint: "reproject the file to EPSG:4326 (e.g. ogr2ogr -t_srs EPSG:4326)".into(),
+        });
     }
     Ok(())
 }

@@ -1,0 +1,57 @@
+//! Criterion benchmarks of the pipeline stages on the shipped world data with seeded synthetic
+//! points (GeoNames places weighted by population, 5 km Gaussian scatter).
+//!
+//! `cargo bench --bench stages` (add `-- --quick` for a short run).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::assign::{AreaIndex, AssignParams, assign_points};
+use geocells::graph::Adjacency;
+use geocells::io::points::{Points, PointsSpec, read_points};
+
+fn data(rel: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(rel)
+}
+
+fn synthetic(n: usize) -> Points {
+    let places =
+        read_points(&PointsSpec::new(data("geonames_cities1000.parquet"))).expect("places");
+    let weighted: Vec<(f64, f64, f64)> = (0..places.points.len())
+        .map(|i| (places.points.lon[i], places.points.lat[i], 1.0))
+        .collect();
+    let pts = geocells::synth::scatter(&weighted, n, 42, 5.0);
+    Points::from_lonlat(
+        pts.iter().map(|p| p.0).collect(),
+        pts.iter().map(|p| p.1).collect(),
+    )
+}
+
+fn stages(c: &mut Criterion) {
+    let spec = BoundarySpec {
+        admin1: Some(LevelSpec::admin1(data("admin1_world.parquet"))),
+        admin2: Some(LevelSpec::admin2(data("admin2_us.parquet"))),
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("stages");
+    g.sample_size(10);
+    g.bench_function("read_boundaries_world_admin1_us_admin2", |b| {
+        b.iter(|| build_areas(&spec).expect("areas"))
+    });
+    let areas = build_areas(&spec).expect("areas").areas;
+    g.bench_function("adjacency_graph", |b| b.iter(|| Adjacency::build(&areas)));
+    let index = AreaIndex::new(&areas);
+    for n in [10_000usize, 100_000] {
+        let pts = synthetic(n);
+        g.bench_function(format!("assign_{n}"), |b| {
+            b.iter(|| {
+                assign_points(&index, areas.len(), &pts, &AssignParams::default()).expect("assign")
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -1,0 +1,54 @@
+//! Shared helpers for the integration tests: paths to the shipped data and a run + validate
+//! wrapper that every pipeline test goes through.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+
+use geocells::pipeline::{Inputs, NoProgress, Params, Pipeline, Run};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under `data/`.
+pub fn data(rel: &str) -> PathBuf {
+    root().join("data").join(rel)
+}
+
+/// A fresh empty temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("geocells-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+/// Runs the pipeline and checks the partition invariants; panics with the problems if any.
+pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
+    let run = Pipeline::new(params)
+        .expect("valid params")
+        .run(inputs, &NoProgress)
+        .expect("pipeline runs");
+    if let Err(e) = run.cells.validate(&run.areas.areas, &run.labels) {
+        panic!("partition invalid: {e}");
+    }
+    // Nothing is lost: every input row is labelled or rejected, exactly once.
+    assert_eq!(run.labels.points.len() + run.rejects.len(), run.input_rows);
+    let mut rows: Vec<u64> = run
+        .labels
+        .points
+        .rows
+        .iter()
+        .copied()
+        .chain(run.rejects.iter().map(|r| r.row))
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    assert_eq!(
+        rows.len(),
+        run.input_rows,
+        "a row is labelled twice or lost"
+    );
+    run
+}

@@ -1,0 +1,256 @@
+//! Bad and unusual inputs: each gets a clear error naming the file (and row or feature), or a
+//! documented handling.
+
+mod common;
+
+use common::{data, temp_dir};
+use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::io::IoError;
+use geocells::io::points::{PointsSpec, read_points};
+
+#[test]
+fn missing_points_file_is_named() {
+    let err = read_points(&PointsSpec::new("no/such/points.parquet")).expect_err("must fail");
+    assert!(matches!(err, IoError::NotFound { .. }));
+    assert!(err.to_string().contains("no/such/points.parquet"), "{err}");
+}
+
+#[test]
+fn empty_points_file_is_an_error() {
+    let dir = temp_dir("empty");
+    let p = dir.join("empty.csv");
+    std::fs::write(&p, "id,lon,lat\n").expect("write");
+    let err = read_points(&PointsSpec::new(&p)).expect_err("must fail");
+    assert!(matches!(err, IoError::Empty { .. }), "{err}");
+    assert!(err.to_string().contains("empty.csv"));
+}
+
+#[test]
+fn missing_column_names_file_and_column() {
+    let err =
+        read_points(&PointsSpec::new(data("fixtures/points_bad.csv")).lon_column("longitude_deg"))
+            .expect_err("must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, IoError::MissingColumn { .. }), "{msg}");
+    assert!(
+        msg.contains("points_bad.csv") && msg.contains("longitude_deg"),
+        "{msg}"
+    );
+    let spec = BoundarySpec {
+        admin1: Some(
+            LevelSpec::admin1(data("fixtures/benelux_admin1.geojson")).name_column("NAME_1"),
+        ),
+        ..Default::default()
+    };
+    let msg = build_areas(&spec).expect_err("must fail").to_string();
+    assert!(
+        msg.contains("benelux_admin1.geojson") && msg.contains("NAME_1"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn bad_rows_become_rejects_with_reasons() {
+    let read = read_points(&PointsSpec::new(data("fixtures/points_bad.csv"))).expect("read");
+    assert_eq!(read.total_rows, 11);
+    assert_eq!(read.points.len(), 7);
+    let got: Vec<(u64, &str)> = read
+        .rejects
+        .iter()
+        .map(|r| (r.row, r.reason.code()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (5, "not_finite"),
+            (6, "out_of_range"),
+            (7, "out_of_range"),
+            (8, "missing_coordinate")
+        ]
+    );
+    // Ids come from the id column.
+    assert_eq!(read.rejects[0].id, "6");
+}
+
+#[test]
+fn wkb_geoparquet_points_are_read() {
+    let read = read_points(&PointsSpec::new(data("geonames_cities1000.parquet"))).expect("read");
+    assert_eq!(read.total_rows, 144_563);
+    assert!(read.rejects.is_empty());
+    // The same coordinates as the lon/lat columns of the same file.
+    let cols = read_points(
+        &PointsSpec::new(data("geonames_cities1000.parquet"))
+            .lon_column("lon")
+            .lat_column("lat"),
+    )
+    .expect("read lon/lat");
+    assert_eq!(read.points.lon, cols.points.lon);
+    assert_eq!(read.points.lat, cols.points.lat);
+    assert_eq!(read.points.ids, cols.points.ids);
+}
+
+#[test]
+fn projected_shapefile_is_refused_or_reprojected() {
+    let level = |f: &str| {
+        LevelSpec::admin1(data(f))
+            .code_column("adm1_code")
+            .name_column("adm1_name")
+            .country_code_column(Some("cntry_code".into()))
+            .country_name_column(Some("cntry_name".into()))
+    };
+    let spec = BoundarySpec {
+        admin1: Some(level("fixtures/lesotho_south_africa_admin1_3857.shp")),
+        ..Default::default()
+    };
+    let result = build_areas(&spec);
+    #[cfg(not(feature = "proj"))]
+    {
+        let msg = result
+            .expect_err("3857 must be refused without proj")
+            .to_string();
+        assert!(
+            msg.contains("lesotho_south_africa_admin1_3857.shp") && msg.contains("EPSG:4326"),
+            "{msg}"
+        );
+    }
+    #[cfg(feature = "proj")]
+    {
+        use geo::ChamberlainDuquetteArea;
+        let projected = result.expect("reprojected with proj");
+        let plain = build_areas(&BoundarySpec {
+            admin1: Some(level("fixtures/lesotho_south_africa_admin1.shp")),
+            ..Default::default()
+        })
+        .expect("4326");
+        assert_eq!(projected.areas.len(), plain.areas.len());
+        for (a, b) in projected.areas.iter().zip(&plain.areas) {
+            assert_eq!(a.code, b.code);
+            let (x, y) = (
+                a.geometry.chamberlain_duquette_unsigned_area(),
+                b.geometry.chamberlain_duquette_unsigned_area(),
+            );
+            assert!((x - y).abs() <= 1e-6 * y, "{}: {x} vs {y}", a.code);
+        }
+    }
+}
+
+#[test]
+fn antimeridian_crossing_polygon_is_cut_and_keeps_its_area() {
+    use geo::{BoundingRect, ChamberlainDuquetteArea};
+    let spec = BoundarySpec {
+        admin1: Some(LevelSpec::admin1(data(
+            "fixtures/fiji_antimeridian.geojson",
+        ))),
+        ..Default::default()
+    };
+    let built = build_areas(&spec).expect("areas");
+    assert_eq!(built.notes.antimeridian_split.len(), 1);
+    let fiji = &built.areas[0].geometry;
+    let b = fiji.bounding_rect().expect("bbox");
+    assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
+    assert!(geocells::admin::is_valid_fast(fiji));
+    // Same area as Fiji in the shipped country file, which Natural Earth splits itself.
+    let countries = build_areas(&BoundarySpec {
+        country: Some(LevelSpec::country(data("admin0_world.parquet"))),
+        ..Default::default()
+    })
+    .expect("countries");
+    let reference = countries
+        .areas
+        .iter()
+        .find(|a| a.code == "FJI")
+        .expect("FJI");
+    let (x, y) = (
+        fiji.chamberlain_duquette_unsigned_area(),
+        reference.geometry.chamberlain_duquette_unsigned_area(),
+    );
+    assert!((x - y).abs() < 1e-3 * y, "{x} vs {y}");
+    // Parts lie on both sides of the antimeridian.
+    assert!(
+        fiji.0
+            .iter()
+            .any(|p| p.bounding_rect().is_some_and(|r| r.max().x > 179.9))
+    );
+    assert!(
+        fiji.0
+            .iter()
+            .any(|p| p.bounding_rect().is_some_and(|r| r.min().x < -179.9))
+    );
+}
+
+#[test]
+fn self_intersecting_polygon_is_repaired_and_reported() {
+    let dir = temp_dir("bowtie");
+    let p = dir.join("bowtie.geojson");
+    std::fs::write(
+        &p,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"admin1_code":"A","admin1_name":"Bow","country_code":"X","country_name":"Xland"},
+         "geometry":{"type":"Polygon","coordinates":[[[0,0],[2,2],[2,0],[0,2],[0,0]]]}},
+        {"type":"Feature","properties":{"admin1_code":"B","admin1_name":"Square","country_code":"X","country_name":"Xland"},
+         "geometry":{"type":"Polygon","coordinates":[[[2,0],[4,0],[4,2],[2,2],[2,0]]]}}]}"#,
+    )
+    .expect("write");
+    let built = build_areas(&BoundarySpec {
+        admin1: Some(LevelSpec::admin1(&p)),
+        ..Default::default()
+    })
+    .expect("areas");
+    assert_eq!(built.notes.repaired.len(), 1);
+    assert!(
+        built.notes.repaired[0].contains("bowtie.geojson")
+            && built.notes.repaired[0].contains("feature 0")
+    );
+    let bow = built.areas.iter().find(|a| a.code == "A").expect("A");
+    assert!(geocells::admin::is_valid_fast(&bow.geometry));
+    assert!(geo::Validation::is_valid(&bow.geometry));
+}
+
+#[test]
+fn non_polygon_feature_is_named() {
+    let dir = temp_dir("line");
+    let p = dir.join("line.geojson");
+    std::fs::write(
+        &p,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"admin1_code":"A","admin1_name":"L","country_code":"X","country_name":"X"},
+         "geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]}"#,
+    )
+    .expect("write");
+    let msg = build_areas(&BoundarySpec {
+        admin1: Some(LevelSpec::admin1(&p)),
+        ..Default::default()
+    })
+    .expect_err("must fail")
+    .to_string();
+    assert!(
+        msg.contains("line.geojson") && msg.contains("feature 0") && msg.contains("LineString"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn failed_write_leaves_no_file_and_keeps_the_old_one() {
+    let dir = temp_dir("atomic");
+    let target = dir.join("out.json");
+    let err =
+        geocells::export::write_atomic(&target, |_| Err("boom".into())).expect_err("must fail");
+    assert!(err.to_string().contains("boom"));
+    assert!(!target.exists());
+    geocells::export::write_atomic(&target, |w| {
+        use std::io::Write;
+        w.write_all(b"old").map_err(|e| e.to_string())
+    })
+    .expect("write");
+    let _ = geocells::export::write_atomic(&target, |w| {
+        use std::io::Write;
+        w.write_all(b"half").map_err(|e| e.to_string())?;
+        Err("crash".into())
+    });
+    assert_eq!(std::fs::read(&target).expect("read"), b"old");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left behind");
+}
