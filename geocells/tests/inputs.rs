@@ -254,3 +254,37 @@ fn failed_write_leaves_no_file_and_keeps_the_old_one() {
         .collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind");
 }
+
+#[test]
+fn unknown_crs_in_prj_is_an_error_naming_the_file() {
+    // A copy of the lon/lat fixture whose .prj names a CRS nobody can build a transformation
+    // for: refused with or without the proj feature.
+    let dir = temp_dir("badprj");
+    for ext in ["shp", "shx", "dbf", "cpg"] {
+        std::fs::copy(
+            data(&format!("fixtures/lesotho_south_africa_admin1.{ext}")),
+            dir.join(format!("strange.{ext}")),
+        )
+        .expect("copy");
+    }
+    std::fs::write(
+        dir.join("strange.prj"),
+        r#"PROJCS["Made_Up_Grid",GEOGCS["GCS_Nowhere",DATUM["D_Nowhere",SPHEROID["Blob",1.0,0.0]]],PROJECTION["No_Such_Projection"],UNIT["Meter",1.0]]"#,
+    )
+    .expect("write prj");
+    let spec = BoundarySpec {
+        admin1: Some(
+            LevelSpec::admin1(dir.join("strange.shp"))
+                .code_column("adm1_code")
+                .name_column("adm1_name")
+                .country_code_column(Some("cntry_code".into()))
+                .country_name_column(Some("cntry_name".into())),
+        ),
+        ..Default::default()
+    };
+    let msg = build_areas(&spec).expect_err("must be refused").to_string();
+    assert!(
+        msg.contains("strange.shp") && msg.contains("Made_Up_Grid"),
+        "{msg}"
+    );
+}
