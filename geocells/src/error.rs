@@ -8,6 +8,7 @@ pub use crate::cells::ValidationError;
 pub use crate::export::ExportError;
 pub use crate::fuse::FuseError;
 pub use crate::io::IoError;
+pub use crate::optics::OpticsError;
 pub use crate::pipeline::ParamsError;
 
 /// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,
@@ -27,6 +28,9 @@ pub enum Error {
     /// Fusing cells.
     #[error(transparent)]
     Fuse(#[from] FuseError),
+    /// OPTICS clustering.
+    #[error(transparent)]
+    Optics(#[from] OpticsError),
     /// The partition failed its invariants.
     #[error(transparent)]
     Validation(#[from] ValidationError),

@@ -17,6 +17,8 @@
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //!
+//! Next stage, in progress: [`optics`] (OPTICS + xi extraction, exact to scikit-learn).
+//!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
 //! global grid), [`synth`] (a seeded point generator) and [`error`].
 //!
@@ -41,6 +43,7 @@ pub mod fuse;
 pub mod geodesy;
 pub mod graph;
 pub mod io;
+pub mod optics;
 pub mod overlay;
 pub mod pipeline;
 pub mod synth;

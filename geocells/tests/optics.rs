@@ -1,0 +1,121 @@
+//! Differential tests: our OPTICS against scikit-learn 1.9.1 on the committed fixtures
+//! (`geocells/tests/fixtures/optics/`, made by `make_fixtures.py` there). Every value must match
+//! bit for bit.
+
+mod common;
+
+use geocells::optics::{OpticsParams, optics_planar};
+
+fn fixture_dir() -> std::path::PathBuf {
+    common::root().join("geocells/tests/fixtures/optics")
+}
+
+fn parse_f64(s: &str) -> f64 {
+    s.parse::<f64>().unwrap_or_else(|_| panic!("bad float {s}"))
+}
+
+fn check(name: &str) {
+    let dir = fixture_dir();
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.params.json"))).expect("params"),
+    )
+    .expect("json");
+    let min_samples = params["min_samples"].as_u64().expect("min_samples") as usize;
+    let xi = params["xi"].as_f64().expect("xi");
+    let points: Vec<[f64; 2]> = std::fs::read_to_string(dir.join(format!("{name}.points.csv")))
+        .expect("points")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut it = l.split(',');
+            [
+                parse_f64(it.next().expect("x")),
+                parse_f64(it.next().expect("y")),
+            ]
+        })
+        .collect();
+    let got = optics_planar(&points, &OpticsParams::new(min_samples, xi)).expect("optics");
+    let expected =
+        std::fs::read_to_string(dir.join(format!("{name}.expected.csv"))).expect("expected");
+    let mut n = 0;
+    for line in expected.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let i: usize = f[0].parse().expect("index");
+        let rank: usize = f[1].parse().expect("rank");
+        assert_eq!(got.ordering[rank], i, "{name}: ordering at rank {rank}");
+        assert_eq!(
+            got.reachability[i].to_bits(),
+            parse_f64(f[2]).to_bits(),
+            "{name}: reachability of {i}"
+        );
+        assert_eq!(
+            got.core_distances[i].to_bits(),
+            parse_f64(f[3]).to_bits(),
+            "{name}: core distance of {i}"
+        );
+        let pred: i64 = f[4].parse().expect("pred");
+        assert_eq!(
+            got.predecessor[i].map_or(-1, |p| p as i64),
+            pred,
+            "{name}: predecessor of {i}"
+        );
+        let label: i64 = f[5].parse().expect("label");
+        assert_eq!(got.labels[i], label, "{name}: label of {i}");
+        n += 1;
+    }
+    assert_eq!(n, points.len());
+}
+
+#[test]
+fn ties_match_sklearn() {
+    check("ties");
+}
+#[test]
+fn duplicates_match_sklearn() {
+    check("duplicates");
+}
+#[test]
+fn heavy_duplicates_with_zero_over_zero_match_sklearn() {
+    check("duplicates_heavy");
+}
+#[test]
+fn all_identical_points_match_sklearn() {
+    check("all_identical");
+}
+#[test]
+fn single_blob_matches_sklearn() {
+    check("single_blob");
+}
+#[test]
+fn nested_clusters_match_sklearn() {
+    check("nested");
+}
+#[test]
+fn all_noise_matches_sklearn() {
+    check("all_noise");
+}
+#[test]
+fn real_bavaria_cell_matches_sklearn() {
+    check("real_cell");
+}
+#[test]
+fn real_bavaria_cell_coarse_setting_matches_sklearn() {
+    check("real_cell_m50");
+}
+#[test]
+fn real_texas_cell_matches_sklearn() {
+    check("real_cell_texas");
+}
+#[test]
+fn real_texas_cell_third_pigeon_setting_matches_sklearn() {
+    check("real_cell_texas_m15");
+}
+
+#[test]
+fn invalid_parameters_are_refused() {
+    let pts = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]];
+    assert!(optics_planar(&pts, &OpticsParams::new(1, 0.05)).is_err());
+    assert!(optics_planar(&pts, &OpticsParams::new(4, 0.05)).is_err());
+    assert!(optics_planar(&pts, &OpticsParams::new(2, 1.5)).is_err());
+    assert!(optics_planar(&[[0.0, f64::NAN], [1.0, 0.0]], &OpticsParams::new(2, 0.05)).is_err());
+}
