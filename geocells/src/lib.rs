@@ -17,7 +17,8 @@
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //!
-//! Next stage, in progress: [`optics`] (OPTICS + xi extraction, exact to scikit-learn).
+//! Next stage, in progress: [`optics`] (OPTICS + xi extraction, exact to scikit-learn) and
+//! [`voronoi`] (carving a cluster's Voronoi region out of its cell).
 //!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
 //! global grid), [`synth`] (a seeded point generator) and [`error`].
@@ -47,6 +48,7 @@ pub mod optics;
 pub mod overlay;
 pub mod pipeline;
 pub mod synth;
+pub mod voronoi;
 
 pub use error::Error;
 

@@ -42,8 +42,57 @@ pub fn snap(v: f64) -> f64 {
 /// The union of `polygons` (valid or not; overlapping allowed), as valid polygons with
 /// counter-clockwise exteriors and clockwise holes, all coordinates on the global grid.
 pub fn union<'a>(polygons: impl IntoIterator<Item = &'a Polygon<f64>>) -> MultiPolygon<f64> {
+    run(WORLD, polygons, [], OverlayRule::Subject)
+}
+
+/// `a ∩ b` on the global grid.
+pub fn intersection(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    run(WORLD, &a.0, &b.0, OverlayRule::Intersect)
+}
+
+/// `a − b` on the global grid.
+pub fn difference(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    run(WORLD, &a.0, &b.0, OverlayRule::Difference)
+}
+
+/// The union of polygons in any planar frame (e.g. a local projection in km): the grid is
+/// fitted to the polygons' bounding box.
+pub fn union_planar(polygons: &[Polygon<f64>]) -> MultiPolygon<f64> {
+    use geo::BoundingRect;
+    let Some(b) = MultiPolygon::new(polygons.to_vec()).bounding_rect() else {
+        return MultiPolygon::new(vec![]);
+    };
+    let rect = [b.min().x, b.max().x, b.min().y, b.max().y];
+    run(rect, polygons, [], OverlayRule::Subject)
+}
+
+/// `a ∩ b` in any planar frame (longitudes beyond ±180 allowed): the grid is fitted to the
+/// inputs' bounding box.
+pub fn intersection_planar(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::BoundingRect;
+    let all = MultiPolygon::new(a.0.iter().chain(b.0.iter()).cloned().collect());
+    let Some(r) = all.bounding_rect() else {
+        return MultiPolygon::new(vec![]);
+    };
+    run(
+        [r.min().x, r.max().x, r.min().y, r.max().y],
+        &a.0,
+        &b.0,
+        OverlayRule::Intersect,
+    )
+}
+
+const WORLD: [f64; 4] = [-180.0, 180.0, -90.0, 90.0];
+
+fn run<'a, 'b>(
+    rect: [f64; 4],
+    subject: impl IntoIterator<Item = &'a Polygon<f64>>,
+    clip: impl IntoIterator<Item = &'b Polygon<f64>>,
+    rule: OverlayRule,
+) -> MultiPolygon<f64> {
+    let world = rect == WORLD;
     let adapter =
-        FloatPointAdapter::<[f64; 2], f64>::new(FloatRect::new(-180.0, 180.0, -90.0, 90.0));
+        FloatPointAdapter::<[f64; 2], f64>::new(FloatRect::new(rect[0], rect[1], rect[2], rect[3]));
     let options = OverlayOptions {
         preserve_input_collinear: true,
         preserve_output_collinear: true,
@@ -51,24 +100,33 @@ pub fn union<'a>(polygons: impl IntoIterator<Item = &'a Polygon<f64>>) -> MultiP
     };
     let mut overlay = FloatOverlay::new_custom(adapter, options, Solver::default(), 0);
     let mut contour: Vec<[f64; 2]> = Vec::new();
-    for p in polygons {
-        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-            contour.clear();
-            contour.extend(
-                ring.0
-                    .iter()
-                    .map(|c| [c.x.clamp(-180.0, 180.0), c.y.clamp(-90.0, 90.0)]),
-            );
-            if contour.len() > 1 && contour.first() == contour.last() {
-                contour.pop();
-            }
-            if contour.len() >= 3 {
-                overlay = overlay
-                    .unsafe_add_contour(&contour, i_overlay::core::overlay::ShapeType::Subject);
+    let shape_types = [
+        i_overlay::core::overlay::ShapeType::Subject,
+        i_overlay::core::overlay::ShapeType::Clip,
+    ];
+    let subject: Vec<&Polygon<f64>> = subject.into_iter().collect();
+    let clip: Vec<&Polygon<f64>> = clip.into_iter().collect();
+    for (polys, shape_type) in [(subject, shape_types[0]), (clip, shape_types[1])] {
+        for p in polys {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                contour.clear();
+                contour.extend(ring.0.iter().map(|c| {
+                    if world {
+                        [c.x.clamp(-180.0, 180.0), c.y.clamp(-90.0, 90.0)]
+                    } else {
+                        [c.x, c.y]
+                    }
+                }));
+                if contour.len() > 1 && contour.first() == contour.last() {
+                    contour.pop();
+                }
+                if contour.len() >= 3 {
+                    overlay = overlay.unsafe_add_contour(&contour, shape_type);
+                }
             }
         }
     }
-    let shapes = overlay.overlay(OverlayRule::Subject, FillRule::NonZero);
+    let shapes = overlay.overlay(rule, FillRule::NonZero);
     MultiPolygon::new(
         shapes
             .into_iter()

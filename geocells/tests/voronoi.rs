@@ -1,0 +1,129 @@
+//! Voronoi carving on real cells: the carved region holds exactly the cluster's points, stays
+//! inside its parent, and parent = region + remainder with no overlap.
+
+mod common;
+
+use common::data;
+use geo::{Area, Contains};
+use geo_types::{Coord, MultiPolygon};
+use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::io::points::{PointsSpec, read_points};
+
+fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
+    let built = build_areas(&BoundarySpec {
+        admin1: Some(level),
+        ..Default::default()
+    })
+    .expect("areas");
+    built
+        .areas
+        .into_iter()
+        .find(|a| a.code == code)
+        .expect("area")
+        .geometry
+}
+
+fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
+    let region = geocells::voronoi::cluster_region(pts, flags, parent).expect("carve");
+    let rest = geocells::overlay::difference(parent, &region);
+    let (a_parent, a_region, a_rest) = (
+        parent.unsigned_area(),
+        region.unsigned_area(),
+        rest.unsigned_area(),
+    );
+    assert!(a_region > 0.0 && a_rest > 0.0);
+    let tol = 1e-6 * a_parent;
+    assert!(
+        (a_region + a_rest - a_parent).abs() < tol,
+        "{a_region} + {a_rest} != {a_parent}"
+    );
+    assert!(geocells::overlay::intersection(&region, &rest).unsigned_area() < tol);
+    assert!(
+        (geocells::overlay::intersection(&region, parent).unsigned_area() - a_region).abs() < tol
+    );
+    assert!(geocells::admin::is_valid_fast(&region) && geocells::admin::is_valid_fast(&rest));
+    // Each point inside the parent lies in the region iff it is in the cluster (points within
+    // a few metres of the new border are skipped: the overlay grid is 2.6 cm).
+    let mut checked = 0;
+    for (p, &f) in pts.iter().zip(flags) {
+        let c = Coord { x: p.0, y: p.1 };
+        if !parent.contains(&c) {
+            continue;
+        }
+        let near = geocells::cells::distance_to_boundary_km(&region, c) < 0.01;
+        if near {
+            continue;
+        }
+        assert_eq!(region.contains(&c), f, "point {p:?} in cluster: {f}");
+        checked += 1;
+    }
+    assert!(checked > pts.len() / 2, "too few points checked: {checked}");
+}
+
+#[test]
+fn largest_optics_cluster_of_bavaria_is_carved_exactly() {
+    let parent = area_of("DEU-1591", LevelSpec::admin1(data("admin1_world.parquet")));
+    let places = read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        .expect("points")
+        .points;
+    let pts: Vec<(f64, f64)> = (0..places.len())
+        .map(|i| (places.lon[i], places.lat[i]))
+        .filter(|&(x, y)| parent.contains(&Coord { x, y }))
+        .collect();
+    assert!(pts.len() > 1000, "{}", pts.len());
+    let planar: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
+    let o = geocells::optics::optics_planar(&planar, &geocells::optics::OpticsParams::new(8, 0.05))
+        .expect("optics");
+    let mut sizes = std::collections::BTreeMap::new();
+    for &l in o.labels.iter().filter(|&&l| l >= 0) {
+        *sizes.entry(l).or_insert(0usize) += 1;
+    }
+    let (&largest, _) = sizes
+        .iter()
+        .max_by_key(|(l, n)| (**n, std::cmp::Reverse(**l)))
+        .expect("a cluster");
+    let flags: Vec<bool> = o.labels.iter().map(|&l| l == largest).collect();
+    check_carve(&parent, &pts, &flags);
+}
+
+#[test]
+fn carving_across_the_antimeridian_in_fiji() {
+    let parent = build_areas(&BoundarySpec {
+        country: Some(LevelSpec::country(data("admin0_world.parquet"))),
+        ..Default::default()
+    })
+    .expect("countries")
+    .areas
+    .into_iter()
+    .find(|a| a.code == "FJI")
+    .expect("FJI")
+    .geometry;
+    let places = read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        .expect("points")
+        .points;
+    let mut pts: Vec<(f64, f64)> = (0..places.len())
+        .map(|i| (places.lon[i], places.lat[i]))
+        .filter(|&(x, y)| parent.contains(&Coord { x, y }))
+        .collect();
+    // Fiji has few places: add a seeded scatter around them, kept on land.
+    let weighted: Vec<(f64, f64, f64)> = pts.iter().map(|p| (p.0, p.1, 1.0)).collect();
+    pts.extend(
+        geocells::synth::scatter(&weighted, 400, 7, 20.0)
+            .into_iter()
+            .filter(|&(x, y)| parent.contains(&Coord { x, y })),
+    );
+    // Add points on the islands east of the antimeridian (Lau group area) by scattering too.
+    let east: Vec<(f64, f64, f64)> = vec![(-179.87, -16.68, 1.0), (-178.8, -18.1, 1.0)];
+    pts.extend(
+        geocells::synth::scatter(&east, 400, 9, 15.0)
+            .into_iter()
+            .filter(|&(x, y)| parent.contains(&Coord { x, y })),
+    );
+    // The cluster: everything east of 179.5 E (it wraps to negative longitudes).
+    let flags: Vec<bool> = pts.iter().map(|p| p.0 > 179.5 || p.0 < 0.0).collect();
+    assert!(
+        flags.iter().filter(|&&f| f).count() >= 10,
+        "need points on both sides"
+    );
+    check_carve(&parent, &pts, &flags);
+}
