@@ -84,10 +84,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let mut out = String::from("index,order_rank,reachability,core_distance,predecessor,label\n");
-    for i in 0..points.len() {
+    for (i, r) in rank.iter().enumerate() {
         out.push_str(&format!(
-            "{i},{},{},{},{},{}\n",
-            rank[i],
+            "{i},{r},{},{},{},{}\n",
             fmt(result.reachability[i]),
             fmt(result.core_distances[i]),
             result.predecessor[i].map_or(-1, |p| p as i64),
@@ -100,8 +99,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let clusters = result
         .labels
         .iter()
-        .filter(|&&l| l >= 0)
-        .map(|&l| l)
+        .copied()
+        .filter(|&l| l >= 0)
         .max()
         .map_or(0, |m| m + 1);
     let noise = result.labels.iter().filter(|&&l| l < 0).count();
