@@ -68,7 +68,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let xi: f64 = args[2]
         .parse()
         .map_err(|_| format!("XI '{}' is not a number", args[2]))?;
-    let result = geocells::optics::optics_planar(
+    let result = geocells::optics::optics_planar_fast(
         &points,
         &geocells::optics::OpticsParams::new(min_samples, xi),
     )?;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use geocells::optics::{OpticsParams, optics_planar};
+use geocells::optics::{OpticsParams, optics_planar, optics_planar_fast};
 
 fn fixture_dir() -> std::path::PathBuf {
     common::root().join("geocells/tests/fixtures/optics")
@@ -35,6 +35,28 @@ fn check(name: &str) {
         })
         .collect();
     let got = optics_planar(&points, &OpticsParams::new(min_samples, xi)).expect("optics");
+    let fast =
+        optics_planar_fast(&points, &OpticsParams::new(min_samples, xi)).expect("fast optics");
+    assert_eq!(fast.ordering, got.ordering, "{name}: fast ordering");
+    assert_eq!(
+        fast.predecessor, got.predecessor,
+        "{name}: fast predecessors"
+    );
+    assert!(
+        fast.reachability
+            .iter()
+            .zip(&got.reachability)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "{name}: fast reachability"
+    );
+    assert!(
+        fast.core_distances
+            .iter()
+            .zip(&got.core_distances)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "{name}: fast core"
+    );
+    assert_eq!(fast.labels, got.labels, "{name}: fast labels");
     let expected =
         std::fs::read_to_string(dir.join(format!("{name}.expected.csv"))).expect("expected");
     let mut n = 0;
@@ -118,4 +140,33 @@ fn invalid_parameters_are_refused() {
     assert!(optics_planar(&pts, &OpticsParams::new(4, 0.05)).is_err());
     assert!(optics_planar(&pts, &OpticsParams::new(2, 1.5)).is_err());
     assert!(optics_planar(&[[0.0, f64::NAN], [1.0, 0.0]], &OpticsParams::new(2, 0.05)).is_err());
+}
+
+#[test]
+fn fast_and_reference_agree_on_random_sets_with_ties_and_duplicates() {
+    let mut rng = geocells::synth::SplitMix64::new(2024);
+    for case in 0..40 {
+        let n = 20 + (rng.next_u64() % 400) as usize;
+        let grid = case % 3 == 0;
+        let mut pts: Vec<[f64; 2]> = (0..n)
+            .map(|_| {
+                if grid {
+                    [(rng.next_u64() % 12) as f64, (rng.next_u64() % 9) as f64]
+                } else {
+                    [rng.next_normal() * 3.0, rng.next_normal()]
+                }
+            })
+            .collect();
+        // Exact duplicates.
+        for k in 0..n / 10 {
+            let src = pts[k * 7 % n];
+            pts[(k * 13 + 5) % n] = src;
+        }
+        let m = 2 + (rng.next_u64() % 12) as usize;
+        let xi = [0.05, 0.025, 0.015, 0.3][case % 4];
+        let params = OpticsParams::new(m.min(n), xi);
+        let a = optics_planar(&pts, &params).expect("reference");
+        let b = optics_planar_fast(&pts, &params).expect("fast");
+        assert_eq!(a, b, "case {case}: n {n}, m {m}, xi {xi}");
+    }
 }
