@@ -1,4 +1,4 @@
-//! Criterion benchmarks of the pipeline stages on the shipped world data with seeded synthetic
+//! Criterion benchmarks of the pipeline stages and OPTICS on the shipped world data with seeded synthetic
 //! points (GeoNames places weighted by population, 5 km Gaussian scatter).
 //!
 //! `cargo bench --bench stages` (add `-- --quick` for a short run).
@@ -48,6 +48,19 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 assign_points(&index, areas.len(), &pts, &AssignParams::default()).expect("assign")
             })
+        });
+    }
+    g.finish();
+
+    // OPTICS on one dense cell: seeded points around the places of one country (planar degrees).
+    let mut g = c.benchmark_group("optics");
+    g.sample_size(10);
+    for n in [10_000usize, 50_000] {
+        let pts = synthetic(n);
+        let planar: Vec<[f64; 2]> = (0..pts.len()).map(|i| [pts.lon[i], pts.lat[i]]).collect();
+        let params = geocells::optics::OpticsParams::new(10, 0.05);
+        g.bench_function(format!("optics_fast_{n}"), |b| {
+            b.iter(|| geocells::optics::optics_planar_fast(&planar, &params).expect("optics"))
         });
     }
     g.finish();
