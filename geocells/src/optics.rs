@@ -109,20 +109,9 @@ fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
 /// # Errors
 /// [`OpticsError`] for invalid parameters or non-finite points.
 pub fn optics_planar(points: &[[f64; 2]], params: &OpticsParams) -> Result<Optics, OpticsError> {
+    check_input(points, params)?;
     let n = points.len();
     let m = params.min_samples;
-    if m < 2 || m > n {
-        return Err(OpticsError::MinSamples { min_samples: m, n });
-    }
-    if !(params.xi > 0.0 && params.xi < 1.0) {
-        return Err(OpticsError::Xi(params.xi));
-    }
-    if let Some(i) = points
-        .iter()
-        .position(|p| !(p[0].is_finite() && p[1].is_finite()))
-    {
-        return Err(OpticsError::NotFinite(i));
-    }
     // Core distances: the min_samples-th smallest distance, the point itself included.
     let mut row = vec![0.0f64; n];
     let core: Vec<f64> = (0..n)
@@ -161,26 +150,7 @@ pub fn optics_planar(points: &[[f64; 2]], params: &OpticsParams) -> Result<Optic
             }
         }
     }
-    let min_cluster_size = params.min_cluster_size.unwrap_or(m);
-    let reach_plot: Vec<f64> = ordering.iter().map(|&i| reach[i]).collect();
-    let pred_plot: Vec<Option<usize>> = ordering.iter().map(|&i| pred[i]).collect();
-    let clusters = xi_clusters(
-        &reach_plot,
-        &pred_plot,
-        &ordering,
-        params.xi,
-        m,
-        min_cluster_size,
-    );
-    let labels = xi_labels(&ordering, &clusters);
-    Ok(Optics {
-        ordering,
-        core_distances: core,
-        reachability: reach,
-        predecessor: pred,
-        labels,
-        clusters,
-    })
+    Ok(finish(ordering, core, reach, pred, params))
 }
 
 /// The same result as [`optics_planar`], computed without visiting every unprocessed point
@@ -210,20 +180,9 @@ pub fn optics_planar_fast(
     use std::collections::BinaryHeap;
     type P = GeomWithData<[f64; 2], usize>;
 
+    check_input(points, params)?;
     let n = points.len();
     let m = params.min_samples;
-    if m < 2 || m > n {
-        return Err(OpticsError::MinSamples { min_samples: m, n });
-    }
-    if !(params.xi > 0.0 && params.xi < 1.0) {
-        return Err(OpticsError::Xi(params.xi));
-    }
-    if let Some(i) = points
-        .iter()
-        .position(|p| !(p[0].is_finite() && p[1].is_finite()))
-    {
-        return Err(OpticsError::NotFinite(i));
-    }
     let all: Vec<P> = points
         .iter()
         .enumerate()
@@ -320,6 +279,36 @@ pub fn optics_planar_fast(
             break;
         }
     }
+    Ok(finish(ordering, core, reach, pred, params))
+}
+
+/// Checks parameters and points against each other.
+fn check_input(points: &[[f64; 2]], params: &OpticsParams) -> Result<(), OpticsError> {
+    let (n, m) = (points.len(), params.min_samples);
+    if m < 2 || m > n {
+        return Err(OpticsError::MinSamples { min_samples: m, n });
+    }
+    if !(params.xi > 0.0 && params.xi < 1.0) {
+        return Err(OpticsError::Xi(params.xi));
+    }
+    match points
+        .iter()
+        .position(|p| !(p[0].is_finite() && p[1].is_finite()))
+    {
+        Some(i) => Err(OpticsError::NotFinite(i)),
+        None => Ok(()),
+    }
+}
+
+/// Xi extraction and labels on a finished ordering.
+fn finish(
+    ordering: Vec<usize>,
+    core: Vec<f64>,
+    reach: Vec<f64>,
+    pred: Vec<Option<usize>>,
+    params: &OpticsParams,
+) -> Optics {
+    let m = params.min_samples;
     let min_cluster_size = params.min_cluster_size.unwrap_or(m);
     let reach_plot: Vec<f64> = ordering.iter().map(|&i| reach[i]).collect();
     let pred_plot: Vec<Option<usize>> = ordering.iter().map(|&i| pred[i]).collect();
@@ -332,14 +321,14 @@ pub fn optics_planar_fast(
         min_cluster_size,
     );
     let labels = xi_labels(&ordering, &clusters);
-    Ok(Optics {
+    Optics {
         ordering,
         core_distances: core,
         reachability: reach,
         predecessor: pred,
         labels,
         clusters,
-    })
+    }
 }
 
 /// IEEE `a / b` for non-negative `a`, `b` (possibly infinite), as numpy divides.
