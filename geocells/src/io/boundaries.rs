@@ -67,6 +67,23 @@ pub fn read_boundaries(path: &Path, columns: &[String]) -> Result<BoundaryFile, 
     Ok(file)
 }
 
+/// Pairs each requested column with the file's actual column name (exact, then
+/// case-insensitive match), or names the first one missing.
+fn resolve_columns(
+    path: &Path,
+    columns: &[String],
+    available: &[String],
+) -> Result<Vec<(String, String)>, IoError> {
+    columns
+        .iter()
+        .map(|c| {
+            find_column(available, c)
+                .map(|found| (c.clone(), found.clone()))
+                .ok_or_else(|| missing(path, c, available))
+        })
+        .collect()
+}
+
 fn missing(path: &Path, column: &str, available: &[String]) -> IoError {
     IoError::MissingColumn {
         path: path.to_path_buf(),
@@ -160,11 +177,7 @@ fn read_geojson(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError
             }
         }
     }
-    for c in columns {
-        if find_column(&all_columns, c).is_none() {
-            return Err(missing(path, c, &all_columns));
-        }
-    }
+    let resolved = resolve_columns(path, columns, &all_columns)?;
     let mut features = Vec::with_capacity(fc.features.len());
     for (index, f) in fc.features.into_iter().enumerate() {
         let feature_err = |message: String| IoError::Feature {
@@ -182,12 +195,11 @@ fn read_geojson(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError
             .map_err(|e: geojson::Error| feature_err(format!("bad geometry: {e}")))?;
         let geometry = to_multipolygon(g).map_err(feature_err)?;
         let mut props = BTreeMap::new();
-        for c in columns {
-            let key = find_column(&all_columns, c).cloned().unwrap_or_default();
+        for (c, key) in &resolved {
             let v = f
                 .properties
                 .as_ref()
-                .and_then(|p| p.get(&key))
+                .and_then(|p| p.get(key))
                 .map(json_to_string)
                 .unwrap_or_default();
             props.insert(c.clone(), v);
@@ -250,6 +262,7 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
     let mut reader =
         shapefile::Reader::from_path(path).map_err(|e| decode(format!("cannot read: {e}")))?;
     let mut all_columns: Vec<String> = Vec::new();
+    let mut resolved: Vec<(String, String)> = Vec::new();
     let mut features = Vec::new();
     for (index, item) in reader.iter_shapes_and_records().enumerate() {
         let feature_err = |message: String| IoError::Feature {
@@ -260,11 +273,7 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
         let (shape, record) = item.map_err(|e| feature_err(format!("cannot read record: {e}")))?;
         if index == 0 {
             all_columns = record.clone().into_iter().map(|(k, _)| k).collect();
-            for c in columns {
-                if find_column(&all_columns, c).is_none() {
-                    return Err(missing(path, c, &all_columns));
-                }
-            }
+            resolved = resolve_columns(path, columns, &all_columns)?;
         }
         let g: Geometry<f64> = shape
             .try_into()
@@ -290,11 +299,10 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
             None => {}
         }
         let mut props = BTreeMap::new();
-        for c in columns {
-            let key = find_column(&all_columns, c).cloned().unwrap_or_default();
+        for (c, key) in &resolved {
             props.insert(
                 c.clone(),
-                record.get(&key).map(field_to_string).unwrap_or_default(),
+                record.get(key).map(field_to_string).unwrap_or_default(),
             );
         }
         features.push(Feature {
@@ -329,9 +337,9 @@ fn read_geoparquet(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoEr
         Some(c) if !crs::projjson_is_lonlat(&c) => Some(crs::reprojector(path, &c.to_string())?),
         _ => None,
     };
+    let resolved = resolve_columns(path, columns, &all_columns)?;
     let mut wanted = vec![geom_col.clone()];
-    for c in columns {
-        let found = find_column(&all_columns, c).ok_or_else(|| missing(path, c, &all_columns))?;
+    for (_, found) in &resolved {
         if !wanted.contains(found) {
             wanted.push(found.clone());
         }
@@ -342,9 +350,8 @@ fn read_geoparquet(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoEr
         message: e.to_string(),
     };
     let mut string_cols: Vec<(String, Vec<Option<String>>)> = Vec::new();
-    for c in columns {
-        let found = find_column(&all_columns, c).cloned().unwrap_or_default();
-        let col = df.column(&found).map_err(decode)?;
+    for (c, found) in &resolved {
+        let col = df.column(found).map_err(decode)?;
         let s = col.cast(&DataType::String).map_err(decode)?;
         let ca = s.str().map_err(decode)?;
         string_cols.push((
