@@ -17,9 +17,11 @@ use clap::Parser;
 use geocells::admin::{BoundarySpec, LevelSpec};
 use geocells::io::points::PointsSpec;
 use geocells::pipeline::{Inputs, Params, Pipeline, Progress};
+use geocells::split::Metric;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Build semantic geocells (PIGEON-style admin cells, fused to a minimum size) from a
+/// Build semantic geocells (PIGEON-style admin cells fused to MINSIZE, then split to MAX by
+/// OPTICS clusters carved out as Voronoi regions) from a
 /// geotagged point set and admin boundaries, and write GeoParquet, GeoJSON, per-point labels
 /// and a report.
 ///
@@ -90,9 +92,27 @@ struct Args {
     #[arg(long, default_value = "country_code")]
     admin2_country_col: String,
 
-    /// Preset: pigeon (MINSIZE 30, MAX 60) or pigeotto (MINSIZE 1000, MAX 2000).
+    /// Preset: pigeon (MINSIZE 30, MAX 60, OPTICS (8,0.05) (10,0.025) (15,0.015)) or pigeotto
+    /// (MINSIZE 1000, MAX 2000, OPTICS (300,0.05) (400,0.005) (1000,0.0001)).
     #[arg(long, default_value = "pigeon")]
     preset: String,
+    /// OPTICS settings of the split, overriding the preset: MIN_SAMPLES:XI pairs applied in
+    /// order, e.g. `--optics 8:0.05 --optics 10:0.025`.
+    #[arg(long, value_parser = parse_setting)]
+    optics: Vec<(usize, f64)>,
+    /// OPTICS distance: sphere (chord km, default) or degrees (raw lon/lat, as PIGEON).
+    #[arg(long, default_value = "sphere", value_parser = ["sphere", "degrees"])]
+    metric: String,
+    /// Do not split cells above MAX (admin cells and fuse only).
+    #[arg(long)]
+    no_split: bool,
+    /// Leave cells that no OPTICS setting splits above MAX (PIGEON's behaviour) instead of
+    /// bisecting them.
+    #[arg(long)]
+    no_fallback: bool,
+    /// Check the partition's invariants after every carve (slow; for debugging).
+    #[arg(long)]
+    check_carves: bool,
     /// MINSIZE: cells with fewer points are fused with neighbours (overrides the preset).
     #[arg(long)]
     min: Option<usize>,
@@ -122,20 +142,53 @@ struct Bars {
     bar: std::sync::Mutex<Option<(ProgressBar, Instant)>>,
 }
 
+/// Parses `MIN_SAMPLES:XI`.
+fn parse_setting(s: &str) -> Result<(usize, f64), String> {
+    let (m, xi) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not MIN_SAMPLES:XI"))?;
+    let m = m
+        .trim()
+        .parse()
+        .map_err(|e| format!("min_samples '{m}': {e}"))?;
+    let xi = xi.trim().parse().map_err(|e| format!("xi '{xi}': {e}"))?;
+    Ok((m, xi))
+}
+
 impl Progress for Bars {
-    fn stage(&self, name: &str, _total: u64) {
+    fn stage(&self, name: &str, total: u64) {
         if self.quiet {
             return;
         }
-        let pb = ProgressBar::new_spinner();
-        pb.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        let pb = if total > 0 && name.starts_with("split") {
+            let pb = ProgressBar::new(total);
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {pos}/{len} cells {elapsed}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            pb
+        } else {
+            let pb = ProgressBar::new_spinner();
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb
+        };
         pb.set_message(name.to_string());
         pb.enable_steady_tick(Duration::from_millis(120));
         if let Ok(mut g) = self.bar.lock() {
             *g = Some((pb, Instant::now()));
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Ok(g) = self.bar.lock()
+            && let Some((pb, _)) = g.as_ref()
+        {
+            pb.inc(n);
         }
     }
     fn done(&self) {
@@ -169,6 +222,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(m) = args.max {
         params = params.max_size(m);
     }
+    if !args.optics.is_empty() {
+        params = params.optics(args.optics.clone());
+    }
+    params = params
+        .metric(if args.metric == "degrees" {
+            Metric::Degrees
+        } else {
+            Metric::Sphere
+        })
+        .split(!args.no_split)
+        .fallback(!args.no_fallback)
+        .check_each_carve(args.check_carves);
     let mut points = PointsSpec::new(&args.points);
     points.lon_column = args.lon_col.clone();
     points.lat_column = args.lat_col.clone();
@@ -256,6 +321,29 @@ fn print_summary(run: &geocells::pipeline::Run, files: &[PathBuf], wall: f64) {
     println!("  {:<28} {:>12}", "points rejected", c["rejects"]);
     println!("  {:<28} {:>12}", "admin areas", c["areas"]);
     println!("  {:<28} {:>12}", "  with points", c["areas_with_points"]);
+    println!("  {:<28} {:>12}", "admin cells (fused)", c["admin_cells"]);
+    println!(
+        "  {:<28} {:>12}",
+        format!("  above MAX {}", run.params.max_size),
+        c["admin_cells_above_max"]
+    );
+    if let Some(sp) = &run.split {
+        for (i, st) in sp.settings.iter().enumerate() {
+            println!(
+                "  {:<28} {:>12}",
+                format!("  OPTICS {} ({}, {})", i + 1, st.min_samples, st.xi),
+                format!("{} carves", st.carves)
+            );
+        }
+        println!(
+            "  {:<28} {:>12}",
+            "  above MAX after OPTICS", sp.above_max_after_optics
+        );
+        println!(
+            "  {:<28} {:>12}",
+            "  fallback bisections", sp.fallback_carves
+        );
+    }
     println!("  {:<28} {:>12}", "cells", c["cells"]);
     println!(
         "  {:<28} {:>12}",

@@ -27,7 +27,14 @@ pub struct Cell {
     pub country_code: String,
     /// Country name of that area.
     pub country_name: String,
-    /// Member admin areas (indices into the areas), ascending.
+    /// The admin cell (fused admin areas, before the split) this cell was carved from; for a
+    /// cell that was not split, its own index in the fuse plan. Cells of one family partition
+    /// the family's admin areas.
+    pub family: u32,
+    /// How the cell came about.
+    pub origin: CellOrigin,
+    /// Admin areas of the cell's family (indices into the areas), ascending. A cell that was
+    /// not split covers exactly these; a carved cell covers part of them.
     pub areas: Vec<u32>,
     /// Number of points labelled with this cell.
     pub size: usize,
@@ -41,6 +48,33 @@ pub struct Cell {
     pub rep_point: (f64, f64),
     /// Number of polygons.
     pub num_polygons: usize,
+}
+
+/// How a cell came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CellOrigin {
+    /// An admin cell (fused admin areas), or what remains of one after carves.
+    Admin,
+    /// Carved out by OPTICS with the setting at this index (0-based) of the settings list.
+    Optics(u16),
+    /// Carved out by the MAX fallback (2-means bisection).
+    Bisect,
+}
+
+impl CellOrigin {
+    /// Short text form: `admin`, `optics:N` (N counted from 1), `bisect`.
+    ///
+    /// ```
+    /// use geocells::cells::CellOrigin;
+    /// assert_eq!(CellOrigin::Optics(0).code(), "optics:1");
+    /// ```
+    pub fn code(&self) -> String {
+        match self {
+            CellOrigin::Admin => "admin".into(),
+            CellOrigin::Optics(s) => format!("optics:{}", s + 1),
+            CellOrigin::Bisect => "bisect".into(),
+        }
+    }
 }
 
 /// Point labels: for every accepted point, its area and cell, and how far it was snapped.
@@ -95,6 +129,46 @@ pub const AREA_RTOL: f64 = 1e-6;
 /// snap vertices by millimetres, which moves points lying on a border.
 pub const POINT_TOL_KM: f64 = 0.001;
 
+impl Cell {
+    /// A cell with its statistics: `geometry` loses zero-area polygons and is oriented; the
+    /// size and centroid come from `points` (lon/lat of the cell's labelled points); names come
+    /// from `dominant`.
+    pub fn assemble(
+        id: u32,
+        family: u32,
+        origin: CellOrigin,
+        dominant: &Area,
+        areas: Vec<u32>,
+        mut geometry: MultiPolygon<f64>,
+        points: impl Iterator<Item = (f64, f64)>,
+    ) -> Cell {
+        geometry.0.retain(|p| p.unsigned_area() > 0.0);
+        let geometry = orient(geometry);
+        let mut size = 0usize;
+        let centroid = spherical_mean(points.inspect(|_| size += 1));
+        Cell {
+            id,
+            name: dominant.name.clone(),
+            admin1_code: dominant.admin1_code.clone(),
+            admin1_name: dominant.admin1_name.clone(),
+            country_code: dominant.country_code.clone(),
+            country_name: dominant.country_name.clone(),
+            family,
+            origin,
+            areas,
+            size,
+            area_km2: geometry.chamberlain_duquette_unsigned_area() / 1e6,
+            centroid,
+            rep_point: geometry
+                .interior_point()
+                .map(|p| (p.x(), p.y()))
+                .unwrap_or((f64::NAN, f64::NAN)),
+            num_polygons: geometry.0.len(),
+            geometry,
+        }
+    }
+}
+
 impl CellSet {
     /// Builds the cells of `plan`: one union of the member areas' polygons per cell (in
     /// parallel, deterministic), then statistics from the labelled points.
@@ -110,37 +184,22 @@ impl CellSet {
             .map(|(id, pc)| {
                 // Every cell, even a single area, goes through the same global-grid union so
                 // neighbouring cells keep identical borders (see `overlay`).
-                let mut geometry = crate::overlay::union(
+                let geometry = crate::overlay::union(
                     pc.areas
                         .iter()
                         .flat_map(|&a| areas[a as usize].geometry.0.iter()),
                 );
-                geometry.0.retain(|p| p.unsigned_area() > 0.0);
-                let geometry = orient(geometry);
-                let dom = &areas[pc.dominant as usize];
                 let pts = &point_lists[id];
-                let centroid = spherical_mean(
+                Cell::assemble(
+                    id as u32,
+                    id as u32,
+                    CellOrigin::Admin,
+                    &areas[pc.dominant as usize],
+                    pc.areas.clone(),
+                    geometry,
                     pts.iter()
                         .map(|&i| (labels.points.lon[i], labels.points.lat[i])),
-                );
-                Cell {
-                    id: id as u32,
-                    name: dom.name.clone(),
-                    admin1_code: dom.admin1_code.clone(),
-                    admin1_name: dom.admin1_name.clone(),
-                    country_code: dom.country_code.clone(),
-                    country_name: dom.country_name.clone(),
-                    areas: pc.areas.clone(),
-                    size: pts.len(),
-                    area_km2: geometry.chamberlain_duquette_unsigned_area() / 1e6,
-                    centroid,
-                    rep_point: geometry
-                        .interior_point()
-                        .map(|p| (p.x(), p.y()))
-                        .unwrap_or((f64::NAN, f64::NAN)),
-                    num_polygons: geometry.0.len(),
-                    geometry,
-                }
+                )
             })
             .collect();
         CellSet { cells }
@@ -160,8 +219,9 @@ impl CellSet {
     /// * ids are dense and in order, every polygon is valid and non-empty;
     /// * cells are pairwise disjoint: every pair of cells with intersecting bounding boxes is
     ///   intersected, and any overlap above a millionth of the tolerance is named;
-    /// * cells cover the land: each admin area is in exactly one cell, each cell's polygon has
-    ///   the area of its member areas (relative tolerance [`AREA_RTOL`]), and the cells' areas
+    /// * cells cover the land: each admin area is in exactly one family (the cells carved from
+    ///   one admin cell), each family's polygons have the area of its admin areas (tolerance:
+    ///   the grid rounding of every cell's boundary, or [`AREA_RTOL`]), and the cells' areas
     ///   sum to the land's;
     /// * every labelled point is inside its own cell (within [`POINT_TOL_KM`]), or, if it was
     ///   snapped from off the land, within its snap distance of the cell;
@@ -202,25 +262,53 @@ impl CellSet {
         let tol = AREA_RTOL * land_area.max(1e-9);
         let mut assigned = vec![0u32; areas.len()];
         let mut sum_cell_area = 0.0;
-        for c in &self.cells {
-            let cell_area = c.geometry.unsigned_area();
-            sum_cell_area += cell_area;
+        // Cells grouped by family (the admin cell they were carved from): the family's cells
+        // name the same admin areas, and their areas add up to those areas' area.
+        let mut families: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        for (i, c) in self.cells.iter().enumerate() {
+            families.entry(c.family).or_default().push(i);
+        }
+        for (family, members_of) in &families {
+            let first = &self.cells[members_of[0]];
+            let mut cell_area = 0.0;
+            let mut tolerance = 0.0;
+            for &i in members_of {
+                let c = &self.cells[i];
+                let a = c.geometry.unsigned_area();
+                sum_cell_area += a;
+                cell_area += a;
+                tolerance += union_tolerance(&c.geometry);
+                if c.areas != first.areas {
+                    problems.push(format!(
+                        "cells {} and {} of family {family} name different admin areas",
+                        first.id, c.id
+                    ));
+                }
+            }
             let mut members = 0.0;
-            for &a in &c.areas {
+            for &a in &first.areas {
                 if let Some(x) = area_of.get(a as usize) {
                     members += x;
                     assigned[a as usize] += 1;
                 } else {
                     problems.push(format!(
                         "cell {} names area {a}, which does not exist",
-                        c.id
+                        first.id
                     ));
                 }
             }
-            if (cell_area - members).abs() > union_tolerance(&c.geometry).max(AREA_RTOL * members) {
+            if (cell_area - members).abs() > tolerance.max(AREA_RTOL * members) {
+                let what = if members_of.len() == 1 {
+                    format!("cell {} ({})", first.id, first.name)
+                } else {
+                    format!(
+                        "the {} cells of family {family} ({})",
+                        members_of.len(),
+                        first.name
+                    )
+                };
                 problems.push(format!(
-                    "cell {} ({}) has area {cell_area:.6} deg² but its admin areas cover {members:.6}",
-                    c.id, c.name
+                    "{what} have area {cell_area:.6} deg² but their admin areas cover {members:.6}"
                 ));
             }
         }

@@ -10,6 +10,8 @@ pub use crate::fuse::FuseError;
 pub use crate::io::IoError;
 pub use crate::optics::OpticsError;
 pub use crate::pipeline::ParamsError;
+pub use crate::split::SplitError;
+pub use crate::voronoi::VoronoiError;
 
 /// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,
 /// row or feature concerned.
@@ -31,6 +33,12 @@ pub enum Error {
     /// OPTICS clustering.
     #[error(transparent)]
     Optics(#[from] OpticsError),
+    /// Splitting oversized cells.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// A Voronoi carve.
+    #[error(transparent)]
+    Voronoi(#[from] VoronoiError),
     /// The partition failed its invariants.
     #[error(transparent)]
     Validation(#[from] ValidationError),

@@ -263,7 +263,7 @@ pub fn geo_metadata(column: &str, types: &[&str], bbox: Option<[f64; 4]>) -> Str
     .to_string()
 }
 
-const CELL_COLUMNS: [&str; 16] = [
+const CELL_COLUMNS: [&str; 18] = [
     "cell_id",
     "name",
     "admin1_code",
@@ -277,6 +277,8 @@ const CELL_COLUMNS: [&str; 16] = [
     "rep_lon",
     "rep_lat",
     "num_polygons",
+    "family_id",
+    "origin",
     "num_areas",
     "areas",
     "geometry",
@@ -311,6 +313,8 @@ pub fn write_cells_parquet(
         Column::F64(vec![]),
         Column::F64(vec![]),
         Column::I64(vec![]),
+        Column::I64(vec![]),
+        Column::Str(vec![]),
         Column::I64(vec![]),
         Column::Str(vec![]),
         Column::Bin(vec![]),
@@ -350,6 +354,8 @@ pub fn write_cells_parquet(
                 Column::F64(s.iter().map(|c| c.rep_point.0).collect()),
                 Column::F64(s.iter().map(|c| c.rep_point.1).collect()),
                 Column::I64(s.iter().map(|c| c.num_polygons as i64).collect()),
+                Column::I64(s.iter().map(|c| c.family as i64).collect()),
+                Column::Str(s.iter().map(|c| c.origin.code()).collect()),
                 Column::I64(s.iter().map(|c| c.areas.len() as i64).collect()),
                 Column::Str(
                     s.iter()
@@ -381,7 +387,7 @@ pub fn write_cells_geojson(cells: &CellSet, path: &Path) -> Result<(), ExportErr
                 "country_code": c.country_code, "country": c.country_name, "size": c.size,
                 "area_km2": c.area_km2, "centroid_lon": c.centroid.map(|p| p.0), "centroid_lat": c.centroid.map(|p| p.1),
                 "rep_lon": c.rep_point.0, "rep_lat": c.rep_point.1, "num_polygons": c.num_polygons,
-                "num_areas": c.areas.len(),
+                "family_id": c.family, "origin": c.origin.code(), "num_areas": c.areas.len(),
             });
             let feature = serde_json::json!({"type": "Feature", "id": c.id, "properties": props, "geometry": geom});
             if i > 0 {

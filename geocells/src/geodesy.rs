@@ -58,6 +58,51 @@ pub fn point_segment_km(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
     (cx * cx + cy * cy).sqrt() * KM_PER_DEG
 }
 
+/// The point of segment `a`-`b` nearest to `p`, and its distance in km, in the same local frame
+/// as [`point_segment_km`]. The returned longitude is continuous with `p`'s (it may lie beyond
+/// ±180 by the wrap) and then wrapped into [-180, 180].
+///
+/// ```
+/// use geo_types::Coord;
+/// let (c, d) = geocells::geodesy::closest_on_segment(
+///     Coord { x: 0.5, y: 1.0 }, Coord { x: 0.0, y: 0.0 }, Coord { x: 1.0, y: 0.0 });
+/// assert!((c.x - 0.5).abs() < 1e-12 && c.y.abs() < 1e-12);
+/// assert!((d - geocells::geodesy::KM_PER_DEG).abs() < 1e-6);
+/// ```
+pub fn closest_on_segment(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> (Coord<f64>, f64) {
+    let k = p.y.to_radians().cos().max(1e-6);
+    let ax = wrap_dlon(p.x, a.x) * k;
+    let ay = a.y - p.y;
+    let bx = wrap_dlon(p.x, b.x) * k;
+    let by = b.y - p.y;
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (ax + t * dx, ay + t * dy);
+    let mut lon = p.x + cx / k;
+    if lon > 180.0 {
+        lon -= 360.0;
+    } else if lon < -180.0 {
+        lon += 360.0;
+    }
+    // Exactly on an endpoint when t is 0 or 1, so the point is a vertex of the ring.
+    let c = if t == 0.0 {
+        a
+    } else if t == 1.0 {
+        b
+    } else {
+        Coord {
+            x: lon,
+            y: p.y + cy,
+        }
+    };
+    (c, (cx * cx + cy * cy).sqrt() * KM_PER_DEG)
+}
+
 /// Half-widths in degrees (longitude, latitude) of a box that contains every point within
 /// `km` of a point at latitude `lat`. Longitude half-width is capped at 180.
 pub fn degree_box(lat: f64, km: f64) -> (f64, f64) {

@@ -47,6 +47,7 @@ pub mod io;
 pub mod optics;
 pub mod overlay;
 pub mod pipeline;
+pub mod split;
 pub mod synth;
 pub mod voronoi;
 

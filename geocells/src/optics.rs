@@ -88,10 +88,16 @@ pub fn round15(x: f64) -> f64 {
     (x * 1e15).round_ties_even() / 1e15
 }
 
-fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
+/// Euclidean distance as numpy computes `sqrt(sum((a - b)**2))` for 2 or 3 coordinates:
+/// `sqrt(dx*dx + dy*dy [+ dz*dz])`, summed left to right, no FMA.
+fn dist<const D: usize>(a: [f64; D], b: [f64; D]) -> f64 {
     let dx = b[0] - a[0];
-    let dy = b[1] - a[1];
-    (dx * dx + dy * dy).sqrt()
+    let mut s = dx * dx;
+    for k in 1..D {
+        let d = b[k] - a[k];
+        s += d * d;
+    }
+    s.sqrt()
 }
 
 /// Runs OPTICS with xi extraction on planar points (Euclidean distance).
@@ -174,16 +180,61 @@ pub fn optics_planar_fast(
     points: &[[f64; 2]],
     params: &OpticsParams,
 ) -> Result<Optics, OpticsError> {
+    optics_fast(points, params)
+}
+
+/// OPTICS with xi extraction on the sphere: points are lon/lat degrees and the distance is the
+/// chord between them on a sphere of radius [`crate::geodesy::EARTH_RADIUS_KM`], in km. The
+/// chord is a strictly increasing function of the great-circle distance
+/// (`chord = 2R sin(d / 2R)`, within 0.2 % of it up to 1,000 km), so neighbourhoods and the
+/// ordering are those of great-circle distances, with no projection and no trouble at the
+/// poles or the antimeridian. Same algorithm as [`optics_planar_fast`], in three dimensions.
+///
+/// ```
+/// use geocells::optics::{optics_sphere, OpticsParams};
+/// // Two groups of 10 points either side of the antimeridian, 5 km apart within each.
+/// let mut pts = Vec::new();
+/// for i in 0..10 { pts.push((179.99 - i as f64 * 0.05, -17.0)); pts.push((-179.99 + i as f64 * 0.05, -17.0)); }
+/// for i in 0..10 { pts.push((20.0 + i as f64 * 0.05, 50.0)); }
+/// let r = optics_sphere(&pts, &OpticsParams::new(5, 0.05)).unwrap();
+/// // The points across the antimeridian are one cluster, the German ones another.
+/// assert_eq!(r.labels[0], r.labels[1]);
+/// assert_ne!(r.labels[0], r.labels[20]);
+/// ```
+///
+/// # Errors
+/// As [`optics_planar`].
+pub fn optics_sphere(lonlat: &[(f64, f64)], params: &OpticsParams) -> Result<Optics, OpticsError> {
+    let r = crate::geodesy::EARTH_RADIUS_KM;
+    let xyz: Vec<[f64; 3]> = lonlat
+        .iter()
+        .map(|&(lon, lat)| {
+            let (sl, cl) = lat.to_radians().sin_cos();
+            let (so, co) = lon.to_radians().sin_cos();
+            [r * cl * co, r * cl * so, r * sl]
+        })
+        .collect();
+    optics_fast(&xyz, params)
+}
+
+/// The candidate-heap OPTICS in `D` dimensions.
+fn optics_fast<const D: usize>(
+    points: &[[f64; D]],
+    params: &OpticsParams,
+) -> Result<Optics, OpticsError>
+where
+    [f64; D]: rstar::Point<Scalar = f64>,
+{
     use rstar::RTree;
     use rstar::primitives::GeomWithData;
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    type P = GeomWithData<[f64; 2], usize>;
+    type P<const D: usize> = GeomWithData<[f64; D], usize>;
 
     check_input(points, params)?;
     let n = points.len();
     let m = params.min_samples;
-    let all: Vec<P> = points
+    let all: Vec<P<D>> = points
         .iter()
         .enumerate()
         .map(|(i, &p)| GeomWithData::new(p, i))
@@ -202,7 +253,7 @@ pub fn optics_planar_fast(
         .collect();
     drop(full);
     let mut unprocessed = RTree::bulk_load(all);
-    let mut processed_tree: RTree<P> = RTree::new();
+    let mut processed_tree: RTree<P<D>> = RTree::new();
 
     #[derive(Clone, Copy, PartialEq)]
     struct Key(f64, usize, usize);
@@ -221,7 +272,7 @@ pub fn optics_planar_fast(
         }
     }
     // The candidate of processed point p: (value, j).
-    let candidate = |tree: &RTree<P>, p: usize| -> Option<(f64, usize)> {
+    let candidate = |tree: &RTree<P<D>>, p: usize| -> Option<(f64, usize)> {
         let mut best: Option<(f64, usize)> = None;
         for q in tree.nearest_neighbor_iter(&points[p]) {
             let v = round15(dist(points[p], *q.geom()).max(core[p]));
@@ -283,7 +334,10 @@ pub fn optics_planar_fast(
 }
 
 /// Checks parameters and points against each other.
-fn check_input(points: &[[f64; 2]], params: &OpticsParams) -> Result<(), OpticsError> {
+fn check_input<const D: usize>(
+    points: &[[f64; D]],
+    params: &OpticsParams,
+) -> Result<(), OpticsError> {
     let (n, m) = (points.len(), params.min_samples);
     if m < 2 || m > n {
         return Err(OpticsError::MinSamples { min_samples: m, n });
@@ -291,10 +345,7 @@ fn check_input(points: &[[f64; 2]], params: &OpticsParams) -> Result<(), OpticsE
     if !(params.xi > 0.0 && params.xi < 1.0) {
         return Err(OpticsError::Xi(params.xi));
     }
-    match points
-        .iter()
-        .position(|p| !(p[0].is_finite() && p[1].is_finite()))
-    {
+    match points.iter().position(|p| !p.iter().all(|c| c.is_finite())) {
         Some(i) => Err(OpticsError::NotFinite(i)),
         None => Ok(()),
     }

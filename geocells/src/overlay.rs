@@ -127,7 +127,10 @@ fn run<'a, 'b>(
         }
     }
     let shapes = overlay.overlay(rule, FillRule::NonZero);
-    MultiPolygon::new(
+    // i_overlay's output usually has counter-clockwise exteriors and clockwise holes, but not
+    // always (a hole came out counter-clockwise after a difference on Jawa Timur, and the next
+    // non-zero overlay then filled it): orient every ring explicitly.
+    let mp = MultiPolygon::new(
         shapes
             .into_iter()
             .filter_map(|shape| {
@@ -145,7 +148,8 @@ fn run<'a, 'b>(
                 Some(Polygon::new(exterior, rings.collect()))
             })
             .collect(),
-    )
+    );
+    geo::Orient::orient(&mp, geo::orient::Direction::Default)
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use crate::cells::{CellSet, Labels};
 use crate::fuse::{CellPlan, plan_cells};
 use crate::graph::Adjacency;
 use crate::io::points::{PointsSpec, Reject, read_points};
+use crate::split::{
+    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitParams, SplitReport, split_cells,
+};
 
 /// Invalid parameters.
 #[derive(Debug, Error, PartialEq)]
@@ -42,6 +45,18 @@ pub enum ParamsError {
     /// The snap distance is negative or not finite.
     #[error("snap_km must be a finite number >= 0, got {0}")]
     BadSnap(f64),
+    /// An OPTICS setting is out of range.
+    #[error(
+        "OPTICS setting {index} (min_samples {min_samples}, xi {xi}) is invalid: min_samples must be at least 2 and xi in (0, 1)"
+    )]
+    BadOptics {
+        /// Position in the list, from 1.
+        index: usize,
+        /// min_samples given.
+        min_samples: usize,
+        /// xi given.
+        xi: f64,
+    },
 }
 
 /// Parameters of a run. `Default` is the `pigeon` preset.
@@ -55,6 +70,16 @@ pub struct Params {
     pub max_size: usize,
     /// Snap distance for points on no polygon.
     pub assign: AssignParams,
+    /// OPTICS settings `(min_samples, xi)` of the split, applied in order.
+    pub optics: Vec<(usize, f64)>,
+    /// Distance OPTICS clusters with.
+    pub metric: Metric,
+    /// Split cells above MAX at all (off: admin cells + fuse only).
+    pub split: bool,
+    /// Bring every cell to MAX by bisection after the OPTICS settings.
+    pub fallback: bool,
+    /// Check the invariants after every carve (slow; for tests).
+    pub check_each_carve: bool,
 }
 
 impl Default for Params {
@@ -64,32 +89,84 @@ impl Default for Params {
             min_size: 30,
             max_size: 60,
             assign: AssignParams::default(),
+            optics: PIGEON_SETTINGS.to_vec(),
+            metric: Metric::Sphere,
+            split: true,
+            fallback: true,
+            check_each_carve: false,
         }
     }
 }
 
 impl Params {
-    /// The named preset: `pigeon` (MINSIZE 30, MAX 60: street-view scale) or `pigeotto`
-    /// (MINSIZE 1000, MAX 2000: 4.5M photos), from Haas et al., PIGEON (CVPR 2024), and the
-    /// published `dataset_creation/geocell` code.
+    /// The named preset, from Haas et al., *PIGEON: Predicting Image Geolocations* (CVPR
+    /// 2024) and its published `dataset_creation/geocell` code (`config.py` sizes,
+    /// `cell_collection.py` OPTICS lists):
+    /// * `pigeon`: MINSIZE 30, MAX 60, OPTICS [(8, 0.05), (10, 0.025), (15, 0.015)]
+    ///   (street-view scale; the code's `OPTICS_PARAMS_GEOGUESSR`);
+    /// * `pigeotto`: MINSIZE 1000, MAX 2000, OPTICS [(300, 0.05), (400, 0.005), (1000, 0.0001)]
+    ///   (4.5M photos; `OPTICS_PARAMS_YFCC`).
     ///
     /// ```
     /// let p = geocells::pipeline::Params::preset("pigeotto").unwrap();
     /// assert_eq!((p.min_size, p.max_size), (1000, 2000));
+    /// assert_eq!(p.optics[0], (300, 0.05));
     /// assert!(geocells::pipeline::Params::preset("nope").is_err());
     /// ```
     pub fn preset(name: &str) -> Result<Self, ParamsError> {
-        let (min, max) = match name {
-            "pigeon" => (30, 60),
-            "pigeotto" => (1000, 2000),
+        let (min, max, optics) = match name {
+            "pigeon" => (30, 60, PIGEON_SETTINGS.to_vec()),
+            "pigeotto" => (1000, 2000, PIGEOTTO_SETTINGS.to_vec()),
             other => return Err(ParamsError::UnknownPreset(other.to_string())),
         };
         Ok(Self {
             preset: Some(name.to_string()),
             min_size: min,
             max_size: max,
-            assign: AssignParams::default(),
+            optics,
+            ..Self::default()
         })
+    }
+    /// Sets the OPTICS settings `(min_samples, xi)`.
+    #[must_use]
+    pub fn optics(mut self, v: Vec<(usize, f64)>) -> Self {
+        self.optics = v;
+        self
+    }
+    /// Sets the OPTICS metric.
+    #[must_use]
+    pub fn metric(mut self, v: Metric) -> Self {
+        self.metric = v;
+        self
+    }
+    /// Turns the split on or off.
+    #[must_use]
+    pub fn split(mut self, v: bool) -> Self {
+        self.split = v;
+        self
+    }
+    /// Turns the MAX fallback on or off.
+    #[must_use]
+    pub fn fallback(mut self, v: bool) -> Self {
+        self.fallback = v;
+        self
+    }
+    /// Turns the per-carve invariant check on or off.
+    #[must_use]
+    pub fn check_each_carve(mut self, v: bool) -> Self {
+        self.check_each_carve = v;
+        self
+    }
+    /// The split stage's parameters.
+    pub fn split_params(&self) -> SplitParams {
+        SplitParams {
+            min_size: self.min_size,
+            max_size: self.max_size,
+            settings: self.optics.clone(),
+            metric: self.metric,
+            fallback: self.fallback,
+            check_each_carve: self.check_each_carve,
+        }
     }
     /// Sets MINSIZE.
     #[must_use]
@@ -126,6 +203,15 @@ impl Params {
         if !(self.assign.snap_km.is_finite() && self.assign.snap_km >= 0.0) {
             return Err(ParamsError::BadSnap(self.assign.snap_km));
         }
+        for (i, &(m, xi)) in self.optics.iter().enumerate() {
+            if m < 2 || !(xi > 0.0 && xi < 1.0) {
+                return Err(ParamsError::BadOptics {
+                    index: i + 1,
+                    min_samples: m,
+                    xi,
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -159,6 +245,8 @@ impl Inputs {
 pub trait Progress: Sync {
     /// A stage starts, with `total` units of work (0 if unknown).
     fn stage(&self, name: &str, total: u64);
+    /// `n` more units of the current stage are done.
+    fn inc(&self, _n: u64) {}
     /// The current stage finished.
     fn done(&self);
 }
@@ -181,8 +269,16 @@ pub struct Run {
     pub areas: AdminAreas,
     /// The fuse plan.
     pub plan: CellPlan,
-    /// The cells.
+    /// The cells (after the split).
     pub cells: CellSet,
+    /// Number of admin cells (fuse result) before the split.
+    pub admin_cells: usize,
+    /// Cells above MAX among the admin cells.
+    pub admin_above_max: usize,
+    /// For each admin cell (fuse plan index), the id of its first cell after the split.
+    pub family_first_cell: Vec<u32>,
+    /// What the split did (`None` when it was turned off).
+    pub split: Option<SplitReport>,
     /// The labelled points.
     pub labels: Labels,
     /// Rejected input rows, by row.
@@ -295,11 +391,45 @@ impl Pipeline {
         progress.done();
         lap("build_cells", &mut timings);
 
+        let admin_cells = cells.len();
+        let admin_above_max = cells
+            .cells
+            .iter()
+            .filter(|c| c.size > self.params.max_size)
+            .count();
+        let (cells, labels, family_first_cell, split) = if self.params.split {
+            let out = split_cells(
+                &cells,
+                &areas.areas,
+                &labels,
+                &self.params.split_params(),
+                progress,
+            )?;
+            for (s, r) in out.report.settings.iter().enumerate() {
+                timings.push((
+                    format!("split_optics_{}_{}_{}", s + 1, r.min_samples, r.xi),
+                    r.seconds,
+                ));
+            }
+            timings.push(("split_fallback".into(), out.report.fallback_seconds));
+            lap("split", &mut timings);
+            let mut labels = labels;
+            labels.cell = out.cell_of_point;
+            (out.cells, labels, out.family_first_cell, Some(out.report))
+        } else {
+            let first = (0..cells.len() as u32).collect();
+            (cells, labels, first, None)
+        };
+
         let mut run = Run {
             params: self.params.clone(),
             areas,
             plan,
             cells,
+            admin_cells,
+            admin_above_max,
+            family_first_cell,
+            split,
             labels,
             rejects,
             input_rows: read.total_rows,
@@ -384,8 +514,9 @@ impl Run {
             .below_min
             .iter()
             .map(|(c, r)| {
-                let cell = &self.cells.cells[*c as usize];
-                json!({"cell_id": c, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
+                let id = self.family_first_cell[*c as usize];
+                let cell = &self.cells.cells[id as usize];
+                json!({"cell_id": id, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
             })
             .collect();
         let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
@@ -396,7 +527,12 @@ impl Run {
                 "min_size": self.params.min_size,
                 "max_size": self.params.max_size,
                 "snap_km": self.params.assign.snap_km,
+                "split": self.params.split,
+                "optics": self.params.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
+                "metric": self.params.metric,
+                "fallback": self.params.fallback,
             },
+            "split": self.split,
             "inputs": inputs_json,
             "counts": {
                 "input_rows": self.input_rows,
@@ -406,8 +542,10 @@ impl Run {
                 "rejects_by_reason": by_reason,
                 "areas": self.areas.areas.len(),
                 "areas_with_points": self.plan.stats.initial_cells,
+                "admin_cells": self.admin_cells,
+                "admin_cells_above_max": self.admin_above_max,
                 "cells": self.cells.len(),
-                "cells_below_min": self.plan.below_min.len(),
+                "cells_below_min": self.cells.cells.iter().filter(|c| c.size < self.params.min_size).count(),
                 "cells_above_max": self.above_max(),
                 "multipolygon_cells": self.cells.cells.iter().filter(|c| c.num_polygons > 1).count(),
             },

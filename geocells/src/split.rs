@@ -1,0 +1,1163 @@
+//! Splitting oversized cells: PIGEON's *semantic geocell division*, on the sphere, with MAX
+//! guaranteed.
+//!
+//! Source: Haas, Skreta, Alberti, Finn, *PIGEON: Predicting Image Geolocations*, CVPR 2024,
+//! section 3.1 and appendix ("Semantic Geocells"), and its published code
+//! (`dataset_creation/geocell/cell.py`, `cell_collection.py`; read, not copied). What we do:
+//!
+//! For each OPTICS setting `(min_samples, xi)` in turn, every cell with more than MAX points is
+//! clustered ([`crate::optics`], xi extraction, identical to scikit-learn); the largest cluster
+//! (ties: the lowest label) is carved out when it and the rest both hold at least MINSIZE
+//! points. The new cell is the union of the Voronoi regions of the cluster's points within the
+//! cell ([`crate::voronoi::cluster_region`]: Voronoi diagram of all the cell's points, clipped
+//! to the cell) and the old cell keeps the difference. Both go back into the queue while above
+//! MAX; a cell where the setting finds no carve waits for the next setting. Then, unlike PIGEON,
+//! the cells still above MAX are split by a fallback (2-means bisection, carved the same way)
+//! until every cell holds at most MAX points or provably cannot be split.
+//!
+//! Differences from PIGEON's code, on purpose:
+//! * distances are chord distances on the sphere in km by default ([`Metric::Sphere`]), and the
+//!   Voronoi diagram is built in an azimuthal equidistant projection of the cell; PIGEON uses
+//!   raw degrees for both ([`Metric::Degrees`] reproduces its clustering);
+//! * points follow the geometry: after a carve each point goes to the cell whose polygon holds
+//!   it, so every point is inside its own cell, and a carve that would leave a cell empty or
+//!   below MINSIZE is not applied. No cell is identified by a hash of its points, so no carve
+//!   can silently replace another cell and lose its points (PIGEON lost 244 of ~30k points);
+//! * PIGEON's code also separates several large clusters at once (assigning noise to the nearest
+//!   cluster centroid); we carve the largest cluster only, as the paper describes;
+//! * after each carve, polygon parts of the two cells that hold fewer points than the cell's
+//!   main part and touch another cell of the same family go to the neighbour with the longest
+//!   shared border (with their points, if the donor keeps MINSIZE), so cells do not end up as
+//!   sprays of slivers; parts touching nothing (islands) stay.
+//!
+//! Cells never interact across families (the admin cells of the fuse), so families are split
+//! in parallel with rayon and the result does not depend on the thread count: within a family
+//! the work is sequential and ordered, and cell ids are assigned family by family in the order
+//! the cells were made.
+//!
+//! Complexity per carve: OPTICS `O(n (m + k) log n)` on the cell's `n` points, the Voronoi
+//! diagram `O(n log n)`, two overlays linear-logarithmic in the cell's vertices.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use geo::algorithm::indexed::IntervalTreeMultiPolygon;
+use geo::{Area as _, BoundingRect, Contains};
+use geo_types::{Coord, MultiPolygon, Polygon};
+use rayon::prelude::*;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::admin::Area;
+use crate::cells::{Cell, CellOrigin, CellSet, Labels, POINT_TOL_KM, union_tolerance};
+use crate::geodesy::{closest_on_segment, haversine_km, spherical_mean};
+use crate::optics::{OpticsError, OpticsParams, optics_planar_fast, optics_sphere};
+use crate::pipeline::Progress;
+use crate::voronoi::{LocalProjection, VoronoiError, cluster_region};
+
+/// Errors of the split stage.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SplitError {
+    /// An OPTICS setting is out of range.
+    #[error(
+        "OPTICS setting {index} (min_samples {min_samples}, xi {xi}) is invalid: min_samples must be at least 2 and xi in (0, 1)"
+    )]
+    BadSetting {
+        /// Position in the list, from 1.
+        index: usize,
+        /// min_samples given.
+        min_samples: usize,
+        /// xi given.
+        xi: f64,
+    },
+    /// OPTICS failed on a cell's points.
+    #[error("clustering the points of cell '{cell}': {source}")]
+    Optics {
+        /// Cell name.
+        cell: String,
+        /// The OPTICS error.
+        #[source]
+        source: OpticsError,
+    },
+    /// The Voronoi carve failed.
+    #[error("carving cell '{cell}': {source}")]
+    Voronoi {
+        /// Cell name.
+        cell: String,
+        /// The Voronoi error.
+        #[source]
+        source: VoronoiError,
+    },
+    /// With [`SplitParams::check_each_carve`]: a carve broke the partition's invariants.
+    #[error("carve {carve} in family {family} ('{cell}') broke the partition: {detail}")]
+    CarveCheck {
+        /// Family (admin cell) index.
+        family: u32,
+        /// Cell name.
+        cell: String,
+        /// Carves made in the family so far.
+        carve: usize,
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// The distance OPTICS clusters with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Chord distance on the sphere in km ([`crate::optics::optics_sphere`]): right at every
+    /// latitude and across the antimeridian. The default.
+    #[default]
+    Sphere,
+    /// Euclidean distance on raw lon/lat degrees, as PIGEON calls scikit-learn; for comparisons.
+    Degrees,
+}
+
+/// OPTICS settings of PIGEON's street-view geocells (`OPTICS_PARAMS_GEOGUESSR` in PIGEON's
+/// `cell_collection.py`): `(min_samples, xi)`.
+pub const PIGEON_SETTINGS: [(usize, f64); 3] = [(8, 0.05), (10, 0.025), (15, 0.015)];
+
+/// OPTICS settings of PIGEOTTO's photo geocells (`OPTICS_PARAMS_YFCC`, the list PIGEON's
+/// published code always uses).
+pub const PIGEOTTO_SETTINGS: [(usize, f64); 3] = [(300, 0.05), (400, 0.005), (1000, 0.0001)];
+
+/// Parameters of the split. `Default` is the `pigeon` preset (MINSIZE 30, MAX 60,
+/// [`PIGEON_SETTINGS`], sphere metric, fallback on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitParams {
+    /// MINSIZE: neither side of a carve may hold fewer points.
+    pub min_size: usize,
+    /// MAX: cells above this are split.
+    pub max_size: usize,
+    /// OPTICS settings, applied in order.
+    pub settings: Vec<(usize, f64)>,
+    /// OPTICS distance.
+    pub metric: Metric,
+    /// Split what the settings leave above MAX by 2-means bisection.
+    pub fallback: bool,
+    /// Check the family's invariants after every carve (slow; for tests and debugging).
+    pub check_each_carve: bool,
+}
+
+impl Default for SplitParams {
+    fn default() -> Self {
+        Self {
+            min_size: 30,
+            max_size: 60,
+            settings: PIGEON_SETTINGS.to_vec(),
+            metric: Metric::Sphere,
+            fallback: true,
+            check_each_carve: false,
+        }
+    }
+}
+
+impl SplitParams {
+    /// Sets MINSIZE.
+    #[must_use]
+    pub fn min_size(mut self, v: usize) -> Self {
+        self.min_size = v;
+        self
+    }
+    /// Sets MAX.
+    #[must_use]
+    pub fn max_size(mut self, v: usize) -> Self {
+        self.max_size = v;
+        self
+    }
+    /// Sets the OPTICS settings.
+    #[must_use]
+    pub fn settings(mut self, v: Vec<(usize, f64)>) -> Self {
+        self.settings = v;
+        self
+    }
+    /// Sets the metric.
+    #[must_use]
+    pub fn metric(mut self, v: Metric) -> Self {
+        self.metric = v;
+        self
+    }
+    /// Turns the MAX fallback on or off.
+    #[must_use]
+    pub fn fallback(mut self, v: bool) -> Self {
+        self.fallback = v;
+        self
+    }
+    /// Turns the per-carve check on or off.
+    #[must_use]
+    pub fn check_each_carve(mut self, v: bool) -> Self {
+        self.check_each_carve = v;
+        self
+    }
+
+    /// Checks the OPTICS settings.
+    ///
+    /// ```
+    /// use geocells::split::SplitParams;
+    /// assert!(SplitParams::default().validate().is_ok());
+    /// assert!(SplitParams::default().settings(vec![(1, 0.05)]).validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`SplitError::BadSetting`] naming the first bad setting.
+    pub fn validate(&self) -> Result<(), SplitError> {
+        for (i, &(m, xi)) in self.settings.iter().enumerate() {
+            if m < 2 || !(xi > 0.0 && xi < 1.0) {
+                return Err(SplitError::BadSetting {
+                    index: i + 1,
+                    min_samples: m,
+                    xi,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one OPTICS setting did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingReport {
+    /// min_samples.
+    pub min_samples: usize,
+    /// xi.
+    pub xi: f64,
+    /// Cells above MAX when the setting started.
+    pub above_max_before: usize,
+    /// Cells that had at least one cluster carved out of them.
+    pub cells_split: usize,
+    /// Carves made.
+    pub carves: usize,
+    /// Cells above MAX when the setting finished.
+    pub above_max_after: usize,
+    /// Wall time in seconds (the only field that varies between runs).
+    #[serde(skip)]
+    pub seconds: f64,
+}
+
+/// Why a cell could not be brought to MAX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unsplittable {
+    /// All its points are at one location.
+    AllIdentical,
+    /// No split at a boundary between distinct locations leaves MINSIZE points on both sides
+    /// (heavy duplicates).
+    Duplicates,
+    /// The fallback's carve would have left a side below MINSIZE once points were reassigned
+    /// to the polygons holding them.
+    CarveRejected,
+    /// The fallback is turned off.
+    FallbackOff,
+}
+
+/// A cell left above MAX, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeftAboveMax {
+    /// Final cell id.
+    pub cell_id: u32,
+    /// Cell name.
+    pub name: String,
+    /// Points.
+    pub size: usize,
+    /// Why.
+    pub reason: Unsplittable,
+}
+
+/// What the split stage did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitReport {
+    /// Metric used.
+    pub metric: Metric,
+    /// Cells above MAX before the split.
+    pub above_max_before: usize,
+    /// Per OPTICS setting, in order.
+    pub settings: Vec<SettingReport>,
+    /// Cells above MAX after the OPTICS settings, before the fallback.
+    pub above_max_after_optics: usize,
+    /// Carves made by the fallback.
+    pub fallback_carves: usize,
+    /// Fallback wall time in seconds.
+    #[serde(skip)]
+    pub fallback_seconds: f64,
+    /// Cells above MAX at the end.
+    pub above_max_after: usize,
+    /// Those cells, with reasons.
+    pub left_above_max: Vec<LeftAboveMax>,
+    /// Polygon fragments handed to a neighbouring cell after carves.
+    pub fragments_moved: usize,
+    /// Points that moved with those fragments.
+    pub fragment_points_moved: usize,
+}
+
+/// The partition after the split.
+#[derive(Debug, Clone)]
+pub struct SplitOutcome {
+    /// The cells: families in order, within a family the remainder of the admin cell first,
+    /// then the carved cells in the order they were made.
+    pub cells: CellSet,
+    /// New cell of every labelled point.
+    pub cell_of_point: Vec<u32>,
+    /// For each family (admin cell), the id of its first cell (the remainder).
+    pub family_first_cell: Vec<u32>,
+    /// What happened.
+    pub report: SplitReport,
+}
+
+/// One cell of a family while it is being split.
+#[derive(Debug, Clone)]
+struct Part {
+    geometry: MultiPolygon<f64>,
+    /// Label indices of its points, ascending.
+    points: Vec<u32>,
+    origin: CellOrigin,
+}
+
+/// A family being split.
+#[derive(Debug)]
+struct Family {
+    index: u32,
+    name: String,
+    /// Planar area of the admin cell (square degrees), for the per-carve check.
+    area: f64,
+    parts: Vec<Part>,
+    carves: usize,
+    fragments_moved: usize,
+    fragment_points_moved: usize,
+    unsplittable: Vec<(usize, Unsplittable)>,
+}
+
+/// Splits every cell above MAX (see the module docs) and returns the new partition.
+///
+/// `cells` must be the admin cells of the fuse (one family each) and `labels` their points.
+/// The progress bar counts families per setting.
+///
+/// # Errors
+/// [`SplitError`] for bad settings, or when a carve fails (never for data that merely cannot
+/// be split: those cells are reported in [`SplitReport::left_above_max`]).
+pub fn split_cells(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &Labels,
+    params: &SplitParams,
+    progress: &dyn Progress,
+) -> Result<SplitOutcome, SplitError> {
+    params.validate()?;
+    let max = params.max_size;
+    let n = labels.points.len();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); cells.len()];
+    for (i, &c) in labels.cell.iter().enumerate() {
+        if let Some(m) = members.get_mut(c as usize) {
+            m.push(i as u32);
+        }
+    }
+    let big: Vec<usize> = (0..cells.len())
+        .filter(|&c| members[c].len() > max)
+        .collect();
+    // Positions the split works with: a snapped point (off every polygon) stands at its nearest
+    // point on its family's boundary, so it is inside (on the edge of) the polygon being cut.
+    let mut pos: Vec<(f64, f64)> = (0..n)
+        .map(|i| (labels.points.lon[i], labels.points.lat[i]))
+        .collect();
+    let moved: Vec<(u32, (f64, f64))> = big
+        .par_iter()
+        .flat_map_iter(|&c| {
+            let geometry = &cells.cells[c].geometry;
+            members[c]
+                .iter()
+                .filter(|&&i| labels.snap_km[i as usize] > 0.0)
+                .map(|&i| (i, nearest_boundary_point(geometry, pos_of(labels, i))))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, p) in moved {
+        pos[i as usize] = p;
+    }
+
+    let mut families: Vec<Family> = big
+        .iter()
+        .map(|&c| Family {
+            index: c as u32,
+            name: cells.cells[c].name.clone(),
+            area: cells.cells[c].geometry.unsigned_area(),
+            parts: vec![Part {
+                geometry: cells.cells[c].geometry.clone(),
+                points: std::mem::take(&mut members[c]),
+                origin: CellOrigin::Admin,
+            }],
+            carves: 0,
+            fragments_moved: 0,
+            fragment_points_moved: 0,
+            unsplittable: Vec::new(),
+        })
+        .collect();
+    let above = |fams: &[Family]| -> usize {
+        fams.iter()
+            .flat_map(|f| f.parts.iter())
+            .filter(|p| p.points.len() > max)
+            .count()
+    };
+    let above_max_before = above(&families);
+
+    let mut settings = Vec::new();
+    for (s, &(m, xi)) in params.settings.iter().enumerate() {
+        let t = Instant::now();
+        let before = above(&families);
+        progress.stage(
+            &format!(
+                "split: OPTICS setting {} of {} ({m}, {xi})",
+                s + 1,
+                params.settings.len()
+            ),
+            families.len() as u64,
+        );
+        let opt = OpticsParams::new(m, xi);
+        let results: Vec<Result<(usize, usize), SplitError>> = families
+            .par_iter_mut()
+            .map(|f| {
+                let r = run_setting(f, s as u16, &opt, &pos, labels, params);
+                progress.inc(1);
+                r
+            })
+            .collect();
+        progress.done();
+        let (mut cells_split, mut carves) = (0, 0);
+        for r in results {
+            let (a, b) = r?;
+            cells_split += a;
+            carves += b;
+        }
+        settings.push(SettingReport {
+            min_samples: m,
+            xi,
+            above_max_before: before,
+            cells_split,
+            carves,
+            above_max_after: above(&families),
+            seconds: t.elapsed().as_secs_f64(),
+        });
+    }
+    let above_max_after_optics = above(&families);
+
+    let t = Instant::now();
+    let mut fallback_carves = 0;
+    if params.fallback {
+        progress.stage(
+            "split: MAX fallback (2-means bisection)",
+            families.len() as u64,
+        );
+        let results: Vec<Result<usize, SplitError>> = families
+            .par_iter_mut()
+            .map(|f| {
+                let r = run_fallback(f, &pos, labels, params);
+                progress.inc(1);
+                r
+            })
+            .collect();
+        progress.done();
+        for r in results {
+            fallback_carves += r?;
+        }
+    } else {
+        for f in &mut families {
+            for (k, p) in f.parts.iter().enumerate() {
+                if p.points.len() > max {
+                    f.unsplittable.push((k, Unsplittable::FallbackOff));
+                }
+            }
+        }
+    }
+    let fallback_seconds = t.elapsed().as_secs_f64();
+
+    // Assemble: families in admin-cell order, parts in creation order.
+    let mut split_of: Vec<Option<usize>> = vec![None; cells.len()];
+    for (k, f) in families.iter().enumerate() {
+        split_of[f.index as usize] = Some(k);
+    }
+    let mut cell_of_point = labels.cell.clone();
+    let mut family_first_cell = Vec::with_capacity(cells.len());
+    let mut out: Vec<Cell> = Vec::with_capacity(cells.len());
+    let mut left_above_max = Vec::new();
+    let mut pending: Vec<(u32, Part)> = Vec::new();
+    for (c, cell) in cells.cells.iter().enumerate() {
+        family_first_cell.push((out.len() + pending.len()) as u32);
+        match split_of[c] {
+            None => {
+                let mut cell = cell.clone();
+                cell.id = (out.len() + pending.len()) as u32;
+                for i in &members[c] {
+                    cell_of_point[*i as usize] = cell.id;
+                }
+                flush(&mut out, &mut pending, cells, areas, labels);
+                out.push(cell);
+            }
+            Some(k) => {
+                let f = &families[k];
+                for (j, part) in f.parts.iter().enumerate() {
+                    let id = (out.len() + pending.len()) as u32;
+                    for i in &part.points {
+                        cell_of_point[*i as usize] = id;
+                    }
+                    if let Some((_, reason)) = f.unsplittable.iter().find(|(p, _)| *p == j) {
+                        left_above_max.push(LeftAboveMax {
+                            cell_id: id,
+                            name: f.name.clone(),
+                            size: part.points.len(),
+                            reason: *reason,
+                        });
+                    }
+                    pending.push((c as u32, part.clone()));
+                }
+            }
+        }
+    }
+    flush(&mut out, &mut pending, cells, areas, labels);
+    let above_max_after = out.iter().filter(|c| c.size > max).count();
+    let report = SplitReport {
+        metric: params.metric,
+        above_max_before,
+        settings,
+        above_max_after_optics,
+        fallback_carves,
+        fallback_seconds,
+        above_max_after,
+        left_above_max,
+        fragments_moved: families.iter().map(|f| f.fragments_moved).sum(),
+        fragment_points_moved: families.iter().map(|f| f.fragment_points_moved).sum(),
+    };
+    Ok(SplitOutcome {
+        cells: CellSet { cells: out },
+        cell_of_point,
+        family_first_cell,
+        report,
+    })
+}
+
+/// Builds the pending carved cells (in parallel, in order) and appends them to `out`.
+fn flush(
+    out: &mut Vec<Cell>,
+    pending: &mut Vec<(u32, Part)>,
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &Labels,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let start = out.len() as u32;
+    let built: Vec<Cell> = std::mem::take(pending)
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, (family, part))| {
+            let Part {
+                geometry,
+                points,
+                origin,
+            } = part;
+            let fam = &cells.cells[family as usize];
+            // Names from the member area holding most of this cell's points.
+            let mut counts: std::collections::BTreeMap<u32, usize> = Default::default();
+            for &i in &points {
+                *counts.entry(labels.area[i as usize]).or_default() += 1;
+            }
+            let dominant = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(&a, _)| a)
+                .unwrap_or(fam.areas[0]);
+            Cell::assemble(
+                start + k as u32,
+                family,
+                origin,
+                &areas[dominant as usize],
+                fam.areas.clone(),
+                geometry,
+                points.iter().map(|&i| pos_of(labels, i)),
+            )
+        })
+        .collect();
+    out.extend(built);
+}
+
+fn pos_of(labels: &Labels, i: u32) -> (f64, f64) {
+    (labels.points.lon[i as usize], labels.points.lat[i as usize])
+}
+
+/// The point of `mp`'s boundary nearest to `p` (km on the sphere, see
+/// [`crate::geodesy::closest_on_segment`]).
+fn nearest_boundary_point(mp: &MultiPolygon<f64>, p: (f64, f64)) -> (f64, f64) {
+    let p = Coord { x: p.0, y: p.1 };
+    let mut best = (p, f64::INFINITY);
+    for ring in
+        mp.0.iter()
+            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+    {
+        for w in ring.0.windows(2) {
+            let (c, d) = closest_on_segment(p, w[0], w[1]);
+            if d < best.1 {
+                best = (c, d);
+            }
+        }
+    }
+    (best.0.x, best.0.y)
+}
+
+/// One OPTICS setting on one family: carve until no cell above MAX yields a carve. Returns
+/// (cells split, carves).
+fn run_setting(
+    f: &mut Family,
+    setting: u16,
+    opt: &OpticsParams,
+    pos: &[(f64, f64)],
+    labels: &Labels,
+    params: &SplitParams,
+) -> Result<(usize, usize), SplitError> {
+    let max = params.max_size;
+    let mut queue: VecDeque<usize> = (0..f.parts.len())
+        .filter(|&k| f.parts[k].points.len() > max)
+        .collect();
+    let mut split = std::collections::BTreeSet::new();
+    let mut carves = 0;
+    while let Some(k) = queue.pop_front() {
+        if f.parts[k].points.len() <= max {
+            continue;
+        }
+        let Some(flags) = optics_flags(&f.parts[k], opt, pos, params, &f.name)? else {
+            continue;
+        };
+        if let Some(changed) = carve(
+            f,
+            k,
+            &flags,
+            pos,
+            labels,
+            params,
+            CellOrigin::Optics(setting),
+        )? {
+            carves += 1;
+            split.insert(k);
+            for c in changed {
+                if f.parts[c].points.len() > max && !queue.contains(&c) {
+                    queue.push_back(c);
+                }
+            }
+        }
+    }
+    Ok((split.len(), carves))
+}
+
+/// The largest OPTICS cluster of a cell, as flags over its points, if it and the rest both
+/// reach MINSIZE.
+fn optics_flags(
+    part: &Part,
+    opt: &OpticsParams,
+    pos: &[(f64, f64)],
+    params: &SplitParams,
+    name: &str,
+) -> Result<Option<Vec<bool>>, SplitError> {
+    let n = part.points.len();
+    if n < opt.min_samples.max(2) {
+        return Ok(None);
+    }
+    let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    let result = match params.metric {
+        Metric::Sphere => optics_sphere(&coords, opt),
+        Metric::Degrees => {
+            let planar: Vec<[f64; 2]> = coords.iter().map(|&(x, y)| [x, y]).collect();
+            optics_planar_fast(&planar, opt)
+        }
+    }
+    .map_err(|source| SplitError::Optics {
+        cell: name.to_string(),
+        source,
+    })?;
+    let mut counts: std::collections::BTreeMap<i64, usize> = Default::default();
+    for &l in &result.labels {
+        if l >= 0 {
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    // Largest cluster, ties to the lowest label (numpy argmax over sorted labels).
+    let Some((&label, &size)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) else {
+        return Ok(None);
+    };
+    if size < params.min_size || n - size < params.min_size {
+        return Ok(None);
+    }
+    Ok(Some(result.labels.iter().map(|&l| l == label).collect()))
+}
+
+/// The fallback on one family: bisect every cell above MAX until none is left or the rest
+/// cannot be split. Returns the carves made.
+fn run_fallback(
+    f: &mut Family,
+    pos: &[(f64, f64)],
+    labels: &Labels,
+    params: &SplitParams,
+) -> Result<usize, SplitError> {
+    let max = params.max_size;
+    let mut queue: VecDeque<usize> = (0..f.parts.len())
+        .filter(|&k| f.parts[k].points.len() > max)
+        .collect();
+    let mut carves = 0;
+    let mut given_up: Vec<(usize, Unsplittable)> = Vec::new();
+    while let Some(k) = queue.pop_front() {
+        if f.parts[k].points.len() <= max {
+            continue;
+        }
+        let (order, cuts) = match bisect_cuts(&f.parts[k], pos, params.min_size) {
+            Ok(x) => x,
+            Err(reason) => {
+                given_up.push((k, reason));
+                continue;
+            }
+        };
+        // The 2-means cut first; if reassigning points to the polygons holding them leaves a
+        // side below MINSIZE (points on the cut), the next cuts along the axis.
+        let mut done = None;
+        for &cut in cuts.iter().take(MAX_CUT_TRIES) {
+            let mut flags = vec![false; order.len()];
+            for &i in &order[..cut] {
+                flags[i] = true;
+            }
+            if let Some(changed) = carve(f, k, &flags, pos, labels, params, CellOrigin::Bisect)? {
+                done = Some(changed);
+                break;
+            }
+        }
+        match done {
+            Some(changed) => {
+                carves += 1;
+                given_up.retain(|(p, _)| !changed.contains(p));
+                for c in changed {
+                    if f.parts[c].points.len() > max && !queue.contains(&c) {
+                        queue.push_back(c);
+                    }
+                }
+            }
+            None => given_up.push((k, Unsplittable::CarveRejected)),
+        }
+    }
+    given_up.sort_by_key(|g| g.0);
+    given_up.dedup_by_key(|g| g.0);
+    given_up.retain(|(k, _)| f.parts[*k].points.len() > max);
+    f.unsplittable = given_up;
+    Ok(carves)
+}
+
+/// Cuts the fallback tries on one cell before giving up on it.
+const MAX_CUT_TRIES: usize = 16;
+
+/// 2-means on the cell's points in a local azimuthal equidistant frame (km), then cuts
+/// perpendicular to the line between the two means: the points in `order` before a cut form
+/// the carved side. Cuts leave at least `min` points on both sides and never split a location;
+/// they come nearest-first to the 2-means boundary. Deterministic: the means start at the point
+/// farthest from the centre and the point farthest from that one (lowest index on ties).
+fn bisect_cuts(
+    part: &Part,
+    pos: &[(f64, f64)],
+    min: usize,
+) -> Result<(Vec<usize>, Vec<usize>), Unsplittable> {
+    let n = part.points.len();
+    let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    let (lon0, lat0) = spherical_mean(coords.iter().copied()).unwrap_or(coords[0]);
+    let proj = LocalProjection::new(lon0, lat0);
+    let xy: Vec<(f64, f64)> = coords.iter().map(|&(x, y)| proj.forward(x, y)).collect();
+    let d2 = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
+    let farthest = |from: (f64, f64)| {
+        let mut best = (0usize, -1.0f64);
+        for (i, &p) in xy.iter().enumerate() {
+            let d = d2(p, from);
+            if d > best.1 {
+                best = (i, d);
+            }
+        }
+        best
+    };
+    let a = farthest((0.0, 0.0)).0;
+    let (b, db) = farthest(xy[a]);
+    if db <= 0.0 {
+        return Err(Unsplittable::AllIdentical);
+    }
+    let (mut ca, mut cb) = (xy[a], xy[b]);
+    let mut side: Vec<bool> = vec![false; n];
+    for _ in 0..100 {
+        let mut changed = false;
+        let (mut sa, mut sb) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
+        for (i, &p) in xy.iter().enumerate() {
+            let to_a = d2(p, ca) <= d2(p, cb);
+            if to_a != side[i] {
+                side[i] = to_a;
+                changed = true;
+            }
+            let s = if to_a { &mut sa } else { &mut sb };
+            s.0 += p.0;
+            s.1 += p.1;
+            s.2 += 1;
+        }
+        if sa.2 > 0 {
+            ca = (sa.0 / sa.2 as f64, sa.1 / sa.2 as f64);
+        }
+        if sb.2 > 0 {
+            cb = (sb.0 / sb.2 as f64, sb.1 / sb.2 as f64);
+        }
+        if !changed {
+            break;
+        }
+    }
+    let dir = (cb.0 - ca.0, cb.1 - ca.1);
+    let dir = if dir.0 == 0.0 && dir.1 == 0.0 {
+        (xy[b].0 - xy[a].0, xy[b].1 - xy[a].1)
+    } else {
+        dir
+    };
+    // Order along the axis; identical locations adjacent.
+    let mut order: Vec<usize> = (0..n).collect();
+    let t: Vec<f64> = xy.iter().map(|p| p.0 * dir.0 + p.1 * dir.1).collect();
+    order.sort_by(|&i, &j| {
+        t[i].total_cmp(&t[j])
+            .then(coords[i].0.total_cmp(&coords[j].0))
+            .then(coords[i].1.total_cmp(&coords[j].1))
+            .then(i.cmp(&j))
+    });
+    let na = side.iter().filter(|&&s| s).count();
+    let lo = min.max(1);
+    let hi = n.saturating_sub(min.max(1));
+    if lo > hi {
+        return Err(Unsplittable::Duplicates);
+    }
+    let target = na.clamp(lo, hi);
+    let same = |s: usize| coords[order[s - 1]] == coords[order[s]];
+    let mut cuts: Vec<usize> = Vec::new();
+    for d in 0..=(hi - lo) {
+        for s in [target.checked_sub(d), target.checked_add(d)]
+            .into_iter()
+            .flatten()
+        {
+            if s >= lo && s <= hi && !same(s) && !cuts.contains(&s) {
+                cuts.push(s);
+            }
+        }
+        if cuts.len() >= MAX_CUT_TRIES {
+            break;
+        }
+    }
+    if cuts.is_empty() {
+        return Err(Unsplittable::Duplicates);
+    }
+    Ok((order, cuts))
+}
+
+/// Carves the flagged points of part `k` out as a new part. Returns the parts that changed
+/// (`k`, the new one, and any that received fragments), or `None` when the carve would leave
+/// an empty cell or a side below MINSIZE (nothing is changed then).
+fn carve(
+    f: &mut Family,
+    k: usize,
+    flags: &[bool],
+    pos: &[(f64, f64)],
+    labels: &Labels,
+    params: &SplitParams,
+    origin: CellOrigin,
+) -> Result<Option<Vec<usize>>, SplitError> {
+    let part = &f.parts[k];
+    let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    let flags = &flags_by_location(&coords, flags);
+    let mut region =
+        cluster_region(&coords, flags, &part.geometry).map_err(|source| SplitError::Voronoi {
+            cell: f.name.clone(),
+            source,
+        })?;
+    region.0.retain(|p| p.unsigned_area() > 0.0);
+    if region.0.is_empty() {
+        return Ok(None);
+    }
+    let mut rest = crate::overlay::difference(&part.geometry, &region);
+    rest.0.retain(|p| p.unsigned_area() > 0.0);
+    if rest.0.is_empty() {
+        return Ok(None);
+    }
+    // Points follow the geometry: a point stays on its side if it is inside that side's polygon
+    // or within POINT_TOL_KM of it (points on the cut, snapped points on the cell's edge, grid
+    // rounding); otherwise it goes to the polygon holding it, or the nearer one.
+    let in_region = IntervalTreeMultiPolygon::new(&region);
+    let in_rest = IntervalTreeMultiPolygon::new(&rest);
+    let (mut new_pts, mut old_pts) = (Vec::new(), Vec::new());
+    for (j, &i) in part.points.iter().enumerate() {
+        let c = Coord {
+            x: pos[i as usize].0,
+            y: pos[i as usize].1,
+        };
+        let (own, own_index, other, other_index) = if flags[j] {
+            (&region, &in_region, &rest, &in_rest)
+        } else {
+            (&rest, &in_rest, &region, &in_region)
+        };
+        let stays = own_index.contains(&c)
+            || crate::cells::distance_to_boundary_km(own, c) <= POINT_TOL_KM
+            || (!other_index.contains(&c)
+                && crate::cells::distance_to_boundary_km(own, c)
+                    <= crate::cells::distance_to_boundary_km(other, c));
+        let to_new = stays == flags[j];
+        if to_new {
+            new_pts.push(i);
+        } else {
+            old_pts.push(i);
+        }
+    }
+    if new_pts.len() < params.min_size || old_pts.len() < params.min_size {
+        return Ok(None);
+    }
+    f.parts[k].geometry = rest;
+    f.parts[k].points = old_pts;
+    f.parts.push(Part {
+        geometry: region,
+        points: new_pts,
+        origin,
+    });
+    f.carves += 1;
+    let j = f.parts.len() - 1;
+    let mut changed = vec![k, j];
+    for recipient in clean_fragments(f, &[k, j], pos, params.min_size) {
+        if !changed.contains(&recipient) {
+            changed.push(recipient);
+        }
+    }
+    if params.check_each_carve {
+        check_family(f, pos, labels).map_err(|detail| SplitError::CarveCheck {
+            family: f.index,
+            cell: f.name.clone(),
+            carve: f.carves,
+            detail,
+        })?;
+    }
+    Ok(Some(changed))
+}
+
+/// Makes the flags agree at each location: points at one position are one Voronoi site, so
+/// they all join the cluster when at least half of them are in it (OPTICS can put duplicates
+/// on both sides).
+fn flags_by_location(coords: &[(f64, f64)], flags: &[bool]) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..coords.len()).collect();
+    let key = |i: usize| (coords[i].0.to_bits(), coords[i].1.to_bits());
+    order.sort_by_key(|&i| (key(i), i));
+    let mut out = flags.to_vec();
+    let mut s = 0;
+    while s < order.len() {
+        let mut e = s + 1;
+        while e < order.len() && key(order[e]) == key(order[s]) {
+            e += 1;
+        }
+        if e - s > 1 {
+            let yes = order[s..e].iter().filter(|&&i| flags[i]).count();
+            let v = 2 * yes >= e - s;
+            for &i in &order[s..e] {
+                out[i] = v;
+            }
+        }
+        s = e;
+    }
+    out
+}
+
+/// Hands the minor polygons of the given parts to the neighbouring part (same family) with the
+/// longest shared border. The main polygon of a part is the one holding most of its points
+/// (ties: larger area). A minor polygon with points moves only if the donor keeps `min`
+/// points. Returns the parts that received something.
+fn clean_fragments(f: &mut Family, which: &[usize], pos: &[(f64, f64)], min: usize) -> Vec<usize> {
+    let mut recipients = Vec::new();
+    for &k in which {
+        if f.parts[k].geometry.0.len() < 2 {
+            continue;
+        }
+        let polys = f.parts[k].geometry.0.clone();
+        // Points per polygon: the polygon holding the point, else the nearest.
+        let prepared: Vec<IntervalTreeMultiPolygon<f64>> = polys
+            .iter()
+            .map(|p| IntervalTreeMultiPolygon::new(&MultiPolygon::new(vec![p.clone()])))
+            .collect();
+        let mut holder: Vec<usize> = Vec::with_capacity(f.parts[k].points.len());
+        let mut count = vec![0usize; polys.len()];
+        for &i in &f.parts[k].points {
+            let c = Coord {
+                x: pos[i as usize].0,
+                y: pos[i as usize].1,
+            };
+            let h = prepared
+                .iter()
+                .position(|t| t.contains(&c))
+                .unwrap_or_else(|| {
+                    let mut best = (0usize, f64::INFINITY);
+                    for (q, p) in polys.iter().enumerate() {
+                        let d = crate::cells::distance_to_boundary_km(
+                            &MultiPolygon::new(vec![p.clone()]),
+                            c,
+                        );
+                        if d < best.1 {
+                            best = (q, d);
+                        }
+                    }
+                    best.0
+                });
+            count[h] += 1;
+            holder.push(h);
+        }
+        let areas: Vec<f64> = polys.iter().map(|p| p.unsigned_area()).collect();
+        let main = (0..polys.len())
+            .max_by(|&a, &b| {
+                count[a]
+                    .cmp(&count[b])
+                    .then(areas[a].total_cmp(&areas[b]))
+                    .then(b.cmp(&a))
+            })
+            .unwrap_or(0);
+        let mut keep = vec![true; polys.len()];
+        let mut remaining = f.parts[k].points.len();
+        for q in 0..polys.len() {
+            if q == main || (count[q] > 0 && remaining - count[q] < min) {
+                continue;
+            }
+            let Some(to) = longest_border(&polys[q], f, k) else {
+                continue;
+            };
+            // Move polygon q and its points to part `to`.
+            keep[q] = false;
+            remaining -= count[q];
+            let mut merged: Vec<Polygon<f64>> = f.parts[to].geometry.0.clone();
+            merged.push(polys[q].clone());
+            f.parts[to].geometry = crate::admin::orient(crate::overlay::union(merged.iter()));
+            let moving: Vec<u32> = f.parts[k]
+                .points
+                .iter()
+                .zip(&holder)
+                .filter(|(_, h)| **h == q)
+                .map(|(i, _)| *i)
+                .collect();
+            f.fragment_points_moved += moving.len();
+            f.fragments_moved += 1;
+            f.parts[to].points.extend(&moving);
+            f.parts[to].points.sort_unstable();
+            if !recipients.contains(&to) {
+                recipients.push(to);
+            }
+        }
+        if keep.iter().any(|k| !k) {
+            let part = &mut f.parts[k];
+            let kept: Vec<Polygon<f64>> = polys
+                .into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(p, _)| p)
+                .collect();
+            let gone: std::collections::BTreeSet<usize> = holder
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| !keep[**h])
+                .map(|(j, _)| j)
+                .collect();
+            part.geometry = MultiPolygon::new(kept);
+            let pts = std::mem::take(&mut part.points);
+            part.points = pts
+                .into_iter()
+                .enumerate()
+                .filter(|(j, _)| !gone.contains(j))
+                .map(|(_, i)| i)
+                .collect();
+        }
+    }
+    recipients
+}
+
+/// The part of `f` (other than `k`) sharing the longest border with `poly`, found by probing
+/// just outside the middle of each boundary segment (polygons are oriented, so outside is to
+/// the right of every ring). `None` when `poly` touches no other part.
+fn longest_border(poly: &Polygon<f64>, f: &Family, k: usize) -> Option<usize> {
+    const PROBE_DEG: f64 = 1e-6;
+    let candidates: Vec<(usize, &Polygon<f64>, geo_types::Rect<f64>)> = f
+        .parts
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != k)
+        .flat_map(|(j, p)| {
+            p.geometry
+                .0
+                .iter()
+                .filter_map(move |q| q.bounding_rect().map(|r| (j, q, r)))
+        })
+        .collect();
+    let mut border: std::collections::BTreeMap<usize, f64> = Default::default();
+    for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+        for w in ring.0.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let len = (dx * dx + dy * dy).sqrt();
+            if len == 0.0 {
+                continue;
+            }
+            let probe = Coord {
+                x: (a.x + b.x) / 2.0 + dy / len * PROBE_DEG,
+                y: (a.y + b.y) / 2.0 - dx / len * PROBE_DEG,
+            };
+            for (j, q, r) in &candidates {
+                if probe.x >= r.min().x
+                    && probe.x <= r.max().x
+                    && probe.y >= r.min().y
+                    && probe.y <= r.max().y
+                    && q.contains(&probe)
+                {
+                    *border.entry(*j).or_default() += haversine_km((a.x, a.y), (b.x, b.y));
+                    break;
+                }
+            }
+        }
+    }
+    border
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(j, _)| j)
+}
+
+/// The per-carve check: the family's parts still cover the admin cell's area, do not overlap,
+/// and hold every one of their points.
+fn check_family(f: &Family, pos: &[(f64, f64)], labels: &Labels) -> Result<(), String> {
+    let mut area = 0.0;
+    let mut tolerance = 0.0;
+    for p in &f.parts {
+        area += p.geometry.unsigned_area();
+        tolerance += union_tolerance(&p.geometry);
+        if !crate::admin::is_valid_fast(&p.geometry) {
+            return Err("a cell polygon is invalid".into());
+        }
+    }
+    if (area - f.area).abs() > tolerance.max(crate::cells::AREA_RTOL * f.area) {
+        return Err(format!(
+            "the cells cover {area:.9} deg², the admin cell {:.9}",
+            f.area
+        ));
+    }
+    let geoms: Vec<MultiPolygon<f64>> = f.parts.iter().map(|p| p.geometry.clone()).collect();
+    let overlaps = crate::cells::overlapping(&geoms, tolerance.max(1e-12));
+    if let Some((a, b, x)) = overlaps.first() {
+        return Err(format!("cells {a} and {b} overlap by {x:.3e} deg²"));
+    }
+    for (k, p) in f.parts.iter().enumerate() {
+        let t = IntervalTreeMultiPolygon::new(&p.geometry);
+        for &i in &p.points {
+            let c = Coord {
+                x: pos[i as usize].0,
+                y: pos[i as usize].1,
+            };
+            if !t.contains(&c) {
+                let d = crate::cells::distance_to_boundary_km(&p.geometry, c);
+                if d > POINT_TOL_KM {
+                    return Err(format!(
+                        "point {} is {d:.4} km outside its cell (part {k})",
+                        labels.points.ids.display(i as usize)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
