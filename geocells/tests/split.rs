@@ -1,0 +1,384 @@
+//! The split stage: property tests on random point sets in random polygons, the MAX guarantee,
+//! unsplittable cells, the antimeridian, and one test per flaw of PIGEON's reference code
+//! (../shared/PIGEON_NOTES.md). Every run goes through `run_validated` (partition invariants
+//! and no lost rows); most also check the invariants after every single carve.
+
+mod common;
+
+use common::{data, root, run_validated, temp_dir};
+use geocells::admin::{BoundarySpec, LevelSpec};
+use geocells::cells::CellOrigin;
+use geocells::io::points::PointsSpec;
+use geocells::pipeline::{Inputs, Params, Run};
+use geocells::split::{Metric, Unsplittable};
+use geocells::synth::SplitMix64;
+
+const KM_PER_DEG: f64 = geocells::geodesy::KM_PER_DEG;
+
+/// A star-shaped ring around (lon, lat) with radii in km, as GeoJSON coordinates (CCW).
+fn star(rng: &mut SplitMix64, lon: f64, lat: f64, r_km: f64, vertices: usize) -> Vec<[f64; 2]> {
+    let k = lat.to_radians().cos();
+    let mut ring: Vec<[f64; 2]> = (0..vertices)
+        .map(|i| {
+            let a = i as f64 / vertices as f64 * std::f64::consts::TAU;
+            let r = r_km * (0.6 + 0.4 * rng.next_f64());
+            [
+                lon + r * a.cos() / (KM_PER_DEG * k),
+                lat + r * a.sin() / KM_PER_DEG,
+            ]
+        })
+        .collect();
+    ring.push(ring[0]);
+    ring
+}
+
+fn reversed(mut ring: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
+    ring.reverse();
+    ring
+}
+
+/// One admin area (a random star, sometimes with a hole and an island) and a point set of
+/// Gaussian blobs, uniform scatter (some of it off the polygon, to be snapped or rejected),
+/// exact duplicates and one heavily repeated location. Returns the inputs.
+fn random_case(seed: u64, dir: &std::path::Path) -> Inputs {
+    let mut rng = SplitMix64::new(seed);
+    let lats = [0.0, 45.0, 62.0, 71.0, -38.0, 28.0];
+    let lat = lats[(seed as usize) % lats.len()] + rng.next_f64();
+    let lon = -170.0 + 340.0 * rng.next_f64();
+    let r_km = 60.0 + 240.0 * rng.next_f64();
+    let outer = star(&mut rng, lon, lat, r_km, 16 + (seed as usize % 9));
+    let mut polygon = vec![outer];
+    if seed % 2 == 0 {
+        polygon.push(reversed(star(&mut rng, lon, lat, r_km * 0.15, 9)));
+    }
+    let mut multi = vec![polygon];
+    if seed % 3 == 0 {
+        let k = lat.to_radians().cos();
+        multi.push(vec![star(
+            &mut rng,
+            lon + 1.6 * r_km / (KM_PER_DEG * k),
+            lat,
+            r_km * 0.2,
+            10,
+        )]);
+    }
+    let geojson = serde_json::json!({"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "properties": {"admin1_code": "R1", "admin1_name": "Random", "country_code": "RND", "country_name": "Randomland"},
+        "geometry": {"type": "MultiPolygon", "coordinates": multi}}]});
+    let boundary = dir.join("area.geojson");
+    std::fs::write(&boundary, geojson.to_string()).expect("write");
+
+    let k = lat.to_radians().cos();
+    let n = 150 + (rng.next_u64() % 450) as usize;
+    let mut pts: Vec<(f64, f64)> = Vec::with_capacity(n);
+    let blobs: Vec<(f64, f64, f64)> = (0..2 + seed as usize % 3)
+        .map(|_| {
+            let a = rng.next_f64() * std::f64::consts::TAU;
+            let d = r_km * 0.5 * rng.next_f64();
+            (
+                lon + d * a.cos() / (KM_PER_DEG * k),
+                lat + d * a.sin() / KM_PER_DEG,
+                3.0 + 15.0 * rng.next_f64(),
+            )
+        })
+        .collect();
+    while pts.len() < n {
+        let u = rng.next_f64();
+        if u < 0.6 {
+            let b = blobs[(rng.next_u64() % blobs.len() as u64) as usize];
+            pts.push((
+                b.0 + b.2 * rng.next_normal() / (KM_PER_DEG * k),
+                b.1 + b.2 * rng.next_normal() / KM_PER_DEG,
+            ));
+        } else if u < 0.9 || pts.is_empty() {
+            pts.push((
+                lon + r_km * (2.0 * rng.next_f64() - 1.0) / (KM_PER_DEG * k),
+                lat + r_km * (2.0 * rng.next_f64() - 1.0) / KM_PER_DEG,
+            ));
+        } else {
+            let j = (rng.next_u64() % pts.len() as u64) as usize;
+            pts.push(pts[j]);
+        }
+    }
+    for _ in 0..12 {
+        pts.push((lon, lat + 0.3 * r_km / KM_PER_DEG));
+    }
+    let mut csv = String::from("id,lon,lat\n");
+    for (i, (x, y)) in pts.iter().enumerate() {
+        csv.push_str(&format!("{i},{x},{y}\n"));
+    }
+    let points = dir.join("points.csv");
+    std::fs::write(&points, csv).expect("write");
+    Inputs {
+        points: PointsSpec::new(points),
+        boundaries: BoundarySpec {
+            admin1: Some(LevelSpec::admin1(boundary)),
+            ..Default::default()
+        },
+    }
+}
+
+/// Checks what the split promises: cells at most MAX unless reported, every cell of a split
+/// family at least MINSIZE, carved cells say where they came from.
+fn check_split(run: &Run) {
+    let (min, max) = (run.params.min_size, run.params.max_size);
+    let report = run.split.as_ref().expect("split ran");
+    for c in &run.cells.cells {
+        if c.size > max {
+            assert!(
+                report.left_above_max.iter().any(|l| l.cell_id == c.id),
+                "cell {} has {} points and is not reported",
+                c.id,
+                c.size
+            );
+        }
+        let family = run
+            .cells
+            .cells
+            .iter()
+            .filter(|d| d.family == c.family)
+            .count();
+        if family > 1 {
+            assert!(
+                c.size >= min,
+                "cell {} of a split family has {} points",
+                c.id,
+                c.size
+            );
+        }
+        if c.origin != CellOrigin::Admin {
+            assert!(family > 1);
+        }
+    }
+    assert_eq!(
+        report.above_max_after,
+        run.cells.cells.iter().filter(|c| c.size > max).count()
+    );
+}
+
+#[test]
+fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() {
+    let mut carves = 0;
+    let mut bisections = 0;
+    for seed in 0..12u64 {
+        let dir = temp_dir(&format!("prop{seed}"));
+        let inputs = random_case(seed, &dir);
+        let params = Params::default()
+            .min_size(10)
+            .max_size(25)
+            .optics(vec![(5, 0.05), (8, 0.02)])
+            .metric(if seed % 4 == 3 {
+                Metric::Degrees
+            } else {
+                Metric::Sphere
+            })
+            .check_each_carve(true);
+        let run = run_validated(&inputs, params);
+        check_split(&run);
+        let report = run.split.as_ref().expect("split");
+        carves += report.settings.iter().map(|s| s.carves).sum::<usize>();
+        bisections += report.fallback_carves;
+        // Only the heavily repeated location (12 copies) could be unsplittable.
+        for l in &report.left_above_max {
+            assert_ne!(l.reason, Unsplittable::FallbackOff);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    // The cases really exercise both kinds of carve.
+    assert!(carves > 20, "{carves} OPTICS carves");
+    assert!(bisections > 20, "{bisections} bisections");
+}
+
+#[test]
+fn world_default_data_ends_with_no_cell_above_max() {
+    // PIGEON flaw 5: cells stay above MAX when no OPTICS setting finds a carve.
+    let run = run_validated(&Inputs::default_data(root()), Params::default());
+    check_split(&run);
+    let report = run.split.as_ref().expect("split");
+    assert!(report.above_max_before > 500, "{}", report.above_max_before);
+    assert!(report.above_max_after_optics > 0);
+    assert_eq!(report.above_max_after, 0);
+    assert!(report.settings.iter().all(|s| s.carves > 0));
+    assert!(run.cells.cells.iter().all(|c| c.size <= 60));
+    // The report carries the same numbers.
+    assert_eq!(run.report["counts"]["cells_above_max"], 0);
+    assert_eq!(
+        run.report["split"]["settings"]
+            .as_array()
+            .expect("settings")
+            .len(),
+        3
+    );
+}
+
+/// Uniform points in a square: little for OPTICS to find.
+fn uniform_square(dir: &std::path::Path, n: usize, identical: bool) -> Inputs {
+    let boundary = dir.join("square.geojson");
+    std::fs::write(
+        &boundary,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+        "properties":{"admin1_code":"SQ","admin1_name":"Square","country_code":"SQR","country_name":"Squareland"},
+        "geometry":{"type":"Polygon","coordinates":[[[10,50],[12,50],[12,51],[10,51],[10,50]]]}}]}"#,
+    )
+    .expect("write");
+    let mut rng = SplitMix64::new(5);
+    let mut csv = String::from("id,lon,lat\n");
+    for i in 0..n {
+        let (x, y) = if identical {
+            (11.0, 50.5)
+        } else {
+            (10.0 + 2.0 * rng.next_f64(), 50.0 + rng.next_f64())
+        };
+        csv.push_str(&format!("{i},{x},{y}\n"));
+    }
+    let points = dir.join("points.csv");
+    std::fs::write(&points, csv).expect("write");
+    Inputs {
+        points: PointsSpec::new(points),
+        boundaries: BoundarySpec {
+            admin1: Some(LevelSpec::admin1(boundary)),
+            ..Default::default()
+        },
+    }
+}
+
+#[test]
+fn without_the_fallback_cells_stay_above_max_and_are_reported_with_it_none_do() {
+    let dir = temp_dir("uniform");
+    let inputs = uniform_square(&dir, 400, false);
+    let params = Params::default()
+        .min_size(20)
+        .max_size(40)
+        .optics(vec![(30, 0.3)]);
+    let off = run_validated(&inputs, params.clone().fallback(false));
+    check_split(&off);
+    let report = off.split.as_ref().expect("split");
+    assert!(report.above_max_after > 0);
+    assert!(
+        report
+            .left_above_max
+            .iter()
+            .all(|l| l.reason == Unsplittable::FallbackOff)
+    );
+    let on = run_validated(&inputs, params.check_each_carve(true));
+    check_split(&on);
+    assert_eq!(on.split.as_ref().expect("split").above_max_after, 0);
+    assert!(on.cells.cells.iter().all(|c| c.size <= 40 && c.size >= 20));
+    assert!(on.cells.len() >= 10);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn identical_points_cannot_be_split_and_are_reported_not_lost() {
+    let dir = temp_dir("identical");
+    let inputs = uniform_square(&dir, 100, true);
+    let run = run_validated(&inputs, Params::default());
+    check_split(&run);
+    assert_eq!(run.cells.len(), 1);
+    assert_eq!(run.cells.cells[0].size, 100);
+    let report = run.split.as_ref().expect("split");
+    assert_eq!(report.left_above_max.len(), 1);
+    assert_eq!(report.left_above_max[0].reason, Unsplittable::AllIdentical);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn cells_across_the_antimeridian_are_split_and_stay_valid() {
+    // PIGEON flaw 7: nothing handles the antimeridian. Points around Fiji's main islands, on
+    // both sides of 180°.
+    let dir = temp_dir("fiji-split");
+    let mut rng = SplitMix64::new(11);
+    let mut csv = String::from("id,lon,lat\n");
+    let centres = [
+        (178.4, -18.1),
+        (179.3, -16.6),
+        (-179.9, -16.7),
+        (-178.9, -17.4),
+    ];
+    for i in 0..600 {
+        let c = centres[i % centres.len()];
+        let mut x = c.0 + 0.15 * rng.next_normal();
+        if x > 180.0 {
+            x -= 360.0;
+        }
+        csv.push_str(&format!("{i},{x},{}\n", c.1 + 0.1 * rng.next_normal()));
+    }
+    let points = dir.join("points.csv");
+    std::fs::write(&points, csv).expect("write");
+    let inputs = Inputs {
+        points: PointsSpec::new(points),
+        boundaries: BoundarySpec {
+            admin1: Some(LevelSpec::admin1(data(
+                "fixtures/fiji_antimeridian.geojson",
+            ))),
+            ..Default::default()
+        },
+    };
+    let params = Params::default()
+        .min_size(20)
+        .max_size(50)
+        .check_each_carve(true);
+    let run = run_validated(&inputs, params);
+    check_split(&run);
+    assert!(run.cells.len() >= 6, "{} cells", run.cells.len());
+    // Cells on both sides of the antimeridian, coordinates within ±180.
+    let east = run
+        .cells
+        .cells
+        .iter()
+        .filter(|c| c.centroid.is_some_and(|p| p.0 > 0.0))
+        .count();
+    assert!(east > 0 && east < run.cells.len());
+    for c in &run.cells.cells {
+        for p in &c.geometry.0 {
+            assert!(p.exterior().0.iter().all(|v| v.x.abs() <= 180.0));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_point_is_lost_when_carves_would_repeat_a_cell() {
+    // PIGEON flaw 2: cells named by a hash of their points; a carve reproducing an existing
+    // cell is dropped with its points. Here every location holds two identical points, so
+    // clusters come in identical pairs; all points must stay labelled, each exactly once.
+    let dir = temp_dir("pairs");
+    let square = uniform_square(&dir, 1, false).boundaries;
+    let mut rng = SplitMix64::new(3);
+    let mut csv = String::from("id,lon,lat\n");
+    let mut id = 0;
+    for blob in 0..6 {
+        let (cx, cy) = (10.3 + 0.3 * blob as f64, 50.2 + 0.1 * (blob % 3) as f64);
+        for _ in 0..40 {
+            let (x, y) = (cx + 0.02 * rng.next_normal(), cy + 0.02 * rng.next_normal());
+            for _ in 0..2 {
+                csv.push_str(&format!("{id},{x},{y}\n"));
+                id += 1;
+            }
+        }
+    }
+    let points = dir.join("pairs.csv");
+    std::fs::write(&points, csv).expect("write");
+    let inputs = Inputs {
+        points: PointsSpec::new(points),
+        boundaries: square,
+    };
+    let run = run_validated(
+        &inputs,
+        Params::default()
+            .min_size(20)
+            .max_size(60)
+            .check_each_carve(true),
+    );
+    check_split(&run);
+    assert_eq!(run.labels.points.len(), 480);
+    assert!(run.rejects.is_empty());
+    let sizes: usize = run.cells.cells.iter().map(|c| c.size).sum();
+    assert_eq!(sizes, 480);
+    // Both points of a location always share a cell.
+    for pair in run.labels.cell.chunks(2) {
+        assert_eq!(pair[0], pair[1]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
