@@ -127,3 +127,43 @@ fn carving_across_the_antimeridian_in_fiji() {
     );
     check_carve(&parent, &pts, &flags);
 }
+
+#[test]
+fn voronoi_borders_are_equidistant_on_the_sphere_at_high_latitude() {
+    // PIGEON flaw 7: Voronoi regions in raw degrees. Two points on one meridian at 60° and
+    // 62° N in a box 10° wide: the true border (points equally far from both on the sphere)
+    // is a great circle, which bends south of the 61st parallel away from the meridian; the
+    // planar-degree border would be the parallel itself.
+    use geocells::geodesy::haversine_km;
+    let parent = MultiPolygon::new(vec![
+        geo_types::Rect::new(Coord { x: -5.0, y: 58.0 }, Coord { x: 5.0, y: 64.0 }).to_polygon(),
+    ]);
+    let (a, b) = ((0.0, 60.0), (0.0, 62.0));
+    let region =
+        geocells::voronoi::cluster_region(&[a, b], &[true, false], &parent).expect("carve");
+    // The region's northern edge at longitude ±4.9: find its highest vertex there.
+    let mut checked = 0;
+    for p in &region.0 {
+        for v in p
+            .exterior()
+            .0
+            .iter()
+            .filter(|v| v.y > 60.5 && v.x.abs() > 1.0)
+        {
+            let (da, db) = (haversine_km(a, (v.x, v.y)), haversine_km(b, (v.x, v.y)));
+            assert!(
+                (da - db).abs() < 0.5,
+                "vertex {v:?}: {da:.2} km vs {db:.2} km"
+            );
+            // And it lies measurably south of the parallel a planar-degree diagram would use.
+            if v.x.abs() > 4.0 {
+                assert!(v.y < 60.98, "vertex {v:?} on the parallel");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked} border vertices checked");
+    // On the parallel at 5° E, the planar border is off by kilometres.
+    let (da, db) = (haversine_km(a, (5.0, 61.0)), haversine_km(b, (5.0, 61.0)));
+    assert!((da - db).abs() > 1.0, "{da} {db}");
+}
