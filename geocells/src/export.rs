@@ -417,6 +417,41 @@ const POINT_COLUMNS: [&str; 14] = [
     "geometry",
 ];
 
+/// Writes a GeoParquet point file with columns `id` (0..n-1), `lon`, `lat` and a WKB `geometry`
+/// (the training-set format `build_cells` reads), atomically.
+///
+/// # Errors
+/// [`ExportError`] when the file cannot be written.
+pub fn write_lonlat_parquet(path: &Path, lon: &[f64], lat: &[f64]) -> Result<(), ExportError> {
+    let kinds = [
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::Bin(vec![]),
+    ];
+    let kv = vec![(
+        "geo".to_string(),
+        geo_metadata("geometry", &["Point"], None),
+    )];
+    let n = lon.len().min(lat.len());
+    write_parquet(
+        path,
+        &["id", "lon", "lat", "geometry"],
+        &kinds,
+        n,
+        1 << 18,
+        kv,
+        |r| {
+            vec![
+                Column::I64(r.clone().map(|i| i as i64).collect()),
+                Column::F64(lon[r.clone()].to_vec()),
+                Column::F64(lat[r.clone()].to_vec()),
+                Column::Bin(r.map(|i| point_wkb(lon[i], lat[i])).collect()),
+            ]
+        },
+    )
+}
+
 fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
     let mut v = Vec::with_capacity(21);
     // Writing into a Vec cannot fail.

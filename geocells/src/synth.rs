@@ -75,3 +75,42 @@ pub fn scatter(places: &[(f64, f64, f64)], n: usize, seed: u64, sigma_km: f64) -
         })
         .collect()
 }
+
+/// Places `(lon, lat, weight)` from a GeoNames-style Parquet file with `lon`, `lat` and
+/// `population` columns (the shipped `data/geonames_cities1000.parquet`). The weight is
+/// `population^power` (at least 1 before the power): `power = 1` concentrates points in big
+/// cities as photo collections are, `power = 0` weights every place alike.
+///
+/// # Errors
+/// [`crate::io::IoError`] when the file cannot be read or lacks a column.
+pub fn geonames_places(
+    path: &std::path::Path,
+    power: f64,
+) -> Result<Vec<(f64, f64, f64)>, crate::io::IoError> {
+    let cols: Vec<String> = ["lon", "lat", "population"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let df = crate::io::read_parquet_columns(path, &cols)?;
+    let column = |name: &str| -> Result<Vec<f64>, crate::io::IoError> {
+        let missing = || crate::io::IoError::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.to_string(),
+            available: "lon, lat, population".into(),
+        };
+        let s = df.column(name).map_err(|_| missing())?;
+        let s = s
+            .cast(&polars::prelude::DataType::Float64)
+            .map_err(|_| missing())?;
+        let ca = s.f64().map_err(|_| missing())?;
+        Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let (lon, lat, pop) = (column("lon")?, column("lat")?, column("population")?);
+    Ok(lon
+        .into_iter()
+        .zip(lat)
+        .zip(pop)
+        .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+        .map(|((x, y), p)| (x, y, p.max(1.0).powf(power)))
+        .collect())
+}

@@ -131,9 +131,14 @@ pub fn cluster_region(
     for s in &sites {
         extent = extent.max(s.0.0.abs()).max(s.0.1.abs());
     }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for s in &sites {
+        (x0, x1, y0, y1) = (x0.min(s.0.0), x1.max(s.0.0), y0.min(s.0.1), y1.max(s.0.1));
+    }
     for p in parent.0.iter().flat_map(|p| p.exterior().0.iter()) {
         let (x, y) = proj.forward(p.x, p.y);
         extent = extent.max(x.abs()).max(y.abs());
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
     }
     let f = extent * 8.0;
     let mut input: Vec<Point2<f64>> = sites.iter().map(|s| Point2::new(s.0.0, s.0.1)).collect();
@@ -163,7 +168,26 @@ pub fn cluster_region(
             cells.push(geo::Orient::orient(&poly, geo::orient::Direction::Default));
         }
     }
-    let region = crate::overlay::union_planar(&cells);
+    // Only the part over the parent matters: clip to the parent's projected box (with a margin
+    // for edges that bow between vertices) before projecting back. The Voronoi cells of hull
+    // sites reach out to the frame, and beyond a quarter of the globe the azimuthal inverse
+    // folds them over (a 1,500 km cell in Siberia lost sites that way).
+    let margin = 0.1 * extent + 10.0;
+    let window = MultiPolygon::new(vec![
+        geo_types::Rect::new(
+            Coord {
+                x: x0 - margin,
+                y: y0 - margin,
+            },
+            Coord {
+                x: x1 + margin,
+                y: y1 + margin,
+            },
+        )
+        .to_polygon(),
+    ]);
+    let region =
+        crate::overlay::intersection_planar(&crate::overlay::union_planar(&cells), &window);
     // Back to lon/lat, densified so that no edge is longer than 1 % of the extent.
     let step = (extent / 100.0).max(0.5);
     let back = |ring: &LineString<f64>| {

@@ -167,3 +167,18 @@ fn voronoi_borders_are_equidistant_on_the_sphere_at_high_latitude() {
     let (da, db) = (haversine_km(a, (5.0, 61.0)), haversine_km(b, (5.0, 61.0)));
     assert!((da - db).abs() > 1.0, "{da} {db}");
 }
+
+#[test]
+fn a_cell_two_thousand_km_wide_is_carved_exactly() {
+    // The Voronoi cells of hull sites reach far out; projected back from beyond a quarter of
+    // the globe they folded over and dropped sites from the region (found on a 1M-point run).
+    let parent = MultiPolygon::new(vec![
+        geo_types::Rect::new(Coord { x: 60.0, y: 48.0 }, Coord { x: 92.0, y: 62.0 }).to_polygon(),
+    ]);
+    let mut rng = geocells::synth::SplitMix64::new(21);
+    let pts: Vec<(f64, f64)> = (0..600)
+        .map(|_| (60.5 + 31.0 * rng.next_f64(), 48.5 + 13.0 * rng.next_f64()))
+        .collect();
+    let flags: Vec<bool> = pts.iter().map(|p| p.0 < 70.0 || p.1 > 59.0).collect();
+    check_carve(&parent, &pts, &flags);
+}
