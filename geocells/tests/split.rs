@@ -48,11 +48,11 @@ fn random_case(seed: u64, dir: &std::path::Path) -> Inputs {
     let r_km = 60.0 + 240.0 * rng.next_f64();
     let outer = star(&mut rng, lon, lat, r_km, 16 + (seed as usize % 9));
     let mut polygon = vec![outer];
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         polygon.push(reversed(star(&mut rng, lon, lat, r_km * 0.15, 9)));
     }
     let mut multi = vec![polygon];
-    if seed % 3 == 0 {
+    if seed.is_multiple_of(3) {
         let k = lat.to_radians().cos();
         multi.push(vec![star(
             &mut rng,
