@@ -313,3 +313,53 @@ fn outputs_read_back_through_our_own_readers() {
     assert_eq!(rej.total_rows, run.rejects.len());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
+    // PIGEON flaw 1: its fuse recomputes cell geometries on every merge (quadratic in areas).
+    // Ours reads each area's polygon once, for one anchor point, and then works on the graph:
+    // replacing every polygon by a tiny square at its anchor gives the very same plan.
+    use geocells::assign::{AreaIndex, AssignParams, Placement, assign_points};
+    use geocells::fuse::{anchor, plan_cells};
+    use geocells::graph::Adjacency;
+    use geocells::io::points::read_points;
+    let inputs = Inputs::default_data(root());
+    let areas = geocells::admin::build_areas(&inputs.boundaries)
+        .expect("areas")
+        .areas;
+    let adjacency = Adjacency::build(&areas);
+    let points = read_points(&inputs.points).expect("points").points;
+    let placements = assign_points(
+        &AreaIndex::new(&areas),
+        areas.len(),
+        &points,
+        &AssignParams::default(),
+    )
+    .expect("assign");
+    let mut counts = vec![0usize; areas.len()];
+    for p in &placements {
+        if let Placement::Inside(a) | Placement::Snapped(a, _) = p {
+            counts[*a as usize] += 1;
+        }
+    }
+    let plan = plan_cells(&areas, &adjacency, &counts, 30).expect("fuse");
+    let squares: Vec<geocells::admin::Area> = areas
+        .iter()
+        .map(|a| {
+            let (x, y) = anchor(a);
+            let h = 1e-7;
+            let mut b = a.clone();
+            b.geometry = geo_types::MultiPolygon::new(vec![
+                geo_types::Rect::new(
+                    geo_types::Coord { x: x - h, y: y - h },
+                    geo_types::Coord { x: x + h, y: y + h },
+                )
+                .to_polygon(),
+            ]);
+            b
+        })
+        .collect();
+    let again = plan_cells(&squares, &adjacency, &counts, 30).expect("fuse");
+    assert!(plan.stats.merges > 1000, "{}", plan.stats.merges);
+    assert_eq!(plan, again);
+}

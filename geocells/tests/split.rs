@@ -200,6 +200,10 @@ fn world_default_data_ends_with_no_cell_above_max() {
     assert!(report.above_max_after_optics > 0);
     assert_eq!(report.above_max_after, 0);
     assert!(report.settings.iter().all(|s| s.carves > 0));
+    // PIGEON flaw 6 (clean-up drops land and leaves points outside their cells): fragments were
+    // handed on, and `run_validated` found every admin area covered and every point inside its
+    // own cell.
+    assert!(report.fragments_moved > 0);
     assert!(run.cells.cells.iter().all(|c| c.size <= 60));
     // The report carries the same numbers.
     assert_eq!(run.report["counts"]["cells_above_max"], 0);
@@ -379,6 +383,47 @@ fn no_point_is_lost_when_carves_would_repeat_a_cell() {
     // Both points of a location always share a cell.
     for pair in run.labels.cell.chunks(2) {
         assert_eq!(pair[0], pair[1]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_split_is_identical_at_one_and_four_threads_and_run_to_run() {
+    // PIGEON flaws 3 and 4: its threaded split races (a cell queued twice), and its output
+    // depends on Python's hash seed. Ours: families in parallel, each sequential and ordered.
+    let dir = temp_dir("split-threads");
+    let inputs = random_case(7, &dir);
+    let params = Params::default()
+        .min_size(10)
+        .max_size(25)
+        .optics(vec![(5, 0.05), (8, 0.02)]);
+    let runs: Vec<Run> = [1usize, 4, 4]
+        .iter()
+        .map(|&t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .expect("pool")
+                .install(|| run_validated(&inputs, params.clone()))
+        })
+        .collect();
+    assert!(runs[0].cells.len() > 5);
+    for r in &runs[1..] {
+        assert_eq!(r.cells, runs[0].cells);
+        assert_eq!(r.labels.cell, runs[0].labels.cell);
+        assert_eq!(
+            r.split,
+            runs[0].split.as_ref().map(|s| {
+                let mut s = s.clone();
+                // Wall times are the only fields allowed to differ.
+                s.settings
+                    .iter_mut()
+                    .zip(&r.split.as_ref().expect("split").settings)
+                    .for_each(|(a, b)| a.seconds = b.seconds);
+                s.fallback_seconds = r.split.as_ref().expect("split").fallback_seconds;
+                s
+            })
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }
