@@ -13,12 +13,10 @@
 //! | assign | [`assign`] | puts every point in its area (R-tree + exact point-in-polygon), snaps or rejects the rest |
 //! | graph | [`graph`] | area adjacency with shared-border lengths, computed once |
 //! | fuse | [`fuse`] | initial cells, empty areas attached, small cells fused (PIGEON's tiers) on the graph |
-//! | cells | [`cells`] | the cell partition: polygons built once, statistics, [`cells::CellSet::validate`] |
+//! | cells | [`cells`] | the admin cells: polygons built once, statistics, [`cells::CellSet::validate`] |
+//! | split | [`split`] | cells above MAX: OPTICS clusters ([`optics`]) carved as Voronoi regions ([`voronoi`]), 2-means fallback |
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
-//!
-//! Next stage, in progress: [`optics`] (OPTICS + xi extraction, exact to scikit-learn) and
-//! [`voronoi`] (carving a cluster's Voronoi region out of its cell).
 //!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
 //! global grid), [`synth`] (a seeded point generator) and [`error`].

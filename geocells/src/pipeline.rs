@@ -1,4 +1,5 @@
-//! The pipeline: read → admin areas → assign → graph → fuse → cells, with one [`Params`].
+//! The pipeline: read → admin areas → assign → graph → fuse → admin cells → split, with one
+//! [`Params`].
 //!
 //! [`Pipeline::run`] returns a [`Run`] holding every intermediate the outputs need; validation
 //! ([`crate::cells::CellSet::validate`]) and writing ([`crate::export::write_all`]) are separate
@@ -66,7 +67,7 @@ pub struct Params {
     pub preset: Option<String>,
     /// Cells below this many points are fused with neighbours (PIGEON's MINSIZE).
     pub min_size: usize,
-    /// Cells above this many points are split (PIGEON's MAX; reported until the split stage).
+    /// Cells above this many points are split (PIGEON's MAX).
     pub max_size: usize,
     /// Snap distance for points on no polygon.
     pub assign: AssignParams,
@@ -307,7 +308,8 @@ impl Pipeline {
         Ok(Self { params })
     }
 
-    /// Runs read → admin → assign → graph → fuse → cells.
+    /// Runs read → admin → assign → graph → fuse → admin cells → split (unless
+    /// [`Params::split`] is off).
     ///
     /// # Errors
     /// The first stage error, naming the file, feature or row at fault.

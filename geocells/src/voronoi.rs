@@ -267,6 +267,46 @@ mod tests {
     }
 
     #[test]
+    fn two_distinct_locations_with_duplicates_halve_a_square_with_a_hole() {
+        use geo::{Area, Contains};
+        // Ten copies of each of two locations: two sites, no triangle among them; the parent
+        // has a hole straddling the border.
+        let outer = LineString::from(vec![
+            (0.0, 0.0),
+            (2.0, 0.0),
+            (2.0, 1.0),
+            (0.0, 1.0),
+            (0.0, 0.0),
+        ]);
+        let hole = LineString::from(vec![
+            (0.9, 0.4),
+            (0.9, 0.6),
+            (1.1, 0.6),
+            (1.1, 0.4),
+            (0.9, 0.4),
+        ]);
+        let parent = MultiPolygon::new(vec![Polygon::new(outer, vec![hole])]);
+        let mut pts = Vec::new();
+        let mut flags = Vec::new();
+        for _ in 0..10 {
+            pts.push((0.5, 0.5));
+            flags.push(true);
+            pts.push((1.5, 0.5));
+            flags.push(false);
+        }
+        let region = cluster_region(&pts, &flags, &parent).expect("region");
+        let a = region.unsigned_area();
+        let half = parent.unsigned_area() / 2.0;
+        assert!((a - half).abs() < 1e-3 * half, "{a} vs {half}");
+        assert!(region.contains(&Coord { x: 0.5, y: 0.5 }));
+        assert!(!region.contains(&Coord { x: 1.5, y: 0.5 }));
+        assert!(
+            !region.contains(&Coord { x: 0.95, y: 0.5 }),
+            "the hole stays a hole"
+        );
+    }
+
+    #[test]
     fn two_groups_split_a_square_between_them() {
         use geo::Area;
         let parent = MultiPolygon::new(vec![
