@@ -115,6 +115,39 @@ fn dist<const D: usize>(a: [f64; D], b: [f64; D]) -> f64 {
 /// # Errors
 /// [`OpticsError`] for invalid parameters or non-finite points.
 pub fn optics_planar(points: &[[f64; 2]], params: &OpticsParams) -> Result<Optics, OpticsError> {
+    optics_exact(points, params)
+}
+
+/// The `O(n²)` reference ([`optics_planar`]'s algorithm) on the sphere, with the chord metric of
+/// [`optics_sphere`]: for differential tests of the fast version.
+///
+/// # Errors
+/// As [`optics_planar`].
+pub fn optics_sphere_reference(
+    lonlat: &[(f64, f64)],
+    params: &OpticsParams,
+) -> Result<Optics, OpticsError> {
+    optics_exact(&unit_sphere_km(lonlat), params)
+}
+
+/// Lon/lat degrees to 3-D points on a sphere of radius [`crate::geodesy::EARTH_RADIUS_KM`].
+fn unit_sphere_km(lonlat: &[(f64, f64)]) -> Vec<[f64; 3]> {
+    let r = crate::geodesy::EARTH_RADIUS_KM;
+    lonlat
+        .iter()
+        .map(|&(lon, lat)| {
+            let (sl, cl) = lat.to_radians().sin_cos();
+            let (so, co) = lon.to_radians().sin_cos();
+            [r * cl * co, r * cl * so, r * sl]
+        })
+        .collect()
+}
+
+/// The textbook ordering loop in `D` dimensions.
+fn optics_exact<const D: usize>(
+    points: &[[f64; D]],
+    params: &OpticsParams,
+) -> Result<Optics, OpticsError> {
     check_input(points, params)?;
     let n = points.len();
     let m = params.min_samples;
@@ -205,17 +238,12 @@ pub fn optics_planar_fast(
 /// # Errors
 /// As [`optics_planar`].
 pub fn optics_sphere(lonlat: &[(f64, f64)], params: &OpticsParams) -> Result<Optics, OpticsError> {
-    let r = crate::geodesy::EARTH_RADIUS_KM;
-    let xyz: Vec<[f64; 3]> = lonlat
-        .iter()
-        .map(|&(lon, lat)| {
-            let (sl, cl) = lat.to_radians().sin_cos();
-            let (so, co) = lon.to_radians().sin_cos();
-            [r * cl * co, r * cl * so, r * sl]
-        })
-        .collect();
-    optics_fast(&xyz, params)
+    optics_fast(&unit_sphere_km(lonlat), params)
 }
+
+/// From this `min_samples` on, candidates are found with a range query first (see
+/// `optics_fast`).
+const RANGE_QUERY_MIN_SAMPLES: usize = 32;
 
 /// The candidate-heap OPTICS in `D` dimensions.
 fn optics_fast<const D: usize>(
@@ -273,6 +301,30 @@ where
     }
     // The candidate of processed point p: (value, j).
     let candidate = |tree: &RTree<P<D>>, p: usize| -> Option<(f64, usize)> {
+        // The smallest value any point can get from p is round15(core[p]), and every point
+        // within core[p] gets exactly that: the candidate is then the lowest index among them
+        // (a range query, much cheaper than walking out neighbour by neighbour when
+        // min_samples is large; for small min_samples the walk is cheaper, measured in
+        // docs/performance.md). The radius has a margin; the value test decides.
+        let floor = round15(core[p]);
+        let r = core[p] * (1.0 + 1e-9) + 1e-12;
+        let mut lowest: Option<usize> = None;
+        let ranged = if m >= RANGE_QUERY_MIN_SAMPLES {
+            tree.locate_within_distance(points[p], r * r).collect()
+        } else {
+            Vec::new()
+        };
+        for q in ranged {
+            if round15(dist(points[p], *q.geom()).max(core[p])) == floor
+                && lowest.is_none_or(|l| q.data < l)
+            {
+                lowest = Some(q.data);
+            }
+        }
+        if let Some(j) = lowest {
+            return Some((floor, j));
+        }
+        // Nothing within core[p]: walk out from the nearest point.
         let mut best: Option<(f64, usize)> = None;
         for q in tree.nearest_neighbor_iter(&points[p]) {
             let v = round15(dist(points[p], *q.geom()).max(core[p]));

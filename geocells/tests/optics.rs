@@ -170,3 +170,53 @@ fn fast_and_reference_agree_on_random_sets_with_ties_and_duplicates() {
         assert_eq!(a, b, "case {case}: n {n}, m {m}, xi {xi}");
     }
 }
+
+#[test]
+fn fast_optics_equals_the_reference_with_large_min_samples_and_on_the_sphere() {
+    // min_samples >= 32 takes the range-query path of the fast version; the sphere metric runs
+    // it in three dimensions. Both against the O(n²) reference, with ties and duplicates.
+    use geocells::optics::{optics_sphere, optics_sphere_reference};
+    let mut rng = geocells::synth::SplitMix64::new(77);
+    for case in 0..16usize {
+        let n = 200 + (rng.next_u64() % 300) as usize;
+        let grid = case % 3 == 0;
+        let mut pts: Vec<[f64; 2]> = (0..n)
+            .map(|_| {
+                if grid {
+                    [(rng.next_u64() % 15) as f64, (rng.next_u64() % 11) as f64]
+                } else {
+                    [rng.next_normal() * 3.0, rng.next_normal()]
+                }
+            })
+            .collect();
+        for k in 0..n / 8 {
+            let src = pts[k * 7 % n];
+            pts[(k * 13 + 5) % n] = src;
+        }
+        let m = [32usize, 40, 64, 100][case % 4];
+        let xi = [0.05, 0.005, 0.0001, 0.3][case % 4];
+        let params = OpticsParams::new(m, xi);
+        let a = optics_planar(&pts, &params).expect("reference");
+        let b = optics_planar_fast(&pts, &params).expect("fast");
+        assert_eq!(a, b, "planar case {case}: n {n}, m {m}, xi {xi}");
+        // On the sphere: the same shapes placed at 60° N across the antimeridian (and at the
+        // equator for the grid cases), in degrees.
+        let lat0 = if grid { 0.0 } else { 60.0 };
+        let lonlat: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| {
+                let mut lon = 179.5 + 0.1 * p[0];
+                if lon > 180.0 {
+                    lon -= 360.0;
+                }
+                (lon, lat0 + 0.1 * p[1])
+            })
+            .collect();
+        for m in [8usize, m] {
+            let params = OpticsParams::new(m, xi);
+            let a = optics_sphere_reference(&lonlat, &params).expect("reference");
+            let b = optics_sphere(&lonlat, &params).expect("fast");
+            assert_eq!(a, b, "sphere case {case}: n {n}, m {m}, xi {xi}");
+        }
+    }
+}
