@@ -71,6 +71,16 @@ pub enum SplitError {
         /// xi given.
         xi: f64,
     },
+    /// MINSIZE is zero or MAX is below twice MINSIZE (no cell could be split in two valid halves).
+    #[error(
+        "split sizes: min_size ({min}) must be at least 1 and max_size ({max}) at least twice it"
+    )]
+    Sizes {
+        /// MINSIZE given.
+        min: usize,
+        /// MAX given.
+        max: usize,
+    },
     /// OPTICS failed on a cell's points.
     #[error("clustering the points of cell '{cell}': {source}")]
     Optics {
@@ -192,17 +202,24 @@ impl SplitParams {
         self
     }
 
-    /// Checks the OPTICS settings.
+    /// Checks the sizes and the OPTICS settings.
     ///
     /// ```
     /// use geocells::split::SplitParams;
     /// assert!(SplitParams::default().validate().is_ok());
     /// assert!(SplitParams::default().settings(vec![(1, 0.05)]).validate().is_err());
+    /// assert!(SplitParams::default().min_size(40).validate().is_err());
     /// ```
     ///
     /// # Errors
-    /// [`SplitError::BadSetting`] naming the first bad setting.
+    /// [`SplitError::Sizes`], or [`SplitError::BadSetting`] naming the first bad setting.
     pub fn validate(&self) -> Result<(), SplitError> {
+        if self.min_size == 0 || self.max_size < 2 * self.min_size {
+            return Err(SplitError::Sizes {
+                min: self.min_size,
+                max: self.max_size,
+            });
+        }
         for (i, &(m, xi)) in self.settings.iter().enumerate() {
             if m < 2 || !(xi > 0.0 && xi < 1.0) {
                 return Err(SplitError::BadSetting {
