@@ -42,20 +42,7 @@ pub fn wrap_dlon(a: f64, b: f64) -> f64 {
 /// Distance in km from point `p` to the segment `a`-`b`, computed in a local equirectangular
 /// frame centred on `p` (longitudes scaled by `cos(lat_p)`, wrapped across the antimeridian).
 pub fn point_segment_km(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let k = p.y.to_radians().cos().max(1e-6);
-    let ax = wrap_dlon(p.x, a.x) * k;
-    let ay = a.y - p.y;
-    let bx = wrap_dlon(p.x, b.x) * k;
-    let by = b.y - p.y;
-    let (dx, dy) = (bx - ax, by - ay);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (cx, cy) = (ax + t * dx, ay + t * dy);
-    (cx * cx + cy * cy).sqrt() * KM_PER_DEG
+    closest_on_segment(p, a, b).1
 }
 
 /// The point of segment `a`-`b` nearest to `p`, and its distance in km, in the same local frame

@@ -20,7 +20,7 @@ use crate::fuse::{CellPlan, plan_cells};
 use crate::graph::Adjacency;
 use crate::io::points::{PointsSpec, Reject, read_points};
 use crate::split::{
-    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitParams, SplitReport, split_cells,
+    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport, split_cells,
 };
 
 /// Invalid parameters.
@@ -46,18 +46,9 @@ pub enum ParamsError {
     /// The snap distance is negative or not finite.
     #[error("snap_km must be a finite number >= 0, got {0}")]
     BadSnap(f64),
-    /// An OPTICS setting is out of range.
-    #[error(
-        "OPTICS setting {index} (min_samples {min_samples}, xi {xi}) is invalid: min_samples must be at least 2 and xi in (0, 1)"
-    )]
-    BadOptics {
-        /// Position in the list, from 1.
-        index: usize,
-        /// min_samples given.
-        min_samples: usize,
-        /// xi given.
-        xi: f64,
-    },
+    /// The split's settings are out of range (an OPTICS setting, or the sizes).
+    #[error(transparent)]
+    Split(#[from] SplitError),
 }
 
 /// Parameters of a run. `Default` is the `pigeon` preset.
@@ -190,7 +181,8 @@ impl Params {
     /// Checks the parameters.
     ///
     /// # Errors
-    /// [`ParamsError`] for a zero MINSIZE, a MAX below twice MINSIZE or a bad snap distance.
+    /// [`ParamsError`] for a zero MINSIZE, a MAX below twice MINSIZE, a bad snap distance or
+    /// a bad OPTICS setting.
     pub fn validate(&self) -> Result<(), ParamsError> {
         if self.min_size == 0 {
             return Err(ParamsError::MinSizeZero);
@@ -204,15 +196,7 @@ impl Params {
         if !(self.assign.snap_km.is_finite() && self.assign.snap_km >= 0.0) {
             return Err(ParamsError::BadSnap(self.assign.snap_km));
         }
-        for (i, &(m, xi)) in self.optics.iter().enumerate() {
-            if m < 2 || !(xi > 0.0 && xi < 1.0) {
-                return Err(ParamsError::BadOptics {
-                    index: i + 1,
-                    min_samples: m,
-                    xi,
-                });
-            }
-        }
+        self.split_params().validate()?;
         Ok(())
     }
 }

@@ -56,7 +56,7 @@ use crate::pipeline::Progress;
 use crate::voronoi::{LocalProjection, VoronoiError, cluster_region};
 
 /// Errors of the split stage.
-#[derive(Debug, Error)]
+#[derive(Debug, Error, PartialEq)]
 #[non_exhaustive]
 pub enum SplitError {
     /// An OPTICS setting is out of range.

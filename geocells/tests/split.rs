@@ -104,6 +104,11 @@ fn random_case(seed: u64, dir: &std::path::Path) -> Inputs {
     for _ in 0..12 {
         pts.push((lon, lat + 0.3 * r_km / KM_PER_DEG));
     }
+    inputs_for(dir, &pts, boundary)
+}
+
+/// Writes `pts` as `points.csv` (id, lon, lat) in `dir`; inputs with `boundary` as admin-1.
+fn inputs_for(dir: &std::path::Path, pts: &[(f64, f64)], boundary: std::path::PathBuf) -> Inputs {
     let mut csv = String::from("id,lon,lat\n");
     for (i, (x, y)) in pts.iter().enumerate() {
         csv.push_str(&format!("{i},{x},{y}\n"));
@@ -227,24 +232,16 @@ fn uniform_square(dir: &std::path::Path, n: usize, identical: bool) -> Inputs {
     )
     .expect("write");
     let mut rng = SplitMix64::new(5);
-    let mut csv = String::from("id,lon,lat\n");
-    for i in 0..n {
-        let (x, y) = if identical {
-            (11.0, 50.5)
-        } else {
-            (10.0 + 2.0 * rng.next_f64(), 50.0 + rng.next_f64())
-        };
-        csv.push_str(&format!("{i},{x},{y}\n"));
-    }
-    let points = dir.join("points.csv");
-    std::fs::write(&points, csv).expect("write");
-    Inputs {
-        points: PointsSpec::new(points),
-        boundaries: BoundarySpec {
-            admin1: Some(LevelSpec::admin1(boundary)),
-            ..Default::default()
-        },
-    }
+    let pts: Vec<(f64, f64)> = (0..n)
+        .map(|_| {
+            if identical {
+                (11.0, 50.5)
+            } else {
+                (10.0 + 2.0 * rng.next_f64(), 50.0 + rng.next_f64())
+            }
+        })
+        .collect();
+    inputs_for(dir, &pts, boundary)
 }
 
 #[test]
