@@ -312,20 +312,37 @@ fn print_summary(run: &geocells::pipeline::Run, files: &[PathBuf], wall: f64) {
     let c = &run.report["counts"];
     let s = &run.report["sizes"];
     println!();
-    println!("  {:<28} {:>12}", "input rows", c["input_rows"]);
-    println!("  {:<28} {:>12}", "points labelled", c["points_labelled"]);
+    println!("  {:<28} {:>12}", "input rows", c["input_rows"].to_string());
     println!(
         "  {:<28} {:>12}",
-        "  of which snapped to land", c["points_snapped"]
+        "points labelled",
+        c["points_labelled"].to_string()
     );
-    println!("  {:<28} {:>12}", "points rejected", c["rejects"]);
-    println!("  {:<28} {:>12}", "admin areas", c["areas"]);
-    println!("  {:<28} {:>12}", "  with points", c["areas_with_points"]);
-    println!("  {:<28} {:>12}", "admin cells (fused)", c["admin_cells"]);
+    println!(
+        "  {:<28} {:>12}",
+        "  of which snapped to land",
+        c["points_snapped"].to_string()
+    );
+    println!(
+        "  {:<28} {:>12}",
+        "points rejected",
+        c["rejects"].to_string()
+    );
+    println!("  {:<28} {:>12}", "admin areas", c["areas"].to_string());
+    println!(
+        "  {:<28} {:>12}",
+        "  with points",
+        c["areas_with_points"].to_string()
+    );
+    println!(
+        "  {:<28} {:>12}",
+        "admin cells (fused)",
+        c["admin_cells"].to_string()
+    );
     println!(
         "  {:<28} {:>12}",
         format!("  above MAX {}", run.params.max_size),
-        c["admin_cells_above_max"]
+        c["admin_cells_above_max"].to_string()
     );
     if let Some(sp) = &run.split {
         for (i, st) in sp.settings.iter().enumerate() {
@@ -344,16 +361,16 @@ fn print_summary(run: &geocells::pipeline::Run, files: &[PathBuf], wall: f64) {
             "  fallback bisections", sp.fallback_carves
         );
     }
-    println!("  {:<28} {:>12}", "cells", c["cells"]);
+    println!("  {:<28} {:>12}", "cells", c["cells"].to_string());
     println!(
         "  {:<28} {:>12}",
         format!("  below MIN {}", run.params.min_size),
-        c["cells_below_min"]
+        c["cells_below_min"].to_string()
     );
     println!(
         "  {:<28} {:>12}",
         format!("  above MAX {}", run.params.max_size),
-        c["cells_above_max"]
+        c["cells_above_max"].to_string()
     );
     println!(
         "  {:<28} {:>12}",
