@@ -123,6 +123,13 @@ struct Args {
     #[arg(long, default_value_t = 25.0)]
     snap_km: f64,
 
+    /// Label smoothing temperature in km for targets.parquet (PIGEON: 75).
+    #[arg(long, default_value_t = 75.0)]
+    tau_km: f64,
+    /// Smoothed weights kept per point in targets.parquet.
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+
     /// Output directory.
     #[arg(long, default_value = "out")]
     out: PathBuf,
@@ -233,7 +240,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .split(!args.no_split)
         .fallback(!args.no_fallback)
-        .check_each_carve(args.check_carves);
+        .check_each_carve(args.check_carves)
+        .tau_km(args.tau_km)
+        .top_k(args.top_k);
     let mut points = PointsSpec::new(&args.points);
     points.lon_column = args.lon_col.clone();
     points.lat_column = args.lat_col.clone();

@@ -205,6 +205,19 @@ impl CellSet {
         CellSet { cells }
     }
 
+    /// The centroid of every cell for training targets and metrics: the mean of its points, or
+    /// its representative point when it has none (`None` only if that is missing too).
+    pub fn centroids(&self) -> Vec<Option<(f64, f64)>> {
+        self.cells
+            .iter()
+            .map(|c| {
+                c.centroid.or_else(|| {
+                    (c.rep_point.0.is_finite() && c.rep_point.1.is_finite()).then_some(c.rep_point)
+                })
+            })
+            .collect()
+    }
+
     /// Number of cells.
     pub fn len(&self) -> usize {
         self.cells.len()

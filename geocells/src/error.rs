@@ -8,6 +8,7 @@ pub use crate::cells::ValidationError;
 pub use crate::export::ExportError;
 pub use crate::fuse::FuseError;
 pub use crate::io::IoError;
+pub use crate::labels::LabelsError;
 pub use crate::optics::OpticsError;
 pub use crate::pipeline::ParamsError;
 pub use crate::split::SplitError;
@@ -39,6 +40,9 @@ pub enum Error {
     /// A Voronoi carve.
     #[error(transparent)]
     Voronoi(#[from] VoronoiError),
+    /// Label smoothing.
+    #[error(transparent)]
+    Labels(#[from] LabelsError),
     /// The partition failed its invariants.
     #[error(transparent)]
     Validation(#[from] ValidationError),

@@ -526,6 +526,60 @@ pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
     )
 }
 
+/// Writes `targets.parquet`: PIGEON's haversine label-smoothing targets in long form, one row
+/// per (point, rank): `row` (the point's input row), `rank` (0 = largest weight), `cell_id`,
+/// `weight` (normalised over all cells; see [`crate::labels`]). Rows are sorted by point (input
+/// order), then rank, so `groupby(row)` gives each point's top-k list.
+///
+/// # Errors
+/// [`ExportError`] when the targets cannot be computed or the file cannot be written.
+pub fn write_targets_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
+    let l = &run.labels;
+    let pts: Vec<(f64, f64)> = (0..l.points.len())
+        .map(|i| (l.points.lon[i], l.points.lat[i]))
+        .collect();
+    let targets =
+        crate::labels::smoothed_targets(&pts, &run.cells.centroids(), run.params.smoothing)
+            .map_err(|e| ExportError::Encode {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+    let mut row = Vec::new();
+    let mut rank = Vec::new();
+    let mut cell = Vec::new();
+    let mut weight = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        for (k, &(c, w)) in t.iter().enumerate() {
+            row.push(l.points.rows[i] as i64);
+            rank.push(k as i64);
+            cell.push(c as i64);
+            weight.push(w);
+        }
+    }
+    let kinds = [
+        Column::I64(vec![]),
+        Column::I64(vec![]),
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+    ];
+    write_parquet(
+        path,
+        &["row", "rank", "cell_id", "weight"],
+        &kinds,
+        row.len(),
+        1 << 20,
+        vec![],
+        |r| {
+            vec![
+                Column::I64(row[r.clone()].to_vec()),
+                Column::I64(rank[r.clone()].to_vec()),
+                Column::I64(cell[r.clone()].to_vec()),
+                Column::F64(weight[r].to_vec()),
+            ]
+        },
+    )
+}
+
 /// Writes `rejects.parquet`: one row per rejected input row.
 pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
     let names = ["row", "id", "lon", "lat", "reason", "detail"];
@@ -582,6 +636,9 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     files.push(p);
     let p = dir.join("points.parquet");
     write_points_parquet(run, &p)?;
+    files.push(p);
+    let p = dir.join("targets.parquet");
+    write_targets_parquet(run, &p)?;
     files.push(p);
     let p = dir.join("rejects.parquet");
     if run.rejects.is_empty() {

@@ -15,6 +15,7 @@
 //! | fuse | [`fuse`] | initial cells, empty areas attached, small cells fused (PIGEON's tiers) on the graph |
 //! | cells | [`cells`] | the admin cells: polygons built once, statistics, [`cells::CellSet::validate`] |
 //! | split | [`split`] | cells above MAX: OPTICS clusters ([`optics`]) carved as Voronoi regions ([`voronoi`]), 2-means fallback |
+//! | labels / metrics | [`labels`], [`metrics`] | haversine label smoothing targets; prediction and partition metrics |
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //!
@@ -42,6 +43,8 @@ pub mod fuse;
 pub mod geodesy;
 pub mod graph;
 pub mod io;
+pub mod labels;
+pub mod metrics;
 pub mod optics;
 pub mod overlay;
 pub mod pipeline;

@@ -19,6 +19,7 @@ use crate::cells::{CellSet, Labels};
 use crate::fuse::{CellPlan, plan_cells};
 use crate::graph::Adjacency;
 use crate::io::points::{PointsSpec, Reject, read_points};
+use crate::labels::{LabelsError, SmoothingParams};
 use crate::split::{
     Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport, split_cells,
 };
@@ -49,6 +50,9 @@ pub enum ParamsError {
     /// The split's settings are out of range (an OPTICS setting, or the sizes).
     #[error(transparent)]
     Split(#[from] SplitError),
+    /// The label-smoothing parameters are out of range.
+    #[error(transparent)]
+    Labels(#[from] LabelsError),
 }
 
 /// Parameters of a run. `Default` is the `pigeon` preset.
@@ -72,6 +76,8 @@ pub struct Params {
     pub fallback: bool,
     /// Check the invariants after every carve (slow; for tests).
     pub check_each_carve: bool,
+    /// Label smoothing of the training targets (`targets.parquet`).
+    pub smoothing: SmoothingParams,
 }
 
 impl Default for Params {
@@ -86,6 +92,7 @@ impl Default for Params {
             split: true,
             fallback: true,
             check_each_carve: false,
+            smoothing: SmoothingParams::default(),
         }
     }
 }
@@ -149,6 +156,18 @@ impl Params {
         self.check_each_carve = v;
         self
     }
+    /// Sets the label-smoothing temperature in km (PIGEON: 75).
+    #[must_use]
+    pub fn tau_km(mut self, v: f64) -> Self {
+        self.smoothing.tau_km = v;
+        self
+    }
+    /// Sets how many smoothed weights are kept per point.
+    #[must_use]
+    pub fn top_k(mut self, v: usize) -> Self {
+        self.smoothing.k = v;
+        self
+    }
     /// The split stage's parameters.
     pub fn split_params(&self) -> SplitParams {
         SplitParams {
@@ -197,6 +216,7 @@ impl Params {
             return Err(ParamsError::BadSnap(self.assign.snap_km));
         }
         self.split_params().validate()?;
+        self.smoothing.validate()?;
         Ok(())
     }
 }
@@ -459,6 +479,22 @@ fn quantile(sorted: &[usize], q: f64) -> usize {
 }
 
 impl Run {
+    /// Partition quality of the cells on the labelled points (see [`crate::metrics`]): size
+    /// inequality, entropy, quantization error and oracle accuracy against the cell centroids.
+    pub fn quality(&self) -> crate::metrics::PartitionQuality {
+        let l = &self.labels;
+        let pts: Vec<(f64, f64)> = (0..l.points.len())
+            .map(|i| (l.points.lon[i], l.points.lat[i]))
+            .collect();
+        let centroids: Vec<(f64, f64)> = self
+            .cells
+            .centroids()
+            .into_iter()
+            .map(|c| c.unwrap_or((f64::NAN, f64::NAN)))
+            .collect();
+        crate::metrics::partition_quality(&pts, &l.cell, &centroids)
+    }
+
     /// Cells above `max_size`.
     pub fn above_max(&self) -> usize {
         self.cells
@@ -517,8 +553,11 @@ impl Run {
                 "optics": self.params.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
                 "metric": self.params.metric,
                 "fallback": self.params.fallback,
+                "tau_km": self.params.smoothing.tau_km,
+                "top_k": self.params.smoothing.k,
             },
             "split": self.split,
+            "quality": self.quality(),
             "inputs": inputs_json,
             "counts": {
                 "input_rows": self.input_rows,

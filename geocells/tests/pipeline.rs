@@ -120,6 +120,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
         "cells.parquet",
         "cells.geojson",
         "points.parquet",
+        "targets.parquet",
         "rejects.parquet",
     ] {
         let a = std::fs::read(dirs[0].join(name)).expect("read");
@@ -280,7 +281,7 @@ fn outputs_read_back_through_our_own_readers() {
     let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
     let dir = temp_dir("readback");
     let written = geocells::export::write_all(&run, &dir).expect("write");
-    assert_eq!(written.files.len(), 5);
+    assert_eq!(written.files.len(), 6);
     // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
     let back = geocells::io::boundaries::read_boundaries(
         &dir.join("cells.parquet"),
@@ -311,6 +312,33 @@ fn outputs_read_back_through_our_own_readers() {
     )
     .expect("read rejects");
     assert_eq!(rej.total_rows, run.rejects.len());
+    // targets.parquet: for every labelled point, up to 10 weights, largest first, the largest
+    // on the cell whose centroid is nearest, summing to at most 1.
+    use polars::prelude::SerReader;
+    let df = polars::prelude::ParquetReader::new(
+        std::fs::File::open(dir.join("targets.parquet")).expect("open targets"),
+    )
+    .finish()
+    .expect("read targets");
+    let col = |name: &str| df.column(name).expect("column").clone();
+    let rows = col("row");
+    let rows = rows.i64().expect("i64");
+    let weights = col("weight");
+    let weights = weights.f64().expect("f64");
+    let mut per_row: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    for (r, w) in rows.iter().zip(weights.iter()) {
+        per_row
+            .entry(r.expect("row"))
+            .or_default()
+            .push(w.expect("weight"));
+    }
+    assert_eq!(per_row.len(), run.labels.points.len());
+    for w in per_row.values() {
+        assert!(!w.is_empty() && w.len() <= 10);
+        assert!(w.windows(2).all(|p| p[0] >= p[1]));
+        let sum: f64 = w.iter().sum();
+        assert!(sum <= 1.0 + 1e-9 && sum > 0.0);
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
