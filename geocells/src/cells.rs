@@ -218,6 +218,38 @@ impl CellSet {
             .collect()
     }
 
+    /// Dense parent ids for hierarchical heads: `(admin1_id, country_id)` of every cell, numbered
+    /// in the sorted order of `(country_code, admin1_code)` and of `country_code`.
+    ///
+    /// ```
+    /// let cells = geocells::cells::CellSet { cells: vec![] };
+    /// assert_eq!(cells.parent_ids(), (vec![], vec![]));
+    /// ```
+    pub fn parent_ids(&self) -> (Vec<u32>, Vec<u32>) {
+        use std::collections::BTreeMap;
+        let mut admin1: BTreeMap<(&str, &str), u32> = BTreeMap::new();
+        let mut country: BTreeMap<&str, u32> = BTreeMap::new();
+        for c in &self.cells {
+            admin1.insert((&c.country_code, &c.admin1_code), 0);
+            country.insert(&c.country_code, 0);
+        }
+        for (i, v) in admin1.values_mut().enumerate() {
+            *v = i as u32;
+        }
+        for (i, v) in country.values_mut().enumerate() {
+            *v = i as u32;
+        }
+        self.cells
+            .iter()
+            .map(|c| {
+                (
+                    admin1[&(c.country_code.as_str(), c.admin1_code.as_str())],
+                    country[c.country_code.as_str()],
+                )
+            })
+            .unzip()
+    }
+
     /// Number of cells.
     pub fn len(&self) -> usize {
         self.cells.len()

@@ -263,13 +263,15 @@ pub fn geo_metadata(column: &str, types: &[&str], bbox: Option<[f64; 4]>) -> Str
     .to_string()
 }
 
-const CELL_COLUMNS: [&str; 18] = [
+const CELL_COLUMNS: [&str; 20] = [
     "cell_id",
     "name",
     "admin1_code",
     "admin1",
     "country_code",
     "country",
+    "admin1_id",
+    "country_id",
     "size",
     "area_km2",
     "centroid_lon",
@@ -299,6 +301,7 @@ pub fn write_cells_parquet(
             path: path.to_path_buf(),
             message,
         })?;
+    let (admin1_id, country_id) = cells.parent_ids();
     let kinds = [
         Column::I64(vec![]),
         Column::Str(vec![]),
@@ -306,6 +309,8 @@ pub fn write_cells_parquet(
         Column::Str(vec![]),
         Column::Str(vec![]),
         Column::Str(vec![]),
+        Column::I64(vec![]),
+        Column::I64(vec![]),
         Column::I64(vec![]),
         Column::F64(vec![]),
         Column::F64(vec![]),
@@ -339,6 +344,8 @@ pub fn write_cells_parquet(
                 Column::Str(s.iter().map(|c| c.admin1_name.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.country_code.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.country_name.clone()).collect()),
+                Column::I64(admin1_id[r.clone()].iter().map(|&x| x as i64).collect()),
+                Column::I64(country_id[r.clone()].iter().map(|&x| x as i64).collect()),
                 Column::I64(s.iter().map(|c| c.size as i64).collect()),
                 Column::F64(s.iter().map(|c| c.area_km2).collect()),
                 Column::F64(
@@ -376,6 +383,7 @@ pub fn write_cells_parquet(
 
 /// Writes `cells.geojson` (RFC 7946).
 pub fn write_cells_geojson(cells: &CellSet, path: &Path) -> Result<(), ExportError> {
+    let (admin1_id, country_id) = cells.parent_ids();
     write_atomic(path, |w| {
         let err = |e: std::io::Error| e.to_string();
         w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
@@ -384,7 +392,8 @@ pub fn write_cells_geojson(cells: &CellSet, path: &Path) -> Result<(), ExportErr
             let geom = geojson::Geometry::new(geojson::GeometryValue::from(&c.geometry));
             let props = serde_json::json!({
                 "cell_id": c.id, "name": c.name, "admin1_code": c.admin1_code, "admin1": c.admin1_name,
-                "country_code": c.country_code, "country": c.country_name, "size": c.size,
+                "country_code": c.country_code, "country": c.country_name,
+                "admin1_id": admin1_id[i], "country_id": country_id[i], "size": c.size,
                 "area_km2": c.area_km2, "centroid_lon": c.centroid.map(|p| p.0), "centroid_lat": c.centroid.map(|p| p.1),
                 "rep_lon": c.rep_point.0, "rep_lat": c.rep_point.1, "num_polygons": c.num_polygons,
                 "family_id": c.family, "origin": c.origin.code(), "num_areas": c.areas.len(),

@@ -210,6 +210,30 @@ fn world_default_data_ends_with_no_cell_above_max() {
     // own cell.
     assert!(report.fragments_moved > 0);
     assert!(run.cells.cells.iter().all(|c| c.size <= 60));
+    // Parent ids for hierarchical heads: dense, one per admin-1 and per country.
+    let (admin1_id, country_id) = run.cells.parent_ids();
+    let countries: std::collections::BTreeSet<&str> = run
+        .cells
+        .cells
+        .iter()
+        .map(|c| c.country_code.as_str())
+        .collect();
+    assert_eq!(
+        country_id.iter().max().map(|m| *m as usize + 1),
+        Some(countries.len())
+    );
+    for (i, c) in run.cells.cells.iter().enumerate() {
+        for (j, d) in run.cells.cells.iter().enumerate().skip(i + 1).take(50) {
+            assert_eq!(
+                country_id[i] == country_id[j],
+                c.country_code == d.country_code
+            );
+            assert_eq!(
+                admin1_id[i] == admin1_id[j],
+                (c.country_code == d.country_code && c.admin1_code == d.admin1_code)
+            );
+        }
+    }
     // The report carries the same numbers.
     assert_eq!(run.report["counts"]["cells_above_max"], 0);
     assert_eq!(
