@@ -18,7 +18,7 @@
 use geo::BoundingRect;
 use geo::Contains;
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
-use geo_types::Coord;
+use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree, RTreeObject};
@@ -217,4 +217,100 @@ pub fn assign_points(
         })
         .collect();
     Ok(out)
+}
+
+/// Labels new points (a validation set, a photo collection) with the cells of an existing
+/// partition: the cell whose polygon holds the point, else the cell whose boundary is nearest
+/// (searched in growing radii of 25, 200, 1,000, 5,000 and 20,100 km, so no point is left out).
+///
+/// ```
+/// use geocells::assign::CellLookup;
+/// let square = geo_types::MultiPolygon::new(vec![geo_types::Rect::new(
+///     geo_types::Coord { x: 0.0, y: 0.0 }, geo_types::Coord { x: 1.0, y: 1.0 }).to_polygon()]);
+/// let lookup = CellLookup::new(vec![(7, square)]).unwrap();
+/// assert_eq!(lookup.locate(0.5, 0.5), (7, 0.0));
+/// let (id, km) = lookup.locate(2.0, 0.5);
+/// assert_eq!(id, 7);
+/// assert!((km - geocells::geodesy::KM_PER_DEG).abs() < 1.0);
+/// ```
+pub struct CellLookup {
+    index: AreaIndex,
+    ids: Vec<u32>,
+}
+
+impl CellLookup {
+    /// A lookup over `(cell_id, polygons)` pairs.
+    ///
+    /// # Errors
+    /// [`AssignError::NoAreas`] when there are no cells.
+    pub fn new(cells: Vec<(u32, MultiPolygon<f64>)>) -> Result<Self, AssignError> {
+        if cells.is_empty() {
+            return Err(AssignError::NoAreas);
+        }
+        let (ids, areas): (Vec<u32>, Vec<Area>) = cells
+            .into_iter()
+            .map(|(id, geometry)| {
+                (
+                    id,
+                    Area {
+                        level: crate::admin::Level::Admin1,
+                        code: id.to_string(),
+                        name: String::new(),
+                        admin1_code: String::new(),
+                        admin1_name: String::new(),
+                        country_code: String::new(),
+                        country_name: String::new(),
+                        geometry,
+                    },
+                )
+            })
+            .unzip();
+        Ok(Self {
+            index: AreaIndex::new(&areas),
+            ids,
+        })
+    }
+
+    /// Reads a cells file written by `build_cells` (`cells.parquet` or `cells.geojson`: a
+    /// `cell_id` attribute and polygons).
+    ///
+    /// # Errors
+    /// [`crate::Error`] when the file cannot be read, a `cell_id` is not a number, or the file
+    /// has no cells.
+    pub fn read(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let file = crate::io::boundaries::read_boundaries(path, &["cell_id".to_string()])?;
+        let mut cells = Vec::with_capacity(file.features.len());
+        for f in file.features {
+            let raw = f.props.get("cell_id").cloned().unwrap_or_default();
+            let id: u32 = raw.trim().parse().map_err(|_| crate::io::IoError::Decode {
+                path: path.to_path_buf(),
+                message: format!("feature {}: cell_id '{raw}' is not a cell number", f.index),
+            })?;
+            cells.push((id, f.geometry));
+        }
+        Ok(Self::new(cells)?)
+    }
+
+    /// The cell of a point and its distance in km from that cell (0 inside).
+    pub fn locate(&self, lon: f64, lat: f64) -> (u32, f64) {
+        if let Some(a) = self.index.containing(lon, lat) {
+            return (self.ids[a as usize], 0.0);
+        }
+        for km in [25.0, 200.0, 1_000.0, 5_000.0, 20_100.0] {
+            if let Some((a, d)) = self.index.nearest_within(lon, lat, km) {
+                return (self.ids[a as usize], d);
+            }
+        }
+        // Unreachable for cells with any boundary (20,100 km spans the globe); keep a cell.
+        (self.ids[0], f64::INFINITY)
+    }
+
+    /// [`CellLookup::locate`] for many points, in parallel, in order.
+    pub fn locate_all(&self, points: &Points) -> Vec<(u32, f64)> {
+        (0..points.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| self.locate(points.lon[i], points.lat[i]))
+            .collect()
+    }
 }

@@ -589,6 +589,52 @@ pub fn write_targets_parquet(run: &Run, path: &Path) -> Result<(), ExportError> 
     )
 }
 
+/// Writes the cells of new points ([`crate::assign::CellLookup`]): columns `id`, `row`, `lon`,
+/// `lat`, `cell_id`, `off_cell_km` (0 inside a cell, else the distance to the nearest one), in
+/// input order, atomically.
+///
+/// # Errors
+/// [`ExportError`] when the file cannot be written.
+pub fn write_located_parquet(
+    path: &Path,
+    points: &crate::io::points::Points,
+    located: &[(u32, f64)],
+) -> Result<(), ExportError> {
+    let id_kind = match &points.ids {
+        PointIds::Int(_) => Column::I64(vec![]),
+        PointIds::Str(_) => Column::Str(vec![]),
+    };
+    let kinds = [
+        id_kind,
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+        Column::F64(vec![]),
+        Column::I64(vec![]),
+        Column::F64(vec![]),
+    ];
+    write_parquet(
+        path,
+        &["id", "row", "lon", "lat", "cell_id", "off_cell_km"],
+        &kinds,
+        points.len().min(located.len()),
+        1 << 18,
+        vec![],
+        |r| {
+            vec![
+                match &points.ids {
+                    PointIds::Int(v) => Column::I64(v[r.clone()].to_vec()),
+                    PointIds::Str(v) => Column::Str(v[r.clone()].to_vec()),
+                },
+                Column::I64(points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
+                Column::F64(points.lon[r.clone()].to_vec()),
+                Column::F64(points.lat[r.clone()].to_vec()),
+                Column::I64(located[r.clone()].iter().map(|l| l.0 as i64).collect()),
+                Column::F64(located[r].iter().map(|l| l.1).collect()),
+            ]
+        },
+    )
+}
+
 /// Writes `rejects.parquet`: one row per rejected input row.
 pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
     let names = ["row", "id", "lon", "lat", "reason", "detail"];

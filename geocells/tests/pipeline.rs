@@ -312,6 +312,14 @@ fn outputs_read_back_through_our_own_readers() {
     )
     .expect("read rejects");
     assert_eq!(rej.total_rows, run.rejects.len());
+    // cells.parquet labels the run's points again through CellLookup, as the run did.
+    let lookup = geocells::assign::CellLookup::read(&dir.join("cells.parquet")).expect("lookup");
+    let again = lookup.locate_all(&run.labels.points);
+    for (i, (cell, _)) in again.iter().enumerate() {
+        if run.labels.snap_km[i] == 0.0 {
+            assert_eq!(*cell, run.labels.cell[i], "point {i}");
+        }
+    }
     // targets.parquet: for every labelled point, up to 10 weights, largest first, the largest
     // on the cell whose centroid is nearest, summing to at most 1.
     use polars::prelude::SerReader;
