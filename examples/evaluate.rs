@@ -1,0 +1,122 @@
+//! `evaluate`: prediction metrics of a geolocation model: median and mean great-circle error,
+//! accuracy at 1 / 25 / 200 / 750 / 2500 km and the mean GeoGuessr score
+//! (`geocells::metrics`). Input: a CSV or Parquet table with the true coordinates and either
+//! predicted coordinates or a predicted `cell_id` (turned into the cell's centroid from a cells
+//! file). Rows with a missing or invalid coordinate are counted and left out.
+//!
+//! ```text
+//! cargo run --release --example evaluate -- --predictions preds.csv            # true_lon,true_lat,pred_lon,pred_lat
+//! cargo run --release --example evaluate -- --predictions preds.csv --cells out/cells.parquet  # true_lon,true_lat,pred_cell
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Parser;
+use geocells::io::points::{PointIds, PointsSpec, read_points};
+
+/// Prediction metrics from true and predicted locations.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// CSV or Parquet with the columns below.
+    #[arg(long)]
+    predictions: PathBuf,
+    /// True longitude column.
+    #[arg(long, default_value = "true_lon")]
+    true_lon: String,
+    /// True latitude column.
+    #[arg(long, default_value = "true_lat")]
+    true_lat: String,
+    /// Predicted longitude column (without --cells).
+    #[arg(long, default_value = "pred_lon")]
+    pred_lon: String,
+    /// Predicted latitude column (without --cells).
+    #[arg(long, default_value = "pred_lat")]
+    pred_lat: String,
+    /// Predicted cell column (with --cells).
+    #[arg(long, default_value = "pred_cell")]
+    pred_cell: String,
+    /// Cells file (cells.parquet) whose centroids stand for predicted cells.
+    #[arg(long)]
+    cells: Option<PathBuf>,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut spec = PointsSpec::new(&args.predictions)
+        .lon_column(&args.true_lon)
+        .lat_column(&args.true_lat);
+    if args.cells.is_some() {
+        spec = spec.id_column(&args.pred_cell);
+    }
+    let truth = read_points(&spec)?;
+    let mut pairs: Vec<((f64, f64), (f64, f64))> = Vec::new();
+    let mut skipped = truth.rejects.len();
+    if let Some(cells) = &args.cells {
+        let file = geocells::io::boundaries::read_boundaries(
+            cells,
+            &[
+                "cell_id".into(),
+                "centroid_lon".into(),
+                "centroid_lat".into(),
+            ],
+        )?;
+        let mut centroid: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
+        for f in &file.features {
+            let get = |k: &str| f.props.get(k).and_then(|v| v.parse::<f64>().ok());
+            if let (Some(id), Some(x), Some(y)) =
+                (get("cell_id"), get("centroid_lon"), get("centroid_lat"))
+            {
+                centroid.insert(id as i64, (x, y));
+            }
+        }
+        let PointIds::Int(pred) = &truth.points.ids else {
+            return Err(format!("column '{}' must hold integer cell ids", args.pred_cell).into());
+        };
+        for (i, c) in pred.iter().enumerate() {
+            match centroid.get(c) {
+                Some(&p) => pairs.push(((truth.points.lon[i], truth.points.lat[i]), p)),
+                None => skipped += 1,
+            }
+        }
+    } else {
+        let pred = read_points(
+            &PointsSpec::new(&args.predictions)
+                .lon_column(&args.pred_lon)
+                .lat_column(&args.pred_lat),
+        )?;
+        let by_row: BTreeMap<u64, (f64, f64)> = (0..pred.points.len())
+            .map(|i| {
+                (
+                    pred.points.rows[i],
+                    (pred.points.lon[i], pred.points.lat[i]),
+                )
+            })
+            .collect();
+        for i in 0..truth.points.len() {
+            if let Some(&p) = by_row.get(&truth.points.rows[i]) {
+                pairs.push(((truth.points.lon[i], truth.points.lat[i]), p));
+            }
+        }
+        skipped = truth.total_rows - pairs.len();
+    }
+    let (t, p): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+    let m = geocells::metrics::prediction_metrics(&t, &p);
+    println!("rows evaluated {} (left out: {skipped})", m.n);
+    println!("median error km {:.2}", m.median_km);
+    println!("mean error km {:.2}", m.mean_km);
+    for a in &m.accuracy {
+        println!("accuracy within {} km {:.4}", a.km, a.fraction);
+    }
+    println!("GeoGuessr score (mean) {:.1}", m.geoguessr);
+    println!("{}", serde_json::to_string(&m)?);
+    Ok(())
+}
