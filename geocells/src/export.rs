@@ -635,6 +635,143 @@ pub fn write_located_parquet(
     )
 }
 
+/// `report.md`: the report's main numbers for a reader: counts, the split per setting, and the
+/// partition quality of the semantic cells next to each baseline at about the same number of
+/// cells. Made from the `report.json` value, so the two always agree.
+pub fn report_markdown(report: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut md = String::from("# geocells report\n\n");
+    let c = &report["counts"];
+    let _ = writeln!(
+        md,
+        "{} input rows: {} labelled ({} snapped to land), {} rejected. {} admin areas, {} admin cells after the fuse ({} above MAX), **{} cells** ({} below MINSIZE, {} above MAX).\n",
+        c["input_rows"],
+        c["points_labelled"],
+        c["points_snapped"],
+        c["rejects"],
+        c["areas"],
+        c["admin_cells"],
+        c["admin_cells_above_max"],
+        c["cells"],
+        c["cells_below_min"],
+        c["cells_above_max"]
+    );
+    let p = &report["params"];
+    let _ = writeln!(
+        md,
+        "Preset `{}`: MINSIZE {}, MAX {}, OPTICS metric {}.\n",
+        p["preset"].as_str().unwrap_or("custom"),
+        p["min_size"],
+        p["max_size"],
+        p["metric"].as_str().unwrap_or("n/a")
+    );
+    if let Some(settings) = report["split"]["settings"].as_array() {
+        md.push_str("## Split\n\n| OPTICS setting | cells above MAX before | cells split | carves | above MAX after |\n| --- | ---: | ---: | ---: | ---: |\n");
+        for s in settings {
+            let _ = writeln!(
+                md,
+                "| ({}, {}) | {} | {} | {} | {} |",
+                s["min_samples"],
+                s["xi"],
+                s["above_max_before"],
+                s["cells_split"],
+                s["carves"],
+                s["above_max_after"]
+            );
+        }
+        let sp = &report["split"];
+        let _ = writeln!(
+            md,
+            "\nFallback (2-means bisection): {} carves; cells above MAX at the end: {}.\n",
+            sp["fallback_carves"], sp["above_max_after"]
+        );
+    }
+    let mut columns: Vec<(String, &serde_json::Value)> =
+        vec![("semantic cells".to_string(), &report["quality"])];
+    if let Some(b) = report["baselines"].as_array() {
+        for x in b {
+            columns.push((
+                format!(
+                    "{} ({})",
+                    x["name"].as_str().unwrap_or("baseline"),
+                    x["parameter"].as_str().unwrap_or("")
+                ),
+                &x["quality"],
+            ));
+        }
+    }
+    md.push_str("## Partition quality\n\n| | ");
+    md.push_str(
+        &columns
+            .iter()
+            .map(|c| c.0.clone())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    md.push_str(" |\n| --- |");
+    md.push_str(&" ---: |".repeat(columns.len()));
+    md.push('\n');
+    let num = |v: &serde_json::Value, digits: usize| {
+        v.as_f64()
+            .map_or_else(|| "n/a".to_string(), |x| format!("{x:.digits$}"))
+    };
+    type Row<'a> = (&'a str, Box<dyn Fn(&serde_json::Value) -> String + 'a>);
+    let rows: Vec<Row> = vec![
+        (
+            "cells",
+            Box::new(|q: &serde_json::Value| q["cells"].to_string()),
+        ),
+        (
+            "Gini of sizes",
+            Box::new(move |q: &serde_json::Value| num(&q["gini"], 3)),
+        ),
+        (
+            "normalised entropy",
+            Box::new(move |q: &serde_json::Value| num(&q["entropy_normalised"], 4)),
+        ),
+        (
+            "effective classes",
+            Box::new(move |q: &serde_json::Value| num(&q["effective_classes"], 0)),
+        ),
+        (
+            "median km to cell centroid",
+            Box::new(move |q: &serde_json::Value| num(&q["quantization"]["median_km"], 1)),
+        ),
+        (
+            "mean km to cell centroid",
+            Box::new(move |q: &serde_json::Value| num(&q["quantization"]["mean_km"], 1)),
+        ),
+        (
+            "oracle GeoGuessr score",
+            Box::new(move |q: &serde_json::Value| num(&q["quantization"]["geoguessr"], 0)),
+        ),
+    ];
+    for (name, f) in &rows {
+        let _ = writeln!(
+            md,
+            "| {name} | {} |",
+            columns
+                .iter()
+                .map(|c| f(c.1))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    for (k, km) in crate::metrics::THRESHOLDS_KM.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| oracle accuracy at {km} km | {} |",
+            columns
+                .iter()
+                .map(|c| num(&c.1["quantization"]["accuracy"][k]["fraction"], 4))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    md.push_str("\nOracle: every point predicted as its cell's centroid (the best a classifier over these cells can do).\n");
+    md
+}
+
 /// Writes `rejects.parquet`: one row per rejected input row.
 pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
     let names = ["row", "id", "lon", "lat", "reason", "detail"];
@@ -709,6 +846,12 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     }
     let p = dir.join("report.json");
     write_report(&run.report, &p)?;
+    files.push(p);
+    let p = dir.join("report.md");
+    let md = report_markdown(&run.report);
+    write_atomic(&p, |w| {
+        w.write_all(md.as_bytes()).map_err(|e| e.to_string())
+    })?;
     files.push(p);
     Ok(Written { files })
 }

@@ -19,6 +19,8 @@
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //!
+//! Baselines to compare with: [`baselines`] (an adaptive quadtree at the same number of cells).
+//!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
 //! global grid), [`synth`] (a seeded point generator) and [`error`].
 //!
@@ -36,6 +38,7 @@
 
 pub mod admin;
 pub mod assign;
+pub mod baselines;
 pub mod cells;
 pub mod error;
 pub mod export;

@@ -558,6 +558,12 @@ impl Run {
             },
             "split": self.split,
             "quality": self.quality(),
+            "baselines": [crate::baselines::quadtree_baseline(
+                &(0..self.labels.points.len())
+                    .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
+                    .collect::<Vec<_>>(),
+                self.cells.len(),
+            )],
             "inputs": inputs_json,
             "counts": {
                 "input_rows": self.input_rows,

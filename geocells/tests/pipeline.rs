@@ -122,6 +122,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
         "points.parquet",
         "targets.parquet",
         "rejects.parquet",
+        "report.md",
     ] {
         let a = std::fs::read(dirs[0].join(name)).expect("read");
         let b = std::fs::read(dirs[1].join(name)).expect("read");
@@ -281,7 +282,7 @@ fn outputs_read_back_through_our_own_readers() {
     let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
     let dir = temp_dir("readback");
     let written = geocells::export::write_all(&run, &dir).expect("write");
-    assert_eq!(written.files.len(), 6);
+    assert_eq!(written.files.len(), 7);
     // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
     let back = geocells::io::boundaries::read_boundaries(
         &dir.join("cells.parquet"),
