@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Parser;
-use geocells::io::points::{PointIds, PointsSpec, read_points};
+use geocells::metrics::{Predicted, evaluate_file};
 
 /// Prediction metrics from true and predicted locations.
 #[derive(Parser, Debug)]
@@ -51,65 +51,41 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let mut spec = PointsSpec::new(&args.predictions)
-        .lon_column(&args.true_lon)
-        .lat_column(&args.true_lat);
-    if args.cells.is_some() {
-        spec = spec.id_column(&args.pred_cell);
-    }
-    let truth = read_points(&spec)?;
-    let mut pairs: Vec<((f64, f64), (f64, f64))> = Vec::new();
-    let mut skipped = truth.rejects.len();
-    if let Some(cells) = &args.cells {
-        let file = geocells::io::boundaries::read_boundaries(
-            cells,
-            &[
-                "cell_id".into(),
-                "centroid_lon".into(),
-                "centroid_lat".into(),
-            ],
-        )?;
-        let mut centroid: BTreeMap<i64, (f64, f64)> = BTreeMap::new();
-        for f in &file.features {
-            let get = |k: &str| f.props.get(k).and_then(|v| v.parse::<f64>().ok());
-            if let (Some(id), Some(x), Some(y)) =
-                (get("cell_id"), get("centroid_lon"), get("centroid_lat"))
-            {
-                centroid.insert(id as i64, (x, y));
+    let predicted = match &args.cells {
+        Some(cells) => {
+            let file = geocells::io::boundaries::read_boundaries(
+                cells,
+                &[
+                    "cell_id".into(),
+                    "centroid_lon".into(),
+                    "centroid_lat".into(),
+                ],
+            )?;
+            let mut centroids = BTreeMap::new();
+            for f in &file.features {
+                let get = |k: &str| f.props.get(k).and_then(|v| v.parse::<f64>().ok());
+                if let (Some(id), Some(x), Some(y)) =
+                    (get("cell_id"), get("centroid_lon"), get("centroid_lat"))
+                {
+                    centroids.insert(id as i64, (x, y));
+                }
+            }
+            Predicted::Cells {
+                column: args.pred_cell.clone(),
+                centroids,
             }
         }
-        let PointIds::Int(pred) = &truth.points.ids else {
-            return Err(format!("column '{}' must hold integer cell ids", args.pred_cell).into());
-        };
-        for (i, c) in pred.iter().enumerate() {
-            match centroid.get(c) {
-                Some(&p) => pairs.push(((truth.points.lon[i], truth.points.lat[i]), p)),
-                None => skipped += 1,
-            }
-        }
-    } else {
-        let pred = read_points(
-            &PointsSpec::new(&args.predictions)
-                .lon_column(&args.pred_lon)
-                .lat_column(&args.pred_lat),
-        )?;
-        let by_row: BTreeMap<u64, (f64, f64)> = (0..pred.points.len())
-            .map(|i| {
-                (
-                    pred.points.rows[i],
-                    (pred.points.lon[i], pred.points.lat[i]),
-                )
-            })
-            .collect();
-        for i in 0..truth.points.len() {
-            if let Some(&p) = by_row.get(&truth.points.rows[i]) {
-                pairs.push(((truth.points.lon[i], truth.points.lat[i]), p));
-            }
-        }
-        skipped = truth.total_rows - pairs.len();
-    }
-    let (t, p): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
-    let m = geocells::metrics::prediction_metrics(&t, &p);
+        None => Predicted::Coordinates {
+            lon: args.pred_lon.clone(),
+            lat: args.pred_lat.clone(),
+        },
+    };
+    let (m, skipped) = evaluate_file(
+        &args.predictions,
+        &args.true_lon,
+        &args.true_lat,
+        &predicted,
+    )?;
     println!("rows evaluated {} (left out: {skipped})", m.n);
     println!("median error km {:.2}", m.median_km);
     println!("mean error km {:.2}", m.mean_km);

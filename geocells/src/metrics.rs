@@ -195,6 +195,85 @@ pub fn partition_quality(
     }
 }
 
+/// Where the predictions of [`evaluate_file`] are.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicted {
+    /// Predicted coordinates in these lon / lat columns.
+    Coordinates {
+        /// Longitude column.
+        lon: String,
+        /// Latitude column.
+        lat: String,
+    },
+    /// A predicted cell id in this column, placed at the centroid given for it.
+    Cells {
+        /// The integer cell column.
+        column: String,
+        /// `centroids[cell_id]`.
+        centroids: std::collections::BTreeMap<i64, (f64, f64)>,
+    },
+}
+
+/// Prediction metrics of a CSV / Parquet table with true coordinates in `true_lon` /
+/// `true_lat` and the predictions as `predicted` says. Returns the statistics and the number of
+/// rows left out (a missing or invalid coordinate, or a cell without a centroid).
+///
+/// # Errors
+/// [`crate::io::IoError`] when the table cannot be read or lacks a column, or the cell column is
+/// not integer.
+pub fn evaluate_file(
+    path: &std::path::Path,
+    true_lon: &str,
+    true_lat: &str,
+    predicted: &Predicted,
+) -> Result<(ErrorStats, usize), crate::io::IoError> {
+    use crate::io::points::{PointIds, PointsSpec, read_points};
+    let mut spec = PointsSpec::new(path)
+        .lon_column(true_lon)
+        .lat_column(true_lat);
+    if let Predicted::Cells { column, .. } = predicted {
+        spec = spec.id_column(column);
+    }
+    let truth = read_points(&spec)?;
+    let mut t = Vec::new();
+    let mut p = Vec::new();
+    match predicted {
+        Predicted::Cells { column, centroids } => {
+            let PointIds::Int(cells) = &truth.points.ids else {
+                return Err(crate::io::IoError::Decode {
+                    path: path.to_path_buf(),
+                    message: format!("column '{column}' must hold integer cell ids"),
+                });
+            };
+            for (i, c) in cells.iter().enumerate() {
+                if let Some(&q) = centroids.get(c) {
+                    t.push((truth.points.lon[i], truth.points.lat[i]));
+                    p.push(q);
+                }
+            }
+        }
+        Predicted::Coordinates { lon, lat } => {
+            let pred = read_points(&PointsSpec::new(path).lon_column(lon).lat_column(lat))?;
+            let by_row: std::collections::BTreeMap<u64, (f64, f64)> = (0..pred.points.len())
+                .map(|i| {
+                    (
+                        pred.points.rows[i],
+                        (pred.points.lon[i], pred.points.lat[i]),
+                    )
+                })
+                .collect();
+            for i in 0..truth.points.len() {
+                if let Some(&q) = by_row.get(&truth.points.rows[i]) {
+                    t.push((truth.points.lon[i], truth.points.lat[i]));
+                    p.push(q);
+                }
+            }
+        }
+    }
+    let left_out = truth.total_rows - t.len();
+    Ok((prediction_metrics(&t, &p), left_out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -400,3 +400,71 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
     assert!(plan.stats.merges > 1000, "{}", plan.stats.merges);
     assert_eq!(plan, again);
 }
+
+#[test]
+fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
+    // Predicting every point as its own cell is the oracle the report measures; the evaluation
+    // of a predictions table must give the same numbers. Plus a hand-checked coordinate case.
+    use geocells::metrics::{Predicted, evaluate_file};
+    let inputs = Inputs {
+        points: PointsSpec::new(data("fixtures/points_bad.csv")),
+        boundaries: BoundarySpec {
+            admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
+            ..Default::default()
+        },
+    };
+    let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
+    let dir = temp_dir("evaluate");
+    let mut csv = String::from("true_lon,true_lat,pred_cell\n");
+    for i in 0..run.labels.points.len() {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            run.labels.points.lon[i], run.labels.points.lat[i], run.labels.cell[i]
+        ));
+    }
+    csv.push_str("1.0,1.0,999999\n"); // a cell that does not exist: left out
+    let table = dir.join("preds.csv");
+    std::fs::write(&table, csv).expect("write");
+    let centroids = run
+        .cells
+        .centroids()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.map(|c| (i as i64, c)))
+        .collect();
+    let (m, left_out) = evaluate_file(
+        &table,
+        "true_lon",
+        "true_lat",
+        &Predicted::Cells {
+            column: "pred_cell".into(),
+            centroids,
+        },
+    )
+    .expect("evaluate");
+    assert_eq!(left_out, 1);
+    assert_eq!(m, run.quality().quantization);
+    // Coordinates: errors 0, 111.195 and 222.390 km (one and two degrees on the equator), one
+    // row with a missing coordinate.
+    let coords = dir.join("coords.csv");
+    std::fs::write(
+        &coords,
+        "true_lon,true_lat,pred_lon,pred_lat\n0,0,0,0\n0,0,1,0\n10,0,12,0\n5,,1,1\n",
+    )
+    .expect("write");
+    let (m, left_out) = evaluate_file(
+        &coords,
+        "true_lon",
+        "true_lat",
+        &Predicted::Coordinates {
+            lon: "pred_lon".into(),
+            lat: "pred_lat".into(),
+        },
+    )
+    .expect("evaluate");
+    assert_eq!((m.n, left_out), (3, 1));
+    assert!((m.median_km - 111.19508).abs() < 1e-4);
+    assert!((m.mean_km - 111.19508).abs() < 1e-4);
+    assert_eq!(m.accuracy[2].fraction, 2.0 / 3.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
