@@ -847,6 +847,9 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     let p = dir.join("report.json");
     write_report(&run.report, &p)?;
     files.push(p);
+    let p = dir.join("map.png");
+    crate::map::write_map(&run.cells, &[], &crate::map::MapParams::default(), &p)?;
+    files.push(p);
     let p = dir.join("report.md");
     let md = report_markdown(&run.report);
     write_atomic(&p, |w| {

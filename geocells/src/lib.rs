@@ -47,6 +47,7 @@ pub mod geodesy;
 pub mod graph;
 pub mod io;
 pub mod labels;
+pub mod map;
 pub mod metrics;
 pub mod optics;
 pub mod overlay;

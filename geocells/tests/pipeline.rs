@@ -123,6 +123,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
         "targets.parquet",
         "rejects.parquet",
         "report.md",
+        "map.png",
     ] {
         let a = std::fs::read(dirs[0].join(name)).expect("read");
         let b = std::fs::read(dirs[1].join(name)).expect("read");
@@ -282,7 +283,14 @@ fn outputs_read_back_through_our_own_readers() {
     let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
     let dir = temp_dir("readback");
     let written = geocells::export::write_all(&run, &dir).expect("write");
-    assert_eq!(written.files.len(), 7);
+    assert_eq!(written.files.len(), 8);
+    // map.png is a PNG of the requested width.
+    let png = std::fs::read(dir.join("map.png")).expect("map");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        u32::from_be_bytes([png[16], png[17], png[18], png[19]]),
+        2400
+    );
     // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
     let back = geocells::io::boundaries::read_boundaries(
         &dir.join("cells.parquet"),
