@@ -271,8 +271,9 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn outputs_read_back_through_our_own_readers() {
+/// The bad-points fixture against Lesotho and South Africa, with tiny MINSIZE / MAX so that
+/// every stage has work.
+fn small_lso_run() -> geocells::pipeline::Run {
     let inputs = Inputs {
         points: PointsSpec::new(data("fixtures/points_bad.csv")),
         boundaries: BoundarySpec {
@@ -280,7 +281,12 @@ fn outputs_read_back_through_our_own_readers() {
             ..Default::default()
         },
     };
-    let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
+    run_validated(&inputs, Params::default().min_size(1).max_size(2))
+}
+
+#[test]
+fn outputs_read_back_through_our_own_readers() {
+    let run = small_lso_run();
     let dir = temp_dir("readback");
     let written = geocells::export::write_all(&run, &dir).expect("write");
     assert_eq!(written.files.len(), 8);
@@ -414,14 +420,7 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
     // Predicting every point as its own cell is the oracle the report measures; the evaluation
     // of a predictions table must give the same numbers. Plus a hand-checked coordinate case.
     use geocells::metrics::{Predicted, evaluate_file};
-    let inputs = Inputs {
-        points: PointsSpec::new(data("fixtures/points_bad.csv")),
-        boundaries: BoundarySpec {
-            admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
-            ..Default::default()
-        },
-    };
-    let run = run_validated(&inputs, Params::default().min_size(1).max_size(2));
+    let run = small_lso_run();
     let dir = temp_dir("evaluate");
     let mut csv = String::from("true_lon,true_lat,pred_cell\n");
     for i in 0..run.labels.points.len() {
