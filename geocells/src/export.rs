@@ -461,6 +461,15 @@ pub fn write_lonlat_parquet(path: &Path, lon: &[f64], lat: &[f64]) -> Result<(),
     )
 }
 
+/// The rows `r` of a point id column, typed as the ids are (`0..0` gives the empty column that
+/// declares the type).
+fn id_column(ids: &PointIds, r: std::ops::Range<usize>) -> Column {
+    match ids {
+        PointIds::Int(v) => Column::I64(v[r].to_vec()),
+        PointIds::Str(v) => Column::Str(v[r].to_vec()),
+    }
+}
+
 fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
     let mut v = Vec::with_capacity(21);
     // Writing into a Vec cannot fail.
@@ -476,10 +485,7 @@ fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
 pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
     let l = &run.labels;
     let areas = &run.areas.areas;
-    let id_kind = match &l.points.ids {
-        PointIds::Int(_) => Column::I64(vec![]),
-        PointIds::Str(_) => Column::Str(vec![]),
-    };
+    let id_kind = id_column(&l.points.ids, 0..0);
     let kinds = [
         id_kind,
         Column::I64(vec![]),
@@ -510,10 +516,7 @@ pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
         |r| {
             let a = |i: usize| &areas[l.area[i] as usize];
             vec![
-                match &l.points.ids {
-                    PointIds::Int(v) => Column::I64(v[r.clone()].to_vec()),
-                    PointIds::Str(v) => Column::Str(v[r.clone()].to_vec()),
-                },
+                id_column(&l.points.ids, r.clone()),
                 Column::I64(l.points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
                 Column::F64(l.points.lon[r.clone()].to_vec()),
                 Column::F64(l.points.lat[r.clone()].to_vec()),
@@ -600,10 +603,7 @@ pub fn write_located_parquet(
     points: &crate::io::points::Points,
     located: &[(u32, f64)],
 ) -> Result<(), ExportError> {
-    let id_kind = match &points.ids {
-        PointIds::Int(_) => Column::I64(vec![]),
-        PointIds::Str(_) => Column::Str(vec![]),
-    };
+    let id_kind = id_column(&points.ids, 0..0);
     let kinds = [
         id_kind,
         Column::I64(vec![]),
@@ -621,10 +621,7 @@ pub fn write_located_parquet(
         vec![],
         |r| {
             vec![
-                match &points.ids {
-                    PointIds::Int(v) => Column::I64(v[r.clone()].to_vec()),
-                    PointIds::Str(v) => Column::Str(v[r.clone()].to_vec()),
-                },
+                id_column(&points.ids, r.clone()),
                 Column::I64(points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
                 Column::F64(points.lon[r.clone()].to_vec()),
                 Column::F64(points.lat[r.clone()].to_vec()),
