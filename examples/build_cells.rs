@@ -129,6 +129,12 @@ struct Args {
     /// Smoothed weights kept per point in targets.parquet.
     #[arg(long, default_value_t = 10)]
     top_k: usize,
+    /// Draw the labelled points as dots on map.png.
+    #[arg(long)]
+    map_points: bool,
+    /// Width of map.png in pixels.
+    #[arg(long, default_value_t = 2400)]
+    map_width: u32,
 
     /// Output directory.
     #[arg(long, default_value = "out")]
@@ -295,7 +301,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Timings go in before writing so report.json has them all but its own write.
     run.timings.push(("export".into(), 0.0));
     let written = {
-        let w = geocells::export::write_all(&run, &args.out)?;
+        let options = geocells::export::ExportOptions::default().map(
+            geocells::map::MapParams::default()
+                .points(args.map_points)
+                .width(args.map_width),
+        );
+        let w = geocells::export::write_all_with(&run, &args.out, &options)?;
         if let Some(last) = run.timings.last_mut() {
             last.1 = t.elapsed().as_secs_f64();
         }

@@ -8,6 +8,11 @@
 //!
 //! Complexity: `O(n d)` per tree for `n` points and depth `d`; [`quadtree_like`] builds
 //! `O(log n)` trees.
+//!
+//! The H3 baseline ([`h3_like`]) uses Uber's hexagonal grid (the `h3o` crate, a Rust port of H3
+//! v4) at the resolution whose number of occupied cells is closest to the target: each resolution
+//! tried indexes the `n` points and sorts their cell indexes, `O(n log n)`, for at most 16
+//! resolutions.
 
 use serde::Serialize;
 
@@ -106,6 +111,95 @@ pub fn quadtree_like(points: &[(f64, f64)], target: usize) -> Quadtree {
     at
 }
 
+/// Points grouped by the H3 cell holding them at one resolution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct H3Partition {
+    /// The H3 resolution (0 = 122 cells world-wide, each finer level has 7 times more).
+    pub resolution: u8,
+    /// Class of every point: occupied H3 cells numbered in ascending index order.
+    pub class: Vec<u32>,
+    /// The occupied H3 cells, in class order (hex strings).
+    pub cells: Vec<String>,
+}
+
+impl H3Partition {
+    /// Number of classes (occupied H3 cells).
+    pub fn classes(&self) -> usize {
+        self.cells.len()
+    }
+}
+
+/// The finest H3 resolution (15).
+pub const H3_MAX_RESOLUTION: u8 = 15;
+
+/// The H3 partition of `points` (lon, lat in degrees) at `resolution` (clamped to 15). Each
+/// point is indexed at that resolution directly: H3 cells are only approximately nested, so the
+/// parent of a finer cell is not always the coarse cell holding the point. Points whose
+/// coordinates H3 refuses (not finite) share one class with index 0; labelled points are
+/// always valid.
+///
+/// ```
+/// // Paris and Lyon share no H3 cell even at resolution 0; two Paris points share one at 3.
+/// let pts = [(2.35, 48.85), (2.36, 48.86), (4.83, 45.76)];
+/// let h = geocells::baselines::h3_partition(&pts, 3);
+/// assert_eq!(h.classes(), 2);
+/// assert_eq!(h.cells[h.class[0] as usize], "831fb4fffffffff");
+/// ```
+pub fn h3_partition(points: &[(f64, f64)], resolution: u8) -> H3Partition {
+    use h3o::{CellIndex, LatLng, Resolution};
+    let r = resolution.min(H3_MAX_RESOLUTION);
+    let res = Resolution::try_from(r).unwrap_or(Resolution::Fifteen);
+    let keys: Vec<u64> = points
+        .iter()
+        .map(|&(lon, lat)| {
+            LatLng::new(lat, lon)
+                .ok()
+                .map_or(0, |ll| u64::from(ll.to_cell(res)))
+        })
+        .collect();
+    let mut unique = keys.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    let class = keys
+        .iter()
+        .map(|k| unique.binary_search(k).unwrap_or(0) as u32)
+        .collect();
+    let cells = unique
+        .iter()
+        .map(|&k| CellIndex::try_from(k).map_or_else(|_| "invalid".to_string(), |c| c.to_string()))
+        .collect();
+    H3Partition {
+        resolution: r,
+        class,
+        cells,
+    }
+}
+
+/// The [`h3_partition`] whose number of occupied cells is closest to `target` (ties: the
+/// coarser resolution). Occupied counts never fall as the resolution gets finer, so the walk
+/// stops at the first resolution that reaches the target.
+pub fn h3_like(points: &[(f64, f64)], target: usize) -> H3Partition {
+    let mut best = h3_partition(points, 0);
+    for r in 1..=H3_MAX_RESOLUTION {
+        if best.classes() >= target {
+            break;
+        }
+        let next = h3_partition(points, r);
+        if next.classes() <= target {
+            // Same count as a coarser resolution: keep the coarser, walk on.
+            if next.classes() > best.classes() {
+                best = next;
+            }
+        } else {
+            if next.classes() - target < target - best.classes() {
+                best = next;
+            }
+            break;
+        }
+    }
+    best
+}
+
 /// A baseline's summary for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Baseline {
@@ -140,6 +234,16 @@ pub fn quadtree_baseline(points: &[(f64, f64)], target: usize) -> Baseline {
     }
 }
 
+/// The H3 baseline with about `target` classes on `points`.
+pub fn h3_baseline(points: &[(f64, f64)], target: usize) -> Baseline {
+    let h = h3_like(points, target);
+    Baseline {
+        name: "H3 (hexagons, h3o)".into(),
+        parameter: format!("resolution {}", h.resolution),
+        quality: quality_of(points, &h.class, h.classes()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +269,45 @@ mod tests {
         let like = quadtree_like(&pts, 16);
         assert_eq!(like.classes, quadtree(&pts, like.max_points).classes);
         assert!(like.classes.abs_diff(16) <= q.classes.abs_diff(16));
+    }
+
+    #[test]
+    fn h3_cells_match_the_reference_library() {
+        // Expected indexes from the reference C library through h3-py 4.5.0:
+        // h3.latlng_to_cell(lat, lon, res) for res 0, 3, 5.
+        let pts = [
+            (2.35, 48.85),
+            (2.36, 48.86),
+            (4.83, 45.76),
+            (151.21, -33.87),
+            (-21.9, 64.1),
+        ];
+        let expected = [
+            ["8019fffffffffff", "831fb4fffffffff", "851fb467fffffff"],
+            ["8019fffffffffff", "831fb4fffffffff", "851fb467fffffff"],
+            ["801ffffffffffff", "831f90fffffffff", "851f9027fffffff"],
+            ["80bffffffffffff", "83be0efffffffff", "85be0e37fffffff"],
+            ["8007fffffffffff", "83075dfffffffff", "85075d8bfffffff"],
+        ];
+        for (k, res) in [0u8, 3, 5].into_iter().enumerate() {
+            let h = h3_partition(&pts, res);
+            assert_eq!(h.resolution, res);
+            assert_eq!(h.classes(), 4, "the two Paris points share a cell at {res}");
+            for (i, e) in expected.iter().enumerate() {
+                assert_eq!(h.cells[h.class[i] as usize], e[k], "point {i} at {res}");
+            }
+        }
+        // The two Paris points (about 1.3 km apart) part at a finer resolution: a target of 5
+        // walks past 5 and stops at the first resolution that tells them apart.
+        let fine = h3_like(&pts, 5);
+        assert_eq!(fine.classes(), 5);
+        assert!(fine.resolution > 5, "{}", fine.resolution);
+        assert_ne!(fine.class[0], fine.class[1]);
+        assert_eq!(h3_partition(&pts, fine.resolution - 1).classes(), 4);
+        // A target at or below the coarsest count keeps resolution 0.
+        assert_eq!(h3_like(&pts, 1).resolution, 0);
+        let b = h3_baseline(&pts, 4);
+        assert_eq!(b.parameter, "resolution 0");
+        assert_eq!(b.quality.cells, 4);
     }
 }

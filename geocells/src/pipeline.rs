@@ -542,6 +542,9 @@ impl Run {
             })
             .collect();
         let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
+        let lonlat: Vec<(f64, f64)> = (0..self.labels.points.len())
+            .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
+            .collect();
         json!({
             "geocells_version": env!("CARGO_PKG_VERSION"),
             "params": {
@@ -558,12 +561,10 @@ impl Run {
             },
             "split": self.split,
             "quality": self.quality(),
-            "baselines": [crate::baselines::quadtree_baseline(
-                &(0..self.labels.points.len())
-                    .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
-                    .collect::<Vec<_>>(),
-                self.cells.len(),
-            )],
+            "baselines": [
+                crate::baselines::h3_baseline(&lonlat, self.cells.len()),
+                crate::baselines::quadtree_baseline(&lonlat, self.cells.len()),
+            ],
             "inputs": inputs_json,
             "counts": {
                 "input_rows": self.input_rows,

@@ -475,3 +475,37 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
     assert_eq!(m.accuracy[2].fraction, 2.0 / 3.0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
+    use geocells::baselines::{h3_partition, quadtree};
+    let run = small_lso_run();
+    let pts: Vec<(f64, f64)> = (0..run.labels.points.len())
+        .map(|i| (run.labels.points.lon[i], run.labels.points.lat[i]))
+        .collect();
+    let target = run.cells.len();
+    let b = run.report["baselines"].as_array().expect("baselines");
+    assert_eq!(b.len(), 2);
+    // H3: the reported resolution's count is the closest of all resolutions (ties: coarser).
+    let res: u8 = b[0]["parameter"].as_str().expect("parameter")["resolution ".len()..]
+        .parse()
+        .expect("resolution");
+    let count = |r: u8| h3_partition(&pts, r).classes();
+    assert_eq!(b[0]["quality"]["cells"], count(res));
+    for r in 0..=15u8 {
+        let (d, best) = (count(r).abs_diff(target), count(res).abs_diff(target));
+        assert!(d > best || (d == best && r >= res), "res {r}: {d} vs {res}: {best}");
+    }
+    // Quadtree: as close as any threshold gets.
+    let q: usize = b[1]["parameter"].as_str().expect("parameter")["max_points ".len()..]
+        .parse()
+        .expect("threshold");
+    let got = quadtree(&pts, q).classes;
+    assert_eq!(b[1]["quality"]["cells"], got);
+    for t in 1..=pts.len() {
+        assert!(quadtree(&pts, t).classes.abs_diff(target) >= got.abs_diff(target));
+    }
+    // The report.md table has a column per partition.
+    let md = geocells::export::report_markdown(&run.report);
+    assert!(md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"), "{md}");
+}
