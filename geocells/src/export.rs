@@ -808,13 +808,58 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `points.parquet`,
-/// `rejects.parquet` (only if there are rejects; a stale one is removed otherwise) and
-/// `report.json`.
+/// Output choices for [`write_all_with`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExportOptions {
+    /// How `map.png` is drawn; an empty caption is filled in from the report.
+    pub map: crate::map::MapParams,
+}
+
+impl ExportOptions {
+    /// Sets [`ExportOptions::map`].
+    pub fn map(mut self, v: crate::map::MapParams) -> Self {
+        self.map = v;
+        self
+    }
+}
+
+/// The caption of `map.png`: cell and point counts, preset and what the colours mean.
+pub fn map_caption(report: &serde_json::Value) -> Vec<String> {
+    let c = &report["counts"];
+    let p = &report["params"];
+    let mut lines = vec![format!(
+        "GEOCELLS {}: {} CELLS, {} POINTS, PRESET {} (MIN {}, MAX {})",
+        env!("CARGO_PKG_VERSION"),
+        c["cells"],
+        c["points_labelled"],
+        p["preset"].as_str().unwrap_or("custom"),
+        p["min_size"],
+        p["max_size"],
+    )];
+    lines.push("FILL: ONE COLOUR PER CELL (AS IN CELLS.QML). LINES: CELL BORDERS.".into());
+    lines
+}
+
+/// Writes every output of a run into `dir` with default [`ExportOptions`]; see
+/// [`write_all_with`].
 ///
 /// # Errors
 /// [`ExportError`] naming the file that could not be written.
 pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
+    write_all_with(run, dir, &ExportOptions::default())
+}
+
+/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `points.parquet`,
+/// `targets.parquet`, `rejects.parquet` (only if there are rejects; a stale one is removed
+/// otherwise), `report.json`, `map.png` and `report.md`.
+///
+/// # Errors
+/// [`ExportError`] naming the file that could not be written.
+pub fn write_all_with(
+    run: &Run,
+    dir: &Path,
+    options: &ExportOptions,
+) -> Result<Written, ExportError> {
     let codes: Vec<String> = run.areas.areas.iter().map(|a| a.code.clone()).collect();
     let mut files = Vec::new();
     let p = dir.join("cells.parquet");
@@ -845,7 +890,20 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     write_report(&run.report, &p)?;
     files.push(p);
     let p = dir.join("map.png");
-    crate::map::write_map(&run.cells, &[], &crate::map::MapParams::default(), &p)?;
+    let mut map = options.map.clone();
+    if map.caption.is_empty() {
+        map.caption = map_caption(&run.report);
+        if map.points {
+            map.caption.push("DOTS: LABELLED POINTS.".into());
+        }
+    }
+    let lonlat: Vec<(f64, f64)> = if map.points {
+        let l = &run.labels.points;
+        (0..l.len()).map(|i| (l.lon[i], l.lat[i])).collect()
+    } else {
+        Vec::new()
+    };
+    crate::map::write_map(&run.cells, &lonlat, &map, &p)?;
     files.push(p);
     let p = dir.join("report.md");
     let md = report_markdown(&run.report);

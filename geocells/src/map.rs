@@ -1,5 +1,6 @@
 //! A PNG preview map of the cells: an equirectangular world (or the cells' extent), each cell
-//! filled with its own colour, borders in dark grey, optionally the points as dots.
+//! filled with its own colour, borders in dark grey, optionally the points as dots, a caption
+//! box (what the map shows, in a built-in 5 x 7 pixel font) and a scale bar.
 //!
 //! Polygons are filled with an even-odd scanline rule (an edge table, `O(e + c)` for `e` edges
 //! and `c` row crossings); the PNG is written with a deflate stream (flate2) and CRCs
@@ -15,12 +16,17 @@ use crate::cells::CellSet;
 use crate::export::{ExportError, write_atomic};
 
 /// What to draw.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MapParams {
     /// Width in pixels (height follows from the extent).
     pub width: u32,
     /// Draw the points as dots.
     pub points: bool,
+    /// Caption lines drawn in a box at the top left (upper-cased; characters outside
+    /// `0-9 A-Z . , : - / ( ) = % + < > _ # ?` print as `?`). Empty: no box.
+    pub caption: Vec<String>,
+    /// Draw a scale bar (km at the map's middle latitude) at the bottom left.
+    pub scale_bar: bool,
 }
 
 impl Default for MapParams {
@@ -28,8 +34,357 @@ impl Default for MapParams {
         Self {
             width: 2400,
             points: false,
+            caption: Vec::new(),
+            scale_bar: true,
         }
     }
+}
+
+impl MapParams {
+    /// Sets [`MapParams::width`].
+    pub fn width(mut self, v: u32) -> Self {
+        self.width = v;
+        self
+    }
+    /// Sets [`MapParams::points`].
+    pub fn points(mut self, v: bool) -> Self {
+        self.points = v;
+        self
+    }
+    /// Sets [`MapParams::caption`].
+    pub fn caption(mut self, v: Vec<String>) -> Self {
+        self.caption = v;
+        self
+    }
+    /// Sets [`MapParams::scale_bar`].
+    pub fn scale_bar(mut self, v: bool) -> Self {
+        self.scale_bar = v;
+        self
+    }
+}
+
+/// A 5 x 7 pixel font: rows top to bottom, bit 4 the leftmost pixel. Sorted by character.
+const FONT: [(char, [u8; 7]); 52] = [
+    (
+        ' ',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '#',
+        [
+            0b01010, 0b01010, 0b11111, 0b01010, 0b11111, 0b01010, 0b01010,
+        ],
+    ),
+    (
+        '%',
+        [
+            0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011,
+        ],
+    ),
+    (
+        '(',
+        [
+            0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010,
+        ],
+    ),
+    (
+        ')',
+        [
+            0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '+',
+        [
+            0b00000, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000,
+        ],
+    ),
+    (
+        ',',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '-',
+        [
+            0b00000, 0b00000, 0b00000, 0b11111, 0b00000, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '.',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b01100,
+        ],
+    ),
+    (
+        '/',
+        [
+            0b00000, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b00000,
+        ],
+    ),
+    (
+        '0',
+        [
+            0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '1',
+        [
+            0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        '2',
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111,
+        ],
+    ),
+    (
+        '3',
+        [
+            0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '4',
+        [
+            0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010,
+        ],
+    ),
+    (
+        '5',
+        [
+            0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '6',
+        [
+            0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '7',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000,
+        ],
+    ),
+    (
+        '8',
+        [
+            0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '9',
+        [
+            0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100,
+        ],
+    ),
+    (
+        ':',
+        [
+            0b00000, 0b01100, 0b01100, 0b00000, 0b01100, 0b01100, 0b00000,
+        ],
+    ),
+    (
+        '<',
+        [
+            0b00010, 0b00100, 0b01000, 0b10000, 0b01000, 0b00100, 0b00010,
+        ],
+    ),
+    (
+        '=',
+        [
+            0b00000, 0b00000, 0b11111, 0b00000, 0b11111, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '>',
+        [
+            0b01000, 0b00100, 0b00010, 0b00001, 0b00010, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '?',
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b00000, 0b00100,
+        ],
+    ),
+    (
+        'A',
+        [
+            0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'B',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110,
+        ],
+    ),
+    (
+        'C',
+        [
+            0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'D',
+        [
+            0b11100, 0b10010, 0b10001, 0b10001, 0b10001, 0b10010, 0b11100,
+        ],
+    ),
+    (
+        'E',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'F',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'G',
+        [
+            0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111,
+        ],
+    ),
+    (
+        'H',
+        [
+            0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'I',
+        [
+            0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        'J',
+        [
+            0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100,
+        ],
+    ),
+    (
+        'K',
+        [
+            0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'L',
+        [
+            0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'M',
+        [
+            0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'N',
+        [
+            0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'O',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'P',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'Q',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101,
+        ],
+    ),
+    (
+        'R',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'S',
+        [
+            0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110,
+        ],
+    ),
+    (
+        'T',
+        [
+            0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'U',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'V',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100,
+        ],
+    ),
+    (
+        'W',
+        [
+            0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010,
+        ],
+    ),
+    (
+        'X',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'Y',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'Z',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        '_',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b11111,
+        ],
+    ),
+];
+
+/// The glyph of `c` (upper-cased), `?` for characters the font lacks.
+fn glyph(c: char) -> [u8; 7] {
+    let c = c.to_ascii_uppercase();
+    let find = |c: char| FONT.binary_search_by(|g| g.0.cmp(&c)).ok();
+    let i = find(c).or_else(|| find('?')).unwrap_or(0);
+    FONT[i].1
 }
 
 /// An RGB raster in lon/lat.
@@ -94,6 +449,35 @@ impl Canvas {
         }
     }
 
+    /// A filled rectangle, blended with `alpha` (0 to 1) over what is there.
+    fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, colour: [u8; 3], alpha: f64) {
+        for y in y0..(y0 + h).min(self.h) {
+            for x in x0..(x0 + w).min(self.w) {
+                let p = &mut self.px[y * self.w + x];
+                for k in 0..3 {
+                    p[k] = (f64::from(p[k]) * (1.0 - alpha) + f64::from(colour[k]) * alpha).round()
+                        as u8;
+                }
+            }
+        }
+    }
+
+    /// Text with its top-left corner at (x, y), each font pixel `scale` pixels wide.
+    fn text(&mut self, x: usize, y: usize, s: &str, scale: usize, colour: [u8; 3]) {
+        for (k, c) in s.chars().enumerate() {
+            let g = glyph(c);
+            for (row, bits) in g.iter().enumerate() {
+                for col in 0..5 {
+                    if bits & (0b10000 >> col) != 0 {
+                        let gx = x + (k * 6 + col) * scale;
+                        let gy = y + row * scale;
+                        self.rect(gx, gy, scale, scale, colour, 1.0);
+                    }
+                }
+            }
+        }
+    }
+
     fn outline(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
         for p in &mp.0 {
             for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -107,7 +491,7 @@ impl Canvas {
 }
 
 /// A light colour for cell `id` (deterministic).
-fn colour_of(id: u32) -> [u8; 3] {
+pub(crate) fn colour_of(id: u32) -> [u8; 3] {
     let mut rng = crate::synth::SplitMix64::new(u64::from(id) ^ 0x9e37_79b9);
     let mut c = [0u8; 3];
     for v in &mut c {
@@ -161,7 +545,68 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
             canvas.dot(px, py, [20, 20, 20]);
         }
     }
+    // Text and bars scale with the width: 2 pixels per font pixel at 2,400 px.
+    let scale = (w / 1200).max(1);
+    let pad = 6 * scale;
+    if !params.caption.is_empty() {
+        let line_h = 10 * scale;
+        let longest = params
+            .caption
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let (bw, bh) = (
+            longest * 6 * scale + 2 * pad,
+            params.caption.len() * line_h + 2 * pad,
+        );
+        canvas.rect(pad, pad, bw, bh, [255, 255, 255], 0.85);
+        for (i, line) in params.caption.iter().enumerate() {
+            canvas.text(2 * pad, 2 * pad + i * line_h, line, scale, [20, 20, 20]);
+        }
+    }
+    if params.scale_bar {
+        // Equirectangular: one degree of longitude is 111.32 cos(latitude) km.
+        let mid = (y0 + y1) / 2.0;
+        let km_per_px = 111.32 * mid.to_radians().cos() / canvas.scale;
+        let target = km_per_px * w as f64 / 5.0;
+        let nice = nice_length(target);
+        let len = (nice as f64 / km_per_px).round() as usize;
+        let label = format!(
+            "{} KM AT {:.0} {}",
+            nice,
+            mid.abs(),
+            if mid >= 0.0 { "N" } else { "S" }
+        );
+        let (bx, by) = (pad, h.saturating_sub(pad + 14 * scale + 4 * scale));
+        let box_w = len.max(label.len() * 6 * scale) + 2 * pad;
+        canvas.rect(
+            bx,
+            by.saturating_sub(pad),
+            box_w,
+            18 * scale + 2 * pad,
+            [255, 255, 255],
+            0.85,
+        );
+        canvas.text(bx + pad, by, &label, scale, [20, 20, 20]);
+        canvas.rect(bx + pad, by + 10 * scale, len, 3 * scale, [20, 20, 20], 1.0);
+    }
     encode_png(canvas.w, canvas.h, &canvas.px)
+}
+
+/// The largest 1, 2 or 5 times a power of ten not above `km` (at least 1).
+fn nice_length(km: f64) -> u64 {
+    let mut best = 1u64;
+    let mut p = 1u64;
+    while p as f64 <= km {
+        for m in [1, 2, 5] {
+            if (m * p) as f64 <= km {
+                best = m * p;
+            }
+        }
+        p *= 10;
+    }
+    best
 }
 
 /// A truecolour PNG (no filtering, deflate level 6).
@@ -209,4 +654,43 @@ pub fn write_map(
 ) -> Result<(), ExportError> {
     let bytes = render_png(cells, points, params);
     write_atomic(path, |w| w.write_all(&bytes).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn font_lookup_and_scale_lengths() {
+        // Binary search needs the table sorted and free of duplicates.
+        assert!(FONT.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(glyph('a'), glyph('A'));
+        assert_eq!(glyph('~'), glyph('?'));
+        assert_ne!(glyph('1'), glyph('7'));
+        assert_eq!(glyph(' '), [0; 7]);
+        assert_eq!(nice_length(4999.0), 2000);
+        assert_eq!(nice_length(5000.0), 5000);
+        assert_eq!(nice_length(73.0), 50);
+        assert_eq!(nice_length(0.3), 1);
+    }
+
+    #[test]
+    fn text_lands_where_asked() {
+        let mut c = Canvas {
+            w: 40,
+            h: 20,
+            x0: 0.0,
+            y1: 0.0,
+            scale: 1.0,
+            px: vec![[255, 255, 255]; 800],
+        };
+        c.text(1, 2, "I", 2, [0, 0, 0]);
+        // 'I' starts with a bar of 3 pixels (columns 1-3) on its top row, at scale 2.
+        let dark = |x: usize, y: usize| c.px[y * 40 + x] == [0, 0, 0];
+        assert!(!dark(1, 2) && !dark(2, 2));
+        assert!(dark(3, 2) && dark(8, 3) && !dark(9, 2));
+        // Column 2 (the stem) runs down all 7 rows: y 2..16.
+        assert!((2..16).all(|y| dark(5, y)));
+        assert!(!dark(5, 16));
+    }
 }
