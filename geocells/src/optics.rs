@@ -268,17 +268,7 @@ where
         .map(|(i, &p)| GeomWithData::new(p, i))
         .collect();
     let full = RTree::bulk_load(all.clone());
-    let core: Vec<f64> = points
-        .iter()
-        .map(|&p| {
-            let kth = full
-                .nearest_neighbor_iter(&p)
-                .take(m)
-                .map(|q| dist(p, *q.geom()))
-                .fold(0.0f64, f64::max);
-            round15(kth)
-        })
-        .collect();
+    let core = core_distances(points, &full, m);
     drop(full);
     let mut unprocessed = RTree::bulk_load(all);
     let mut processed_tree: RTree<P<D>> = RTree::new();
@@ -383,6 +373,91 @@ where
         }
     }
     Ok(finish(ordering, core, reach, pred, params))
+}
+
+/// Core distances (the distance to the `m`-th nearest point, the point itself first), rounded
+/// with [`round15`]: the same values as walking `m` neighbours out of the tree, found faster.
+///
+/// Points are taken in the tree's leaf order, so consecutive points are close and have similar
+/// core distances. Each point asks the tree for everything within a radius guessed from the
+/// previous point's core distance; when that holds at least `m` points and the `m`-th smallest
+/// distance is within the radius, it is exact (every closer point was returned), found with a
+/// selection in `O(k)` for `k` returned points. Otherwise the radius grows and the query
+/// repeats. This replaces a heap walk of `m` neighbours per point, which dominated the `pigeotto`
+/// split (`min_samples` 300 to 1000; docs/performance.md). Chunks of the leaf order run in
+/// parallel with rayon; each value depends only on its point, so the result is the same at any
+/// thread count.
+fn core_distances<const D: usize>(
+    points: &[[f64; D]],
+    tree: &rstar::RTree<rstar::primitives::GeomWithData<[f64; D], usize>>,
+    m: usize,
+) -> Vec<f64>
+where
+    [f64; D]: rstar::Point<Scalar = f64>,
+{
+    use rayon::prelude::*;
+    let order: Vec<usize> = tree.iter().map(|g| g.data).collect();
+    // The exact walk, for the first point of each chunk (a good first radius) and as the
+    // reference for tiny inputs.
+    let walk = |p: [f64; D]| -> f64 {
+        tree.nearest_neighbor_iter(&p)
+            .take(m)
+            .map(|q| dist(p, *q.geom()))
+            .fold(0.0f64, f64::max)
+    };
+    // Smallest radius a growing query starts from when the previous core distance was 0
+    // (duplicates): a billionth of the extent.
+    let mut extent = 0.0f64;
+    if let (Some(first), true) = (points.first(), points.len() > 1) {
+        for p in points {
+            extent = extent.max(dist(*first, *p));
+        }
+    }
+    let r_min = (extent * 1e-9).max(f64::MIN_POSITIVE);
+    let chunks: Vec<Vec<(usize, f64)>> = order
+        .par_chunks(256)
+        .map(|chunk| {
+            let mut out = Vec::with_capacity(chunk.len());
+            let mut guess: Option<f64> = None;
+            let mut dists: Vec<f64> = Vec::new();
+            for &i in chunk {
+                let p = points[i];
+                let kth = match guess {
+                    None => walk(p),
+                    Some(g) => {
+                        let mut r = g.max(r_min);
+                        loop {
+                            let q = r * (1.0 + 1e-9);
+                            dists.clear();
+                            dists.extend(
+                                tree.locate_within_distance(p, q * q)
+                                    .map(|c| dist(p, *c.geom())),
+                            );
+                            if dists.len() >= m {
+                                let (_, kth, _) =
+                                    dists.select_nth_unstable_by(m - 1, f64::total_cmp);
+                                if *kth <= r {
+                                    break *kth;
+                                }
+                            }
+                            // Too few points: grow by the density ratio (at least 1.5x).
+                            let ratio = m as f64 / dists.len().max(1) as f64;
+                            r *= ratio.powf(1.0 / D as f64).max(1.5);
+                        }
+                    }
+                };
+                out.push((i, round15(kth)));
+                // Next radius: a little above this point's core distance.
+                guess = Some(kth * 1.1);
+            }
+            out
+        })
+        .collect();
+    let mut core = vec![0.0; points.len()];
+    for (i, v) in chunks.into_iter().flatten() {
+        core[i] = v;
+    }
+    core
 }
 
 /// Checks parameters and points against each other.
