@@ -5,10 +5,15 @@
 //!   cell, ordered by `cell_id`;
 //! * `cells.geojson`: RFC 7946 FeatureCollection with the same properties (exterior rings
 //!   counter-clockwise, every polygon within `[-180, 180]`), for QGIS;
+//! * `cells.qml`: the QGIS style QGIS loads with `cells.geojson` (one colour per cell, as in
+//!   `map.png`; [`crate::qml`]);
 //! * `points.parquet`: one row per labelled point: input id and row, lon, lat, cell_id, snap
 //!   distance, admin codes and names;
+//! * `targets.parquet`: label-smoothing targets, top-k (cell_id, weight) per point;
 //! * `rejects.parquet`: one row per rejected input row with its reason (written only if any);
-//! * `report.json`: parameters, input hashes, counts, size distribution, repairs, timings.
+//! * `report.json`: parameters, input hashes, counts, split, quality and baselines, size
+//!   distribution, repairs, timings; `report.md` the same for a reader;
+//! * `map.png`: a preview map ([`crate::map`]).
 //!
 //! Parquet is written with the `parquet` crate's low-level writer: plain `BYTE_ARRAY`/`INT64`/
 //! `DOUBLE` columns and no Arrow view types, which GDAL, QGIS, pyarrow, geopandas and DuckDB all
@@ -849,7 +854,8 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     write_all_with(run, dir, &ExportOptions::default())
 }
 
-/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `points.parquet`,
+/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `cells.qml` (its
+/// QGIS style, see [`crate::qml`]), `points.parquet`,
 /// `targets.parquet`, `rejects.parquet` (only if there are rejects; a stale one is removed
 /// otherwise), `report.json`, `map.png` and `report.md`.
 ///
@@ -867,6 +873,9 @@ pub fn write_all_with(
     files.push(p);
     let p = dir.join("cells.geojson");
     write_cells_geojson(&run.cells, &p)?;
+    files.push(p);
+    let p = dir.join("cells.qml");
+    crate::qml::write_qml(&run.cells, &p)?;
     files.push(p);
     let p = dir.join("points.parquet");
     write_points_parquet(run, &p)?;

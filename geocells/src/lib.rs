@@ -21,6 +21,9 @@
 //!
 //! Baselines to compare with: [`baselines`] (an adaptive quadtree at the same number of cells).
 //!
+//! Review: [`map`] draws a PNG preview; [`qml`] writes a QGIS layer style (`cells.qml`) in the
+//! same colours for `cells.geojson` (see `docs/qgis.md`).
+//!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
 //! global grid), [`synth`] (a seeded point generator) and [`error`].
 //!
@@ -52,6 +55,7 @@ pub mod metrics;
 pub mod optics;
 pub mod overlay;
 pub mod pipeline;
+pub mod qml;
 pub mod split;
 pub mod synth;
 pub mod voronoi;

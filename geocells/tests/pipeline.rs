@@ -119,6 +119,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
     for name in [
         "cells.parquet",
         "cells.geojson",
+        "cells.qml",
         "points.parquet",
         "targets.parquet",
         "rejects.parquet",
@@ -289,7 +290,7 @@ fn outputs_read_back_through_our_own_readers() {
     let run = small_lso_run();
     let dir = temp_dir("readback");
     let written = geocells::export::write_all(&run, &dir).expect("write");
-    assert_eq!(written.files.len(), 8);
+    assert_eq!(written.files.len(), 9);
     // map.png is a PNG of the requested width.
     let png = std::fs::read(dir.join("map.png")).expect("map");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
@@ -494,7 +495,10 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
     assert_eq!(b[0]["quality"]["cells"], count(res));
     for r in 0..=15u8 {
         let (d, best) = (count(r).abs_diff(target), count(res).abs_diff(target));
-        assert!(d > best || (d == best && r >= res), "res {r}: {d} vs {res}: {best}");
+        assert!(
+            d > best || (d == best && r >= res),
+            "res {r}: {d} vs {res}: {best}"
+        );
     }
     // Quadtree: as close as any threshold gets.
     let q: usize = b[1]["parameter"].as_str().expect("parameter")["max_points ".len()..]
@@ -507,5 +511,8 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
     }
     // The report.md table has a column per partition.
     let md = geocells::export::report_markdown(&run.report);
-    assert!(md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"), "{md}");
+    assert!(
+        md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"),
+        "{md}"
+    );
 }
