@@ -139,6 +139,15 @@ struct Args {
     /// Output directory.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Run for these countries only (codes or names, comma-separated, e.g. `FRA,DEU`): every
+    /// point and boundary is still read, but only these countries' cells are split and
+    /// written. Combine such runs with `--merge`.
+    #[arg(long, value_delimiter = ',')]
+    countries: Option<Vec<String>>,
+    /// Merge the output directories of `--countries` runs (same inputs and parameters) into
+    /// `--out`: byte-identical to one run over the whole world. Repeat or comma-separate.
+    #[arg(long, value_delimiter = ',')]
+    merge: Vec<PathBuf>,
     /// Worker threads (default: all cores). Outputs do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -248,7 +257,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .fallback(!args.no_fallback)
         .check_each_carve(args.check_carves)
         .tau_km(args.tau_km)
-        .top_k(args.top_k);
+        .top_k(args.top_k)
+        .countries(args.countries.clone());
     let mut points = PointsSpec::new(&args.points);
     points.lon_column = args.lon_col.clone();
     points.lat_column = args.lat_col.clone();
@@ -279,11 +289,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         bar: std::sync::Mutex::new(None),
     };
     let started = Instant::now();
-    let mut run = Pipeline::new(params)?.run(&inputs, &bars)?;
+    let pipeline = Pipeline::new(params)?;
+    let mut run = if args.merge.is_empty() {
+        pipeline.run(&inputs, &bars)?
+    } else {
+        pipeline.merge(&inputs, &args.merge, &bars)?
+    };
     if !args.no_validate {
         bars.stage("validate partition", 0);
         let t = Instant::now();
-        let v = run.cells.validate(&run.areas.areas, &run.labels)?;
+        let v = run.validate()?;
         bars.done();
         run.timings
             .push(("validate".into(), t.elapsed().as_secs_f64()));

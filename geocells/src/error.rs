@@ -9,6 +9,7 @@ pub use crate::export::ExportError;
 pub use crate::fuse::FuseError;
 pub use crate::io::IoError;
 pub use crate::labels::LabelsError;
+pub use crate::merge::MergeError;
 pub use crate::optics::OpticsError;
 pub use crate::pipeline::ParamsError;
 pub use crate::split::SplitError;
@@ -52,4 +53,7 @@ pub enum Error {
     /// Invalid parameters.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// A per-country run or a merge of them.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
 }

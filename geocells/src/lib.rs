@@ -18,8 +18,10 @@
 //! | labels / metrics | [`labels`], [`metrics`] | haversine label smoothing targets; prediction and partition metrics |
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
+//! | merge | [`merge`] | runs restricted to some countries, and their merge into the single run's outputs |
 //!
-//! Baselines to compare with: [`baselines`] (an adaptive quadtree at the same number of cells).
+//! Baselines to compare with: [`baselines`] (H3 and an adaptive quadtree at about the same
+//! number of cells).
 //!
 //! Review: [`map`] draws a PNG preview; [`qml`] writes a QGIS layer style (`cells.qml`) in the
 //! same colours for `cells.geojson` (see `docs/qgis.md`).
@@ -31,7 +33,7 @@
 //! use geocells::pipeline::{Inputs, Params, Pipeline};
 //! let inputs = Inputs::default_data(".");
 //! let run = Pipeline::new(Params::default())?.run(&inputs, &geocells::pipeline::NoProgress)?;
-//! run.cells.validate(&run.areas.areas, &run.labels)?;
+//! run.validate()?;
 //! geocells::export::write_all(&run, std::path::Path::new("out"))?;
 //! # Ok::<(), geocells::Error>(())
 //! ```
@@ -51,6 +53,7 @@ pub mod graph;
 pub mod io;
 pub mod labels;
 pub mod map;
+pub mod merge;
 pub mod metrics;
 pub mod optics;
 pub mod overlay;

@@ -21,7 +21,8 @@ use crate::graph::Adjacency;
 use crate::io::points::{PointsSpec, Reject, read_points};
 use crate::labels::{LabelsError, SmoothingParams};
 use crate::split::{
-    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport, split_cells,
+    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport,
+    split_selected,
 };
 
 /// Invalid parameters.
@@ -53,6 +54,14 @@ pub enum ParamsError {
     /// The label-smoothing parameters are out of range.
     #[error(transparent)]
     Labels(#[from] LabelsError),
+    /// `countries` is an empty list.
+    #[error("countries is empty: give at least one country code or name, or none for the world")]
+    NoCountries,
+    /// A merge was asked of a run restricted to countries.
+    #[error(
+        "a merge combines per-country runs into the whole run: do not restrict it to countries"
+    )]
+    MergeWithCountries,
 }
 
 /// Parameters of a run. `Default` is the `pigeon` preset.
@@ -78,6 +87,10 @@ pub struct Params {
     pub check_each_carve: bool,
     /// Label smoothing of the training targets (`targets.parquet`).
     pub smoothing: SmoothingParams,
+    /// Restrict the run to these countries (codes or names, see
+    /// [`crate::merge::select_countries`]); `None`: the whole world. Outputs of such runs
+    /// combine with [`Pipeline::merge`].
+    pub countries: Option<Vec<String>>,
 }
 
 impl Default for Params {
@@ -93,6 +106,7 @@ impl Default for Params {
             fallback: true,
             check_each_carve: false,
             smoothing: SmoothingParams::default(),
+            countries: None,
         }
     }
 }
@@ -168,6 +182,29 @@ impl Params {
         self.smoothing.k = v;
         self
     }
+    /// Sets [`Params::countries`].
+    pub fn countries(mut self, v: Option<Vec<String>>) -> Self {
+        self.countries = v;
+        self
+    }
+
+    /// The parameters as `report.json` shows them.
+    pub fn report_json(&self) -> serde_json::Value {
+        json!({
+            "preset": self.preset,
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "snap_km": self.assign.snap_km,
+            "split": self.split,
+            "optics": self.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
+            "metric": self.metric,
+            "fallback": self.fallback,
+            "tau_km": self.smoothing.tau_km,
+            "top_k": self.smoothing.k,
+            "countries": self.countries,
+        })
+    }
+
     /// The split stage's parameters.
     pub fn split_params(&self) -> SplitParams {
         SplitParams {
@@ -217,6 +254,9 @@ impl Params {
         }
         self.split_params().validate()?;
         self.smoothing.validate()?;
+        if self.countries.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err(ParamsError::NoCountries);
+        }
         Ok(())
     }
 }
@@ -294,6 +334,9 @@ pub struct Run {
     pub timings: Vec<(String, f64)>,
     /// The report (see [`Run::report`]); callers may add to it before writing.
     pub report: serde_json::Value,
+    /// For a run restricted to some countries: which admin cells (fuse plan indices) it
+    /// kept. `None`: all.
+    pub families: Option<Vec<bool>>,
 }
 
 /// A configured pipeline.
@@ -318,6 +361,15 @@ impl Pipeline {
     /// # Errors
     /// The first stage error, naming the file, feature or row at fault.
     pub fn run(&self, inputs: &Inputs, progress: &dyn Progress) -> Result<Run, Error> {
+        self.run_inner(inputs, progress, None)
+    }
+
+    fn run_inner(
+        &self,
+        inputs: &Inputs,
+        progress: &dyn Progress,
+        shards: Option<&[crate::merge::Shard]>,
+    ) -> Result<Run, Error> {
         let mut timings: Vec<(String, f64)> = Vec::new();
         let mut clock = Instant::now();
         let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
@@ -397,20 +449,44 @@ impl Pipeline {
         progress.done();
         lap("build_cells", &mut timings);
 
-        let admin_cells = cells.len();
+        // A run restricted to some countries splits and keeps their admin cells only.
+        let selected: Option<Vec<bool>> = match &self.params.countries {
+            Some(list) => Some(crate::merge::select_countries(&cells, list)?),
+            None => None,
+        };
+        let chosen = |c: usize| selected.as_ref().is_none_or(|s| s[c]);
+        let admin_cells = (0..cells.len()).filter(|&c| chosen(c)).count();
         let admin_above_max = cells
             .cells
             .iter()
-            .filter(|c| c.size > self.params.max_size)
+            .enumerate()
+            .filter(|(c, x)| chosen(*c) && x.size > self.params.max_size)
             .count();
         let (cells, labels, family_first_cell, split) = if self.params.split {
-            let out = split_cells(
-                &cells,
-                &areas.areas,
-                &labels,
-                &self.params.split_params(),
-                progress,
-            )?;
+            let out = match shards {
+                Some(shards) => {
+                    progress.stage("merge: split families from the shards", 0);
+                    let out = crate::merge::split_from_shards(
+                        &cells,
+                        &areas.areas,
+                        &labels,
+                        self.params.max_size,
+                        &self.params.optics,
+                        self.params.metric,
+                        shards,
+                    )?;
+                    progress.done();
+                    out
+                }
+                None => split_selected(
+                    &cells,
+                    &areas.areas,
+                    &labels,
+                    &self.params.split_params(),
+                    &chosen,
+                    progress,
+                )?,
+            };
             for (s, r) in out.report.settings.iter().enumerate() {
                 timings.push((
                     format!("split_optics_{}_{}_{}", s + 1, r.min_samples, r.xi),
@@ -441,10 +517,67 @@ impl Pipeline {
             input_rows: read.total_rows,
             timings,
             report: serde_json::Value::Null,
+            families: None,
         };
+        if let Some(selected) = selected {
+            run.restrict(selected);
+        }
         run.report = run.build_report(inputs);
         Ok(run)
     }
+
+    /// Merges the outputs of runs restricted to countries ([`Params::countries`]), each in
+    /// its own directory, into the run over all of them: the global stages run again here
+    /// (read, assign, graph, fuse, admin cells), the split families come from the shards (see
+    /// [`crate::merge`]). The result, and every file written from it, is byte-identical to
+    /// [`Pipeline::run`] with the same inputs and parameters.
+    ///
+    /// # Errors
+    /// A stage error, or [`crate::merge::MergeError`] when a shard is unreadable, was made
+    /// with other parameters or inputs, or when a family is missing or in two shards.
+    pub fn merge(
+        &self,
+        inputs: &Inputs,
+        shard_dirs: &[PathBuf],
+        progress: &dyn Progress,
+    ) -> Result<Run, Error> {
+        if self.params.countries.is_some() {
+            return Err(ParamsError::MergeWithCountries.into());
+        }
+        progress.stage("merge: read shards", shard_dirs.len() as u64);
+        let mut shards = Vec::with_capacity(shard_dirs.len());
+        for d in shard_dirs {
+            shards.push(crate::merge::read_shard(d)?);
+            progress.inc(1);
+        }
+        progress.done();
+        let inputs_json = inputs_report(inputs);
+        for s in &shards {
+            crate::merge::check_shard(s, &self.params.report_json(), &inputs_json)?;
+        }
+        self.run_inner(inputs, progress, Some(&shards))
+    }
+}
+
+/// The `inputs` section of the report: role, path, SHA-256 and size of every input file.
+fn inputs_report(inputs: &Inputs) -> serde_json::Value {
+    let mut files = vec![("points", inputs.points.path.clone())];
+    for (level, s) in [
+        ("country", &inputs.boundaries.country),
+        ("admin1", &inputs.boundaries.admin1),
+        ("admin2", &inputs.boundaries.admin2),
+    ] {
+        if let Some(s) = s {
+            files.push((level, s.path.clone()));
+        }
+    }
+    files
+        .iter()
+        .map(|(role, p)| {
+            json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
+                   "bytes": std::fs::metadata(p).map(|m| m.len()).ok()})
+        })
+        .collect()
 }
 
 /// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
@@ -479,6 +612,78 @@ fn quantile(sorted: &[usize], q: f64) -> usize {
 }
 
 impl Run {
+    /// Checks the partition's invariants ([`CellSet::validate`]); for a run restricted to some
+    /// countries, over the admin areas of its families.
+    ///
+    /// # Errors
+    /// [`crate::cells::ValidationError`] listing every problem found.
+    pub fn validate(
+        &self,
+    ) -> Result<crate::cells::ValidationReport, crate::cells::ValidationError> {
+        let scope: Option<Vec<bool>> = self.families.as_ref().map(|f| {
+            self.plan
+                .area_cell
+                .iter()
+                .map(|&c| f.get(c as usize).copied().unwrap_or(false))
+                .collect()
+        });
+        self.cells
+            .validate_within(&self.areas.areas, &self.labels, scope.as_deref())
+    }
+
+    /// Keeps the cells of the admin cells in `families` (fuse plan indices) and their points,
+    /// with cell ids dense again in the same order; other admin cells' first-cell entries
+    /// become `u32::MAX`. Rejects stay: they belong to no country.
+    fn restrict(&mut self, families: Vec<bool>) {
+        let keep_cell: Vec<bool> = self
+            .cells
+            .cells
+            .iter()
+            .map(|c| families.get(c.family as usize).copied().unwrap_or(false))
+            .collect();
+        let mut new_id = vec![u32::MAX; self.cells.len()];
+        let mut next = 0u32;
+        for (i, k) in keep_cell.iter().enumerate() {
+            if *k {
+                new_id[i] = next;
+                next += 1;
+            }
+        }
+        let cells = std::mem::take(&mut self.cells.cells);
+        self.cells.cells = cells
+            .into_iter()
+            .filter(|c| keep_cell[c.id as usize])
+            .map(|mut c| {
+                c.id = new_id[c.id as usize];
+                c
+            })
+            .collect();
+        let keep: Vec<usize> = (0..self.labels.points.len())
+            .filter(|&i| keep_cell[self.labels.cell[i] as usize])
+            .collect();
+        let l = &self.labels;
+        self.labels = Labels {
+            points: l.points.select(&keep),
+            area: keep.iter().map(|&i| l.area[i]).collect(),
+            cell: keep.iter().map(|&i| new_id[l.cell[i] as usize]).collect(),
+            snap_km: keep.iter().map(|&i| l.snap_km[i]).collect(),
+        };
+        for f in &mut self.family_first_cell {
+            *f = new_id.get(*f as usize).copied().unwrap_or(u32::MAX);
+        }
+        let max = self.params.max_size;
+        if let Some(split) = &mut self.split {
+            split
+                .left_above_max
+                .retain(|l| keep_cell[l.cell_id as usize]);
+            for l in &mut split.left_above_max {
+                l.cell_id = new_id[l.cell_id as usize];
+            }
+            split.above_max_after = self.cells.cells.iter().filter(|c| c.size > max).count();
+        }
+        self.families = Some(families);
+    }
+
     /// Partition quality of the cells on the labelled points (see [`crate::metrics`]): size
     /// inequality, entropy, quantization error and oracle accuracy against the cell centroids.
     pub fn quality(&self) -> crate::metrics::PartitionQuality {
@@ -513,28 +718,13 @@ impl Run {
         for r in &self.rejects {
             *by_reason.entry(r.reason.code()).or_default() += 1;
         }
-        let mut files = vec![("points", inputs.points.path.clone())];
-        for (level, s) in [
-            ("country", &inputs.boundaries.country),
-            ("admin1", &inputs.boundaries.admin1),
-            ("admin2", &inputs.boundaries.admin2),
-        ] {
-            if let Some(s) = s {
-                files.push((level, s.path.clone()));
-            }
-        }
-        let inputs_json: Vec<_> = files
-            .iter()
-            .map(|(role, p)| {
-                json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
-                       "bytes": std::fs::metadata(p).map(|m| m.len()).ok()})
-            })
-            .collect();
+        let inputs_json = inputs_report(inputs);
         let notes = &self.areas.notes;
         let small: Vec<_> = self
             .plan
             .below_min
             .iter()
+            .filter(|(c, _)| self.family_first_cell[*c as usize] != u32::MAX)
             .map(|(c, r)| {
                 let id = self.family_first_cell[*c as usize];
                 let cell = &self.cells.cells[id as usize];
@@ -547,18 +737,7 @@ impl Run {
             .collect();
         json!({
             "geocells_version": env!("CARGO_PKG_VERSION"),
-            "params": {
-                "preset": self.params.preset,
-                "min_size": self.params.min_size,
-                "max_size": self.params.max_size,
-                "snap_km": self.params.assign.snap_km,
-                "split": self.params.split,
-                "optics": self.params.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
-                "metric": self.params.metric,
-                "fallback": self.params.fallback,
-                "tau_km": self.params.smoothing.tau_km,
-                "top_k": self.params.smoothing.k,
-            },
+            "params": self.params.report_json(),
             "split": self.split,
             "quality": self.quality(),
             "baselines": [

@@ -254,7 +254,7 @@ pub struct SettingReport {
 }
 
 /// Why a cell could not be brought to MAX.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unsplittable {
     /// All its points are at one location.
@@ -322,13 +322,30 @@ pub struct SplitOutcome {
     pub report: SplitReport,
 }
 
-/// One cell of a family while it is being split.
-#[derive(Debug, Clone)]
-struct Part {
-    geometry: MultiPolygon<f64>,
+/// One cell of a family while it is being split, or as a shard recorded it (see
+/// [`assemble_outcome`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitPart {
+    /// Its polygons.
+    pub geometry: MultiPolygon<f64>,
     /// Label indices of its points, ascending.
-    points: Vec<u32>,
-    origin: CellOrigin,
+    pub points: Vec<u32>,
+    /// How it came about.
+    pub origin: CellOrigin,
+}
+
+type Part = SplitPart;
+
+/// A split family as [`assemble_outcome`] takes it: the admin cell at `position` of the admin
+/// cells and its parts in creation order (the remainder first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitFamily {
+    /// Position of the admin cell in the admin [`CellSet`].
+    pub position: usize,
+    /// The parts, remainder first, then in the order they were carved.
+    pub parts: Vec<SplitPart>,
+    /// Parts (by index) left above MAX, with the reason.
+    pub unsplittable: Vec<(usize, Unsplittable)>,
 }
 
 /// A family being split.
@@ -360,6 +377,24 @@ pub fn split_cells(
     params: &SplitParams,
     progress: &dyn Progress,
 ) -> Result<SplitOutcome, SplitError> {
+    split_selected(cells, areas, labels, params, &|_| true, progress)
+}
+
+/// [`split_cells`] on the admin cells for which `selected(position)` holds; the others are
+/// kept as they are (and counted in no report figure). Families never interact, so the
+/// selected families come out exactly as in a run over all of them: this is what runs per
+/// country (`Params::countries`) rely on.
+///
+/// # Errors
+/// As [`split_cells`].
+pub fn split_selected(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &Labels,
+    params: &SplitParams,
+    selected: &(dyn Fn(usize) -> bool + Sync),
+    progress: &dyn Progress,
+) -> Result<SplitOutcome, SplitError> {
     params.validate()?;
     let max = params.max_size;
     let n = labels.points.len();
@@ -370,7 +405,7 @@ pub fn split_cells(
         }
     }
     let big: Vec<usize> = (0..cells.len())
-        .filter(|&c| members[c].len() > max)
+        .filter(|&c| members[c].len() > max && selected(c))
         .collect();
     // Positions the split works with: a snapped point (off every polygon) stands at its nearest
     // point on its family's boundary, so it is inside (on the edge of) the polygon being cut.
@@ -487,10 +522,53 @@ pub fn split_cells(
     }
     let fallback_seconds = t.elapsed().as_secs_f64();
 
-    // Assemble: families in admin-cell order, parts in creation order.
+    let report = SplitReport {
+        metric: params.metric,
+        above_max_before,
+        settings,
+        above_max_after_optics,
+        fallback_carves,
+        fallback_seconds,
+        above_max_after: 0,
+        left_above_max: Vec::new(),
+        fragments_moved: families.iter().map(|f| f.fragments_moved).sum(),
+        fragment_points_moved: families.iter().map(|f| f.fragment_points_moved).sum(),
+    };
+    let families = families
+        .into_iter()
+        .map(|f| SplitFamily {
+            position: f.index as usize,
+            parts: f.parts,
+            unsplittable: f.unsplittable,
+        })
+        .collect();
+    Ok(assemble_outcome(
+        cells, areas, labels, families, max, report,
+    ))
+}
+
+/// Builds the partition from the admin cells and the split families: families in admin-cell
+/// order, parts in creation order, cell ids dense in that order; fills in
+/// [`SplitReport::above_max_after`] and [`SplitReport::left_above_max`]. [`split_cells`] ends
+/// here, and so does a merge of per-country runs ([`crate::merge`]), which is why both give
+/// the same bytes.
+pub fn assemble_outcome(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &Labels,
+    families: Vec<SplitFamily>,
+    max: usize,
+    mut report: SplitReport,
+) -> SplitOutcome {
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); cells.len()];
+    for (i, &c) in labels.cell.iter().enumerate() {
+        if let Some(m) = members.get_mut(c as usize) {
+            m.push(i as u32);
+        }
+    }
     let mut split_of: Vec<Option<usize>> = vec![None; cells.len()];
     for (k, f) in families.iter().enumerate() {
-        split_of[f.index as usize] = Some(k);
+        split_of[f.position] = Some(k);
     }
     let mut cell_of_point = labels.cell.clone();
     let mut family_first_cell = Vec::with_capacity(cells.len());
@@ -519,7 +597,7 @@ pub fn split_cells(
                     if let Some((_, reason)) = f.unsplittable.iter().find(|(p, _)| *p == j) {
                         left_above_max.push(LeftAboveMax {
                             cell_id: id,
-                            name: f.name.clone(),
+                            name: cell.name.clone(),
                             size: part.points.len(),
                             reason: *reason,
                         });
@@ -530,25 +608,14 @@ pub fn split_cells(
         }
     }
     flush(&mut out, &mut pending, cells, areas, labels);
-    let above_max_after = out.iter().filter(|c| c.size > max).count();
-    let report = SplitReport {
-        metric: params.metric,
-        above_max_before,
-        settings,
-        above_max_after_optics,
-        fallback_carves,
-        fallback_seconds,
-        above_max_after,
-        left_above_max,
-        fragments_moved: families.iter().map(|f| f.fragments_moved).sum(),
-        fragment_points_moved: families.iter().map(|f| f.fragment_points_moved).sum(),
-    };
-    Ok(SplitOutcome {
+    report.above_max_after = out.iter().filter(|c| c.size > max).count();
+    report.left_above_max = left_above_max;
+    SplitOutcome {
         cells: CellSet { cells: out },
         cell_of_point,
         family_first_cell,
         report,
-    })
+    }
 }
 
 /// Builds the pending carved cells (in parallel, in order) and appends them to `out`.
@@ -566,13 +633,13 @@ fn flush(
     let built: Vec<Cell> = std::mem::take(pending)
         .into_par_iter()
         .enumerate()
-        .map(|(k, (family, part))| {
+        .map(|(k, (position, part))| {
             let Part {
                 geometry,
                 points,
                 origin,
             } = part;
-            let fam = &cells.cells[family as usize];
+            let fam = &cells.cells[position as usize];
             // Names from the member area holding most of this cell's points.
             let mut counts: std::collections::BTreeMap<u32, usize> = Default::default();
             for &i in &points {
@@ -585,7 +652,7 @@ fn flush(
                 .unwrap_or(fam.areas[0]);
             Cell::assemble(
                 start + k as u32,
-                family,
+                fam.family,
                 origin,
                 &areas[dominant as usize],
                 fam.areas.clone(),

@@ -30,7 +30,7 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
         .expect("valid params")
         .run(inputs, &NoProgress)
         .expect("pipeline runs");
-    if let Err(e) = run.cells.validate(&run.areas.areas, &run.labels) {
+    if let Err(e) = run.validate() {
         panic!("partition invalid: {e}");
     }
     // Nothing is lost: every input row is labelled or rejected, exactly once.
