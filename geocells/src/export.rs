@@ -137,6 +137,24 @@ pub fn write_parquet(
     kv: Vec<(String, String)>,
     row_group: impl Fn(std::ops::Range<usize>) -> Vec<Column>,
 ) -> Result<(), ExportError> {
+    let step = rows_per_group.max(1);
+    // At least one (possibly empty) row group, as before.
+    let groups = (0..n_rows.div_ceil(step).max(1))
+        .map(|g| row_group(g * step..((g + 1) * step).min(n_rows)));
+    write_parquet_groups(path, names, kinds, kv, groups)
+}
+
+/// [`write_parquet`] from row groups made one at a time (for outputs too large to hold).
+///
+/// # Errors
+/// [`ExportError`] naming the file.
+pub fn write_parquet_groups(
+    path: &Path,
+    names: &[&str],
+    kinds: &[Column],
+    kv: Vec<(String, String)>,
+    groups: impl Iterator<Item = Vec<Column>>,
+) -> Result<(), ExportError> {
     let fields: Vec<String> = names
         .iter()
         .zip(kinds)
@@ -150,6 +168,7 @@ pub fn write_parquet(
         })
         .collect();
     let message = format!("message schema {{\n{}\n}}", fields.join("\n"));
+    let mut groups = groups;
     write_atomic(path, |w| {
         let schema = Arc::new(parse_message_type(&message).map_err(|e| e.to_string())?);
         let props = WriterProperties::builder()
@@ -160,15 +179,13 @@ pub fn write_parquet(
             .set_key_value_metadata(Some(
                 kv.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect(),
             ))
-            .set_max_row_group_row_count(Some(rows_per_group.max(1)))
+            .set_max_row_group_row_count(None)
             .build();
         let mut writer =
             SerializedFileWriter::new(w, schema, Arc::new(props)).map_err(|e| e.to_string())?;
-        let mut start = 0;
-        loop {
-            let end = (start + rows_per_group.max(1)).min(n_rows);
-            let cols = row_group(start..end);
-            if cols.len() != names.len() || cols.iter().any(|c| c.len() != end - start) {
+        for cols in groups.by_ref() {
+            let len = cols.first().map_or(0, Column::len);
+            if cols.len() != names.len() || cols.iter().any(|c| c.len() != len) {
                 return Err("internal: column count or length mismatch".into());
             }
             let mut rg = writer.next_row_group().map_err(|e| e.to_string())?;
@@ -196,10 +213,6 @@ pub fn write_parquet(
                 cw.close().map_err(|e| e.to_string())?;
             }
             rg.close().map_err(|e| e.to_string())?;
-            start = end;
-            if start >= n_rows {
-                break;
-            }
         }
         writer.close().map_err(|e| e.to_string())?;
         Ok(())
@@ -551,51 +564,63 @@ pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
 /// # Errors
 /// [`ExportError`] when the targets cannot be computed or the file cannot be written.
 pub fn write_targets_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
+    use rayon::prelude::*;
     let l = &run.labels;
-    let pts: Vec<(f64, f64)> = (0..l.points.len())
-        .map(|i| (l.points.lon[i], l.points.lat[i]))
-        .collect();
-    let targets =
-        crate::labels::smoothed_targets(&pts, &run.cells.centroids(), run.params.smoothing)
-            .map_err(|e| ExportError::Encode {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-    let mut row = Vec::new();
-    let mut rank = Vec::new();
-    let mut cell = Vec::new();
-    let mut weight = Vec::new();
-    for (i, t) in targets.iter().enumerate() {
-        for (k, &(c, w)) in t.iter().enumerate() {
-            row.push(l.points.rows[i] as i64);
-            rank.push(k as i64);
-            cell.push(c as i64);
-            weight.push(w);
+    let encode = |message: String| ExportError::Encode {
+        path: path.to_path_buf(),
+        message,
+    };
+    let smoother = crate::labels::Smoother::new(&run.cells.centroids(), run.params.smoothing)
+        .map_err(|e| encode(e.to_string()))?;
+    // Streamed: one row group per chunk of points, so memory stays at one chunk's targets
+    // whatever the number of points (5M points x 10 weights held at once took ~2 GB).
+    let n = l.points.len();
+    let groups = (0..n.div_ceil(TARGET_CHUNK)).map(|g| {
+        let range = g * TARGET_CHUNK..((g + 1) * TARGET_CHUNK).min(n);
+        let targets: Vec<Vec<(u32, f64)>> = range
+            .clone()
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| smoother.targets(l.points.lon[i], l.points.lat[i]))
+            .collect();
+        let rows: usize = targets.iter().map(Vec::len).sum();
+        let (mut row, mut rank, mut cell, mut weight) = (
+            Vec::with_capacity(rows),
+            Vec::with_capacity(rows),
+            Vec::with_capacity(rows),
+            Vec::with_capacity(rows),
+        );
+        for (i, t) in range.zip(&targets) {
+            for (k, &(c, w)) in t.iter().enumerate() {
+                row.push(l.points.rows[i] as i64);
+                rank.push(k as i64);
+                cell.push(i64::from(c));
+                weight.push(w);
+            }
         }
-    }
-    let kinds = [
-        Column::I64(vec![]),
-        Column::I64(vec![]),
-        Column::I64(vec![]),
-        Column::F64(vec![]),
-    ];
-    write_parquet(
+        vec![
+            Column::I64(row),
+            Column::I64(rank),
+            Column::I64(cell),
+            Column::F64(weight),
+        ]
+    });
+    write_parquet_groups(
         path,
         &["row", "rank", "cell_id", "weight"],
-        &kinds,
-        row.len(),
-        1 << 20,
+        &[
+            Column::I64(vec![]),
+            Column::I64(vec![]),
+            Column::I64(vec![]),
+            Column::F64(vec![]),
+        ],
         vec![],
-        |r| {
-            vec![
-                Column::I64(row[r.clone()].to_vec()),
-                Column::I64(rank[r.clone()].to_vec()),
-                Column::I64(cell[r.clone()].to_vec()),
-                Column::F64(weight[r].to_vec()),
-            ]
-        },
+        groups,
     )
 }
+
+/// Points per row group of `targets.parquet` (about a million rows at k = 10).
+const TARGET_CHUNK: usize = 100_000;
 
 /// Writes the cells of new points ([`crate::assign::CellLookup`]): columns `id`, `row`, `lon`,
 /// `lat`, `cell_id`, `off_cell_km` (0 inside a cell, else the distance to the nearest one), in

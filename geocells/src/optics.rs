@@ -90,7 +90,7 @@ pub fn round15(x: f64) -> f64 {
 
 /// Euclidean distance as numpy computes `sqrt(sum((a - b)**2))` for 2 or 3 coordinates:
 /// `sqrt(dx*dx + dy*dy [+ dz*dz])`, summed left to right, no FMA.
-fn dist<const D: usize>(a: [f64; D], b: [f64; D]) -> f64 {
+pub(crate) fn dist<const D: usize>(a: [f64; D], b: [f64; D]) -> f64 {
     let dx = b[0] - a[0];
     let mut s = dx * dx;
     for k in 1..D {
@@ -131,7 +131,7 @@ pub fn optics_sphere_reference(
 }
 
 /// Lon/lat degrees to 3-D points on a sphere of radius [`crate::geodesy::EARTH_RADIUS_KM`].
-fn unit_sphere_km(lonlat: &[(f64, f64)]) -> Vec<[f64; 3]> {
+pub(crate) fn unit_sphere_km(lonlat: &[(f64, f64)]) -> Vec<[f64; 3]> {
     let r = crate::geodesy::EARTH_RADIUS_KM;
     lonlat
         .iter()
@@ -213,7 +213,7 @@ pub fn optics_planar_fast(
     points: &[[f64; 2]],
     params: &OpticsParams,
 ) -> Result<Optics, OpticsError> {
-    optics_fast(points, params)
+    optics_fast(points, params, None)
 }
 
 /// OPTICS with xi extraction on the sphere: points are lon/lat degrees and the distance is the
@@ -238,7 +238,29 @@ pub fn optics_planar_fast(
 /// # Errors
 /// As [`optics_planar`].
 pub fn optics_sphere(lonlat: &[(f64, f64)], params: &OpticsParams) -> Result<Optics, OpticsError> {
-    optics_fast(&unit_sphere_km(lonlat), params)
+    optics_fast(&unit_sphere_km(lonlat), params, None)
+}
+
+/// [`optics_sphere`] with the core distances of some points already known: `known[i]`, when
+/// set, must be exactly the (rounded) core distance [`optics_sphere`] would compute for point
+/// `i`, as [`Optics::core_distances`] of an earlier run gives it for a point whose `min_samples`
+/// nearest neighbours are the same in both sets. The split re-clusters a cell after every carve
+/// and knows which points changed (`split`'s `known_cores`); the rest are not recomputed.
+///
+/// # Errors
+/// As [`optics_planar`]; also [`OpticsError::MinSamples`] if `known` has the wrong length.
+pub fn optics_sphere_known(
+    lonlat: &[(f64, f64)],
+    params: &OpticsParams,
+    known: &[Option<f64>],
+) -> Result<Optics, OpticsError> {
+    if known.len() != lonlat.len() {
+        return Err(OpticsError::MinSamples {
+            min_samples: params.min_samples,
+            n: known.len(),
+        });
+    }
+    optics_fast(&unit_sphere_km(lonlat), params, Some(known))
 }
 
 /// From this `min_samples` on, candidates are found with a range query first (see
@@ -249,6 +271,7 @@ const RANGE_QUERY_MIN_SAMPLES: usize = 32;
 fn optics_fast<const D: usize>(
     points: &[[f64; D]],
     params: &OpticsParams,
+    known: Option<&[Option<f64>]>,
 ) -> Result<Optics, OpticsError>
 where
     [f64; D]: rstar::Point<Scalar = f64>,
@@ -268,7 +291,7 @@ where
         .map(|(i, &p)| GeomWithData::new(p, i))
         .collect();
     let full = RTree::bulk_load(all.clone());
-    let core = core_distances(points, &full, m);
+    let core = core_distances(points, &full, m, known);
     drop(full);
     let mut unprocessed = RTree::bulk_load(all);
     let mut processed_tree: RTree<P<D>> = RTree::new();
@@ -299,16 +322,13 @@ where
         let floor = round15(core[p]);
         let r = core[p] * (1.0 + 1e-9) + 1e-12;
         let mut lowest: Option<usize> = None;
-        let ranged = if m >= RANGE_QUERY_MIN_SAMPLES {
-            tree.locate_within_distance(points[p], r * r).collect()
-        } else {
-            Vec::new()
-        };
-        for q in ranged {
-            if round15(dist(points[p], *q.geom()).max(core[p])) == floor
-                && lowest.is_none_or(|l| q.data < l)
-            {
-                lowest = Some(q.data);
+        if m >= RANGE_QUERY_MIN_SAMPLES {
+            for q in tree.locate_within_distance(points[p], r * r) {
+                if lowest.is_none_or(|l| q.data < l)
+                    && round15(dist(points[p], *q.geom()).max(core[p])) == floor
+                {
+                    lowest = Some(q.data);
+                }
             }
         }
         if let Some(j) = lowest {
@@ -391,6 +411,7 @@ fn core_distances<const D: usize>(
     points: &[[f64; D]],
     tree: &rstar::RTree<rstar::primitives::GeomWithData<[f64; D], usize>>,
     m: usize,
+    known: Option<&[Option<f64>]>,
 ) -> Vec<f64>
 where
     [f64; D]: rstar::Point<Scalar = f64>,
@@ -421,6 +442,12 @@ where
             let mut guess: Option<f64> = None;
             let mut dists: Vec<f64> = Vec::new();
             for &i in chunk {
+                if let Some(k) = known.and_then(|k| k[i]) {
+                    out.push((i, k));
+                    // A known core distance is rounded; as a radius guess that is fine.
+                    guess = Some(k * 1.1);
+                    continue;
+                }
                 let p = points[i];
                 let kth = match guess {
                     None => walk(p),
