@@ -51,6 +51,7 @@ pub mod fuse;
 pub mod geodesy;
 pub mod graph;
 pub mod io;
+mod keyed_tree;
 pub mod labels;
 pub mod map;
 pub mod merge;
