@@ -14,6 +14,28 @@
 /// Points per leaf.
 const LEAF: usize = 16;
 
+/// Squared distance from `q` to the box `[lo, hi]`, summed axis by axis from the first.
+fn box_d2<const D: usize>(q: [f64; D], lo: &[f64; D], hi: &[f64; D]) -> f64 {
+    q.iter().zip(lo).zip(hi).fold(0.0, |acc, ((&x, &l), &h)| {
+        let d = if x < l {
+            l - x
+        } else if x > h {
+            x - h
+        } else {
+            0.0
+        };
+        acc + d * d
+    })
+}
+
+/// Squared distance between two points, summed axis by axis from the first (as `dist`).
+fn point_d2<const D: usize>(p: &[f64; D], q: [f64; D]) -> f64 {
+    p.iter().zip(q).fold(0.0, |acc, (&a, b)| {
+        let d = a - b;
+        acc + d * d
+    })
+}
+
 /// One node: the bounding box of its points, the smallest key among its active points, and
 /// either two children or a range of `order`.
 #[derive(Debug, Clone)]
@@ -130,18 +152,7 @@ impl<const D: usize> KeyedTree<D> {
         let mut stack = vec![0usize];
         while let Some(id) = stack.pop() {
             let node = &self.nodes[id];
-            let mut d2 = 0.0;
-            for k in 0..D {
-                let d = if q[k] < node.lo[k] {
-                    node.lo[k] - q[k]
-                } else if q[k] > node.hi[k] {
-                    q[k] - node.hi[k]
-                } else {
-                    0.0
-                };
-                d2 += d * d;
-            }
-            if d2 > r2 {
+            if box_d2(q, &node.lo, &node.hi) > r2 {
                 continue;
             }
             match node.children {
@@ -151,12 +162,7 @@ impl<const D: usize> KeyedTree<D> {
                 }
                 None => {
                     for &i in &self.order[node.start..node.end] {
-                        let mut d2 = 0.0;
-                        for a in 0..D {
-                            let d = self.points[i][a] - q[a];
-                            d2 += d * d;
-                        }
-                        if d2 <= r2 {
+                        if point_d2(&self.points[i], q) <= r2 {
                             f(i);
                         }
                     }
@@ -183,18 +189,7 @@ impl<const D: usize> KeyedTree<D> {
             if best.is_some_and(|(k, _)| node.min_key >= k) || node.min_key == usize::MAX {
                 continue;
             }
-            let mut d2 = 0.0;
-            for k in 0..D {
-                let d = if q[k] < node.lo[k] {
-                    node.lo[k] - q[k]
-                } else if q[k] > node.hi[k] {
-                    q[k] - node.hi[k]
-                } else {
-                    0.0
-                };
-                d2 += d * d;
-            }
-            if d2 > r2 {
+            if box_d2(q, &node.lo, &node.hi) > r2 {
                 continue;
             }
             match node.children {
@@ -214,12 +209,7 @@ impl<const D: usize> KeyedTree<D> {
                         if k == usize::MAX || best.is_some_and(|(b, _)| k >= b) {
                             continue;
                         }
-                        let mut d2 = 0.0;
-                        for a in 0..D {
-                            let d = self.points[i][a] - q[a];
-                            d2 += d * d;
-                        }
-                        if d2 <= r2 && accept(i) {
+                        if point_d2(&self.points[i], q) <= r2 && accept(i) {
                             best = Some((k, i));
                         }
                     }
