@@ -796,6 +796,9 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
         );
     }
     md.push_str("\nOracle: every point predicted as its cell's centroid (the best a classifier over these cells can do).\n");
+    if columns.iter().any(|c| c.0.starts_with("H3")) {
+        md.push_str("H3 cell counts grow about sevenfold per resolution; the resolution shown is the one whose count of occupied cells is closest to the semantic cells'.\n");
+    }
     md
 }
 

@@ -155,6 +155,13 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
         err.to_string().contains("min_size") && err.to_string().contains("shard0"),
         "{err}"
     );
+    // A merge restricted to countries, and an empty country list, are parameter errors.
+    let err = Pipeline::new(params.clone().countries(Some(vec!["BEL".into()])))
+        .expect("params")
+        .merge(&inputs, &shard_dirs, &NoProgress)
+        .expect_err("merge with countries");
+    assert!(err.to_string().contains("do not restrict"), "{err}");
+    assert!(Pipeline::new(params.clone().countries(Some(vec![]))).is_err());
     // An unknown country is named.
     let err = Pipeline::new(params.countries(Some(vec!["Atlantis".into()])))
         .expect("params")
