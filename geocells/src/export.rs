@@ -6,7 +6,7 @@
 //! * `cells.geojson`: RFC 7946 FeatureCollection with the same properties (exterior rings
 //!   counter-clockwise, every polygon within `[-180, 180]`), for QGIS;
 //! * `cells.qml`: the QGIS style QGIS loads with `cells.geojson` (one colour per cell, as in
-//!   `map.png`; [`crate::qml`]);
+//!   `map.png`, up to [`crate::qml::MAX_CATEGORIES`] cells; [`crate::qml`]);
 //! * `points.parquet`: one row per labelled point: input id and row, lon, lat, cell_id, snap
 //!   distance, admin codes and names;
 //! * `targets.parquet`: label-smoothing targets, top-k (cell_id, weight) per point;

@@ -1,10 +1,24 @@
 //! A QGIS layer style for the cells: `cells.qml` next to `cells.geojson` makes QGIS open the
 //! layer already styled (QGIS loads a same-named `.qml` as the layer's default style).
 //!
-//! The style is a categorised renderer on `cell_id` with one category per cell, filled with the
-//! colour the PNG preview ([`crate::map`]) gives that cell and outlined in thin dark grey, plus
-//! a simple labeling on `cell_id` that is defined but switched off (`labelsEnabled="0"`; turn
-//! it on in QGIS with the layer's "Show Labels" toggle).
+//! Up to [`MAX_CATEGORIES`] cells, the style is a categorised renderer on `cell_id` with one
+//! category per cell, filled with the colour the PNG preview ([`crate::map`]) gives that cell,
+//! plus one grey "all other values" category. That default category keeps QGIS from sending
+//! a filter `"cell_id" IN (<every id>)` to the data provider: OGR SQL (GDAL 3.6) rejects
+//! `IN` lists longer than 4,997 values, and QGIS then tests that list against every feature
+//! itself, which makes each redraw quadratic in the number of cells.
+//!
+//! Above [`MAX_CATEGORIES`] cells (the `pigeon` preset on millions of points makes 100,000+),
+//! one category per cell would make a QML of 100+ MB that QGIS needs 10+ s to read each time
+//! the layer is opened. The style is then a single-symbol renderer whose fill colour is data-defined by
+//! [`COLOUR_EXPRESSION`], a deterministic pseudo-random colour computed from `cell_id` by QGIS
+//! itself. Those colours are *not* the PNG preview's colours (QGIS expressions have no 64-bit
+//! bit operations to reproduce [`crate::map`]'s SplitMix64), but they come from the same range
+//! (90–239 per channel) and neighbouring ids get unrelated colours.
+//!
+//! Both forms outline the cells in thin dark grey and define a simple labeling on `cell_id`
+//! that is switched off (`labelsEnabled="0"`; turn it on in QGIS with the layer's "Show Labels"
+//! toggle).
 //!
 //! Format: the QML of QGIS 3.x as QGIS 3.22 LTR writes it (`<qgis version="3.22.16-…">`,
 //! `styleCategories="Symbology|Labeling"`); symbol-layer properties are written both as an
@@ -28,6 +42,37 @@ const OUTLINE: &str = "60,60,60,255";
 /// Outline width in millimetres.
 const OUTLINE_MM: &str = "0.1";
 
+/// The most cells that get one category each; above it the style is a single symbol with a
+/// data-defined fill colour ([`COLOUR_EXPRESSION`]).
+///
+/// Measured with QGIS 3.22.16 on synthetic layers of square cells (`docs/qgis.md`):
+/// `loadNamedStyle` of the categorised style took 0.8 s for 10,000 categories (11 MB of QML),
+/// 1.2–2.6 s for 20,000 (23 MB), 4–6 s for 50,000 (57 MB) and 10–14 s for 100,000 (115 MB),
+/// and QGIS pays that each time it opens the layer with its same-named `.qml`. 20,000 keeps
+/// it at about two seconds.
+pub const MAX_CATEGORIES: usize = 20_000;
+
+/// Fill colour of the categorised style's "all other values" category (RGBA); no cell uses it
+/// unless the layer's `cell_id` values were edited.
+const OTHER_FILL: &str = "200,200,200,255";
+
+/// Static fill colour of the single-symbol style (RGBA), used where [`COLOUR_EXPRESSION`]
+/// gives no colour (a feature without `cell_id`).
+const SINGLE_FILL: &str = "190,190,190,255";
+
+/// The QGIS expression for the fill colour of the single-symbol style: a pseudo-random light
+/// colour from `cell_id`, each channel in 90–239 like [`crate::map`]'s colours (but not the
+/// same colours).
+///
+/// `x = (id · 69069 + 12345) mod p` and two squarings mod the prime `p = 67,108,859 < 2²⁶`
+/// mix the id; the channels are base-150 digits of the result. Every intermediate value stays
+/// below 2⁵³, so QGIS computes the same colours with its 64-bit integer arithmetic (an Integer
+/// field) and with doubles (a Real field), for every `u32` id.
+pub const COLOUR_EXPRESSION: &str = "with_variable('x', (\"cell_id\" * 69069 + 12345) % 67108859, \
+     with_variable('y', (@x * @x + 1013) % 67108859, \
+     with_variable('z', (@y * @y + 7) % 67108859, \
+     color_rgb(90 + @z % 150, 90 + (@z // 150) % 150, 90 + (@z // 22500) % 150))))";
+
 /// Escapes text for an XML attribute value in double quotes.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -50,8 +95,9 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// One fill symbol layer: `color` as `r,g,b,a`.
-fn fill_symbol(out: &mut String, name: &str, color: &str) {
+/// One fill symbol layer: `color` as `r,g,b,a`; `colour_expression`, if any, data-defines the
+/// fill colour (QGIS property `fillColor`).
+fn fill_symbol(out: &mut String, name: &str, color: &str, colour_expression: Option<&str>) {
     let props = [
         ("color", color),
         ("joinstyle", "bevel"),
@@ -78,6 +124,30 @@ fn fill_symbol(out: &mut String, name: &str, color: &str) {
     for (k, v) in props {
         let _ = writeln!(out, r#"          <prop k="{k}" v="{v}"/>"#);
     }
+    if let Some(expr) = colour_expression {
+        // As QGIS 3.22 writes a data-defined property (type 3: expression).
+        out.push_str(concat!(
+            "          <data_defined_properties>\n",
+            "            <Option type=\"Map\">\n",
+            "              <Option type=\"QString\" name=\"name\" value=\"\"/>\n",
+            "              <Option type=\"Map\" name=\"properties\">\n",
+            "                <Option type=\"Map\" name=\"fillColor\">\n",
+            "                  <Option type=\"bool\" name=\"active\" value=\"true\"/>\n",
+        ));
+        let _ = writeln!(
+            out,
+            r#"                  <Option type="QString" name="expression" value="{}"/>"#,
+            esc(expr)
+        );
+        out.push_str(concat!(
+            "                  <Option type=\"int\" name=\"type\" value=\"3\"/>\n",
+            "                </Option>\n",
+            "              </Option>\n",
+            "              <Option type=\"QString\" name=\"type\" value=\"collection\"/>\n",
+            "            </Option>\n",
+            "          </data_defined_properties>\n",
+        ));
+    }
     out.push_str("        </layer>\n      </symbol>\n");
 }
 
@@ -96,18 +166,49 @@ const LABELING: &str = r#"  <labeling type="simple">
   </labeling>
 "#;
 
-/// The style of `cells` as QGIS QML text: a categorised renderer on `cell_id`, one category
-/// per cell (in `cell_id` order, labelled `"<cell_id> <name> (<country>)"`) filled with the
-/// PNG preview's colour of that cell, thin dark-grey outlines, and labels on `cell_id`
-/// defined but disabled. Deterministic: the same cells give the same text.
+/// The style of `cells` as QGIS QML text, deterministic: the same cells give the same text.
+///
+/// Up to [`MAX_CATEGORIES`] cells: a categorised renderer on `cell_id`, one category per cell
+/// (in `cell_id` order, labelled `"<cell_id> <name> (<country>)"`) filled with the PNG
+/// preview's colour of that cell, then a grey "all other values" category. Above it: a single
+/// symbol whose fill colour is [`COLOUR_EXPRESSION`]. Both with thin dark-grey outlines and
+/// labels on `cell_id` defined but disabled.
 pub fn qml_string(cells: &CellSet) -> String {
-    // About 1.2 kB per cell.
-    let mut out = String::with_capacity(4096 + 1300 * cells.cells.len());
+    qml_string_with(cells, MAX_CATEGORIES)
+}
+
+/// [`qml_string`] with the category limit as a parameter: categorised up to `max_categories`
+/// cells, a single symbol with a data-defined colour above.
+pub(crate) fn qml_string_with(cells: &CellSet, max_categories: usize) -> String {
+    let categorised = cells.cells.len() <= max_categories;
+    // About 1.2 kB per cell when categorised.
+    let per_cell = if categorised { 1300 } else { 0 };
+    let mut out = String::with_capacity(8192 + per_cell * cells.cells.len());
     out.push_str("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n");
     let _ = writeln!(
         out,
         r#"<qgis version="{QGIS_VERSION}" styleCategories="Symbology|Labeling" labelsEnabled="0">"#
     );
+    if categorised {
+        categorised_renderer(&mut out, cells);
+    } else {
+        out.push_str(
+            r#"  <renderer-v2 type="singleSymbol" enableorderby="0" symbollevels="0" forceraster="0">"#,
+        );
+        out.push_str("\n    <symbols>\n");
+        fill_symbol(&mut out, "0", SINGLE_FILL, Some(COLOUR_EXPRESSION));
+        out.push_str("    </symbols>\n    <rotation/>\n    <sizescale/>\n  </renderer-v2>\n");
+    }
+    out.push_str(LABELING);
+    out.push_str("  <blendMode>0</blendMode>\n");
+    out.push_str("  <featureBlendMode>0</featureBlendMode>\n");
+    out.push_str("  <layerGeometryType>2</layerGeometryType>\n");
+    out.push_str("</qgis>\n");
+    out
+}
+
+/// The categorised `<renderer-v2>`: one category per cell, then "all other values".
+fn categorised_renderer(out: &mut String, cells: &CellSet) {
     out.push_str(
         r#"  <renderer-v2 type="categorizedSymbol" attr="cell_id" enableorderby="0" symbollevels="0" forceraster="0">"#,
     );
@@ -125,18 +226,20 @@ pub fn qml_string(cells: &CellSet) -> String {
             esc(&label)
         );
     }
+    // The default category (empty value): with it, and every category rendered, QGIS puts no
+    // `IN (<every id>)` filter on the layer (see the module docs).
+    let other = cells.cells.len();
+    let _ = writeln!(
+        out,
+        r#"      <category render="true" value="" label="all other values" symbol="{other}"/>"#
+    );
     out.push_str("    </categories>\n    <symbols>\n");
     for (i, c) in cells.cells.iter().enumerate() {
         let [r, g, b] = crate::map::colour_of(c.id);
-        fill_symbol(&mut out, &i.to_string(), &format!("{r},{g},{b},255"));
+        fill_symbol(out, &i.to_string(), &format!("{r},{g},{b},255"), None);
     }
+    fill_symbol(out, &other.to_string(), OTHER_FILL, None);
     out.push_str("    </symbols>\n  </renderer-v2>\n");
-    out.push_str(LABELING);
-    out.push_str("  <blendMode>0</blendMode>\n");
-    out.push_str("  <featureBlendMode>0</featureBlendMode>\n");
-    out.push_str("  <layerGeometryType>2</layerGeometryType>\n");
-    out.push_str("</qgis>\n");
-    out
 }
 
 /// Writes the style of `cells` ([`qml_string`]) to `path` (atomically), normally `cells.qml`
@@ -300,11 +403,17 @@ mod tests {
         check_well_formed(&qml).expect("well-formed XML");
         assert!(qml.starts_with("<!DOCTYPE qgis"));
         assert!(qml.contains(r#"<renderer-v2 type="categorizedSymbol" attr="cell_id""#));
-        assert_eq!(qml.matches("<category ").count(), cells.cells.len());
+        // One category per cell, plus "all other values" (empty value) with its own symbol.
+        assert_eq!(qml.matches("<category ").count(), cells.cells.len() + 1);
         assert_eq!(
             qml.matches("<symbol type=\"fill\"").count(),
-            cells.cells.len()
+            cells.cells.len() + 1
         );
+        assert!(qml.contains(&format!(
+            r#"<category render="true" value="" label="all other values" symbol="{}"/>"#,
+            cells.cells.len()
+        )));
+        assert!(!qml.contains("data_defined_properties"));
         // Every category: value = cell id, its symbol filled with the PNG preview's colour.
         for c in &cells.cells {
             let cat = format!(r#"<category render="true" value="{}" "#, c.id);
@@ -337,6 +446,89 @@ mod tests {
         assert!(qml.contains(r#"<text-style fieldName="cell_id" isExpression="0""#));
         // Deterministic.
         assert_eq!(qml, qml_string(&cells.clone()));
+    }
+
+    #[test]
+    fn above_the_limit_the_style_is_one_symbol_coloured_by_an_expression_on_cell_id() {
+        let cells = cell_set();
+        // At the limit: still categorised.
+        let at = qml_string_with(&cells, cells.cells.len());
+        assert!(at.contains(r#"<renderer-v2 type="categorizedSymbol""#));
+        assert_eq!(at, qml_string(&cells));
+
+        let qml = qml_string_with(&cells, cells.cells.len() - 1);
+        check_well_formed(&qml).expect("well-formed XML");
+        assert!(qml.starts_with("<!DOCTYPE qgis"));
+        assert!(qml.contains(r#"<renderer-v2 type="singleSymbol""#));
+        assert!(!qml.contains("categorizedSymbol"));
+        assert!(!qml.contains("<category"));
+        assert_eq!(qml.matches("<symbol type=\"fill\"").count(), 1);
+        // The fill colour is data-defined by the (escaped) expression on cell_id, active.
+        let ddp = &qml[qml
+            .find("<data_defined_properties>")
+            .expect("data-defined properties")..];
+        let ddp = &ddp[..ddp.find("</data_defined_properties>").expect("end")];
+        assert!(ddp.contains(r#"<Option type="Map" name="fillColor">"#));
+        assert!(ddp.contains(r#"<Option type="bool" name="active" value="true"/>"#));
+        assert!(ddp.contains(r#"<Option type="int" name="type" value="3"/>"#));
+        let expr = format!(
+            r#"<Option type="QString" name="expression" value="{}"/>"#,
+            esc(COLOUR_EXPRESSION)
+        );
+        assert!(ddp.contains(&expr));
+        assert!(ddp.contains("&quot;cell_id&quot;"));
+        assert!(COLOUR_EXPRESSION.contains("\"cell_id\""));
+        // Outline and labels as in the categorised form.
+        assert!(qml.contains(r#"<prop k="outline_color" v="60,60,60,255"/>"#));
+        assert!(qml.contains(r#"<prop k="outline_width" v="0.1"/>"#));
+        assert!(qml.contains(r#"labelsEnabled="0""#));
+        assert!(!qml.contains(r#"labelsEnabled="1""#));
+        assert!(qml.contains(r#"<text-style fieldName="cell_id" isExpression="0""#));
+        // Small: it does not grow with the cells. Deterministic.
+        assert!(qml.len() < 8192, "{} bytes", qml.len());
+        assert_eq!(qml, qml_string_with(&cells.clone(), cells.cells.len() - 1));
+    }
+
+    /// The prime modulus in [`COLOUR_EXPRESSION`].
+    const P: u64 = 67_108_859;
+
+    /// [`COLOUR_EXPRESSION`] in Rust, for the ids' colours as QGIS computes them.
+    fn expression_colour(id: u32) -> [u32; 3] {
+        let x = (u64::from(id) * 69_069 + 12_345) % P;
+        let y = (x * x + 1013) % P;
+        let z = (y * y + 7) % P;
+        let z = z as u32;
+        [90 + z % 150, 90 + (z / 150) % 150, 90 + (z / 22_500) % 150]
+    }
+
+    #[test]
+    fn the_colour_expression_gives_distinct_light_colours() {
+        for k in [
+            "69069 + 12345",
+            "67108859",
+            "@x * @x + 1013",
+            "@y * @y + 7",
+            "22500",
+        ] {
+            assert!(COLOUR_EXPRESSION.contains(k), "{k}");
+        }
+        // Largest intermediate values are exact in doubles (< 2^53) for every u32 id.
+        const _: () = assert!(u32::MAX as u64 * 69_069 + 12_345 < 1 << 53);
+        const _: () = assert!((P - 1) * (P - 1) + 1013 < 1 << 53);
+        // Values QGIS 3.22.16 gave for this expression (QgsExpression.evaluate, see
+        // docs/qgis.md).
+        assert_eq!(expression_colour(0), [172, 204, 182]);
+        assert_eq!(expression_colour(1), [166, 124, 165]);
+        assert_eq!(expression_colour(2), [156, 136, 231]);
+        assert_eq!(expression_colour(3761), [224, 196, 170]);
+        assert_eq!(expression_colour(99_999), [230, 158, 110]);
+        assert_eq!(expression_colour(u32::MAX), [126, 172, 151]);
+        // Neighbouring ids differ; colours are nearly all distinct.
+        let colours: Vec<_> = (0..10_000).map(expression_colour).collect();
+        assert!(colours.windows(2).all(|w| w[0] != w[1]));
+        let distinct: std::collections::HashSet<_> = colours.iter().collect();
+        assert!(distinct.len() > 9_950, "{}", distinct.len());
+        assert!(colours.iter().flatten().all(|&c| (90..240).contains(&c)));
     }
 
     #[test]
