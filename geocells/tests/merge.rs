@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{data, run_validated, temp_dir};
+use common::{assert_same_outputs, data, run_validated, temp_dir};
 use geocells::admin::{BoundarySpec, LevelSpec};
 use geocells::io::points::PointsSpec;
 use geocells::merge::MergeError;
@@ -31,14 +31,6 @@ fn benelux_inputs(dir: &std::path::Path) -> Inputs {
             ..Default::default()
         },
     }
-}
-
-fn report_without_timings(dir: &std::path::Path) -> serde_json::Value {
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("report.json")).expect("read"))
-            .expect("json");
-    v.as_object_mut().expect("object").remove("timings_s");
-    v
 }
 
 #[test]
@@ -103,27 +95,7 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
     let merged_dir = base.join("merged");
     std::fs::create_dir_all(&merged_dir).expect("dir");
     geocells::export::write_all(&merged, &merged_dir).expect("write merged");
-    for name in [
-        "cells.parquet",
-        "cells.geojson",
-        "cells.qml",
-        "points.parquet",
-        "targets.parquet",
-        "rejects.parquet",
-        "report.md",
-        "map.png",
-    ] {
-        let a = std::fs::read(single_dir.join(name)).expect("read single");
-        let b = std::fs::read(merged_dir.join(name)).expect("read merged");
-        assert!(
-            a == b,
-            "{name} differs between the single run and the merge"
-        );
-    }
-    assert_eq!(
-        report_without_timings(&single_dir),
-        report_without_timings(&merged_dir)
-    );
+    assert_same_outputs(&single_dir, &merged_dir, "the single run and the merge");
 
     // A missing country, a shard given twice, a shard made with other parameters: refused.
     let err = Pipeline::new(params.clone())

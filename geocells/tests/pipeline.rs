@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{data, root, run_validated, temp_dir};
+use common::{assert_same_outputs, data, root, run_validated, temp_dir};
 use geocells::admin::{BoundarySpec, LevelSpec};
 use geocells::fuse::SmallReason;
 use geocells::io::points::{PointsSpec, RejectReason};
@@ -116,29 +116,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
             dir
         })
         .collect();
-    for name in [
-        "cells.parquet",
-        "cells.geojson",
-        "cells.qml",
-        "points.parquet",
-        "targets.parquet",
-        "rejects.parquet",
-        "report.md",
-        "map.png",
-    ] {
-        let a = std::fs::read(dirs[0].join(name)).expect("read");
-        let b = std::fs::read(dirs[1].join(name)).expect("read");
-        assert!(a == b, "{name} differs between 1 and 2 threads");
-    }
-    // report.json is identical but for the timings.
-    let strip = |d: &std::path::Path| {
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(d.join("report.json")).expect("read"))
-                .expect("json");
-        v.as_object_mut().expect("object").remove("timings_s");
-        v
-    };
-    assert_eq!(strip(&dirs[0]), strip(&dirs[1]));
+    assert_same_outputs(&dirs[0], &dirs[1], "1 and 2 threads");
     for d in dirs {
         let _ = std::fs::remove_dir_all(d);
     }

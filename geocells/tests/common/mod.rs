@@ -52,3 +52,31 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
     );
     run
 }
+
+/// Asserts that two output directories hold the same files, byte for byte, and the same
+/// `report.json` but for `timings_s` (the only field that varies between runs); `what` names
+/// the two sides in the failure message.
+pub fn assert_same_outputs(a: &std::path::Path, b: &std::path::Path, what: &str) {
+    for name in [
+        "cells.parquet",
+        "cells.geojson",
+        "cells.qml",
+        "points.parquet",
+        "targets.parquet",
+        "rejects.parquet",
+        "report.md",
+        "map.png",
+    ] {
+        let x = std::fs::read(a.join(name)).expect("read");
+        let y = std::fs::read(b.join(name)).expect("read");
+        assert!(x == y, "{name} differs between {what}");
+    }
+    let report = |d: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("report.json")).expect("read"))
+                .expect("json");
+        v.as_object_mut().expect("object").remove("timings_s");
+        v
+    };
+    assert_eq!(report(a), report(b), "report.json differs between {what}");
+}
