@@ -234,6 +234,11 @@ pub struct AdminNotes {
     pub dropped_empty: Vec<String>,
     /// Parent areas replaced by their children (admin-1 by admin-2, country by admin-1).
     pub replaced_parents: usize,
+    /// Overlaps between areas, resolved: each shared part stays with one area
+    /// ([`crate::topology::resolve_overlaps`]).
+    pub overlaps: Vec<crate::topology::Overlap>,
+    /// Land between areas that no area covers ([`crate::topology::measure_gaps`]).
+    pub gaps: crate::topology::GapSummary,
 }
 
 /// The finest admin areas, sorted by (country code, admin-1 code, code).
@@ -471,6 +476,21 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
             false
         }
     });
+    // Overlapping neighbours: the shared part stays with the first area (crate::topology).
+    notes.overlaps = crate::topology::resolve_overlaps(&mut areas);
+    areas.retain(|a| {
+        let keep = !a.geometry.0.is_empty();
+        if !keep {
+            notes
+                .dropped_empty
+                .push(format!("{} (covered by earlier areas)", a.code));
+        }
+        keep
+    });
+    if areas.is_empty() {
+        return Err(AdminError::NoAreas);
+    }
+    notes.gaps = crate::topology::measure_gaps(&areas);
     Ok(AdminAreas {
         areas,
         notes,
