@@ -3,15 +3,24 @@
 //! 1. **Initial cells**: one per area holding points.
 //! 2. **Empty areas** join a cell so the cells cover all land: a multi-source Dijkstra over the
 //!    area graph (edge weight: great-circle distance between the areas' anchor points) within
-//!    the same country, then across countries, then, for areas no path reaches (islands), the
-//!    cell of the nearest area by anchor distance in the same country, then any.
+//!    the same country; areas no path reaches (islands, exclaves) take the cell of the nearest
+//!    area by anchor distance in the same country; areas of countries without points then
+//!    go by Dijkstra across countries, and the rest to the nearest area of any country.
 //! 3. **Fuse** (PIGEON's order of preference): the smallest cell below `min_size` (ties: lowest
 //!    id) merges into a neighbour from the first non-empty tier of: small neighbours in the same
 //!    admin-1; any neighbour in the same admin-1; small neighbours in the same country; any
 //!    neighbour in the same country. Within a tier the largest candidate wins (ties: longest
-//!    shared border, then lowest id). A cell with no neighbour in its country (an island) merges
-//!    into the nearest cell of its country. Cells never merge across countries; a country with
-//!    fewer than `min_size` points keeps one small cell, reported with its reason.
+//!    shared border, then lowest id). A cell with no neighbour in its country (an island, an
+//!    exclave) merges into the cell of its country holding the point nearest to one of its
+//!    points, unless that point is farther than [`FuseParams::max_km`] (the distance guard: no
+//!    cell spans an ocean; PIGEON has none). Cells never merge across countries; a country with
+//!    fewer than `min_size` points keeps one small cell. Cells left small are reported with
+//!    their reason ([`SmallReason`]).
+//!
+//! A cell's country is the country of its areas with points: an empty area (an exclave such
+//! as Nakhchivan or Cabinda) first joins the nearest cell of its own country, and joins a cell
+//! across a border only when its country has no point at all, so it never makes two countries
+//! one cell.
 //!
 //! No geometry is touched here: merges update sizes and neighbour maps (`BTreeMap`s, merged
 //! small-into-large) and the final polygons are built once per cell afterwards
@@ -52,6 +61,9 @@ pub enum FuseError {
 pub enum SmallReason {
     /// It is the only cell of its country (the country holds fewer than `min_size` points).
     OnlyCellInCountry,
+    /// Every cell of its country it could join has its points farther than
+    /// [`FuseParams::max_km`] (an island far from the rest of its country).
+    TooFar,
 }
 
 impl SmallReason {
@@ -59,9 +71,144 @@ impl SmallReason {
     pub fn code(self) -> &'static str {
         match self {
             SmallReason::OnlyCellInCountry => "only_cell_in_country",
+            SmallReason::TooFar => "too_far_to_fuse",
         }
     }
 }
+
+/// Default of [`FuseParams::max_km`]: an island cell is not fused with the nearest cell of its
+/// country when their nearest points are farther apart. Chosen on the shipped data
+/// (docs/fuse.md).
+pub const DEFAULT_FUSE_MAX_KM: f64 = 1_000.0;
+
+/// Parameters of the fuse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FuseParams {
+    /// Cells below this many points are fused with a neighbour (PIGEON's MINSIZE).
+    pub min_size: usize,
+    /// The distance guard for cells that share no border with a cell of their country
+    /// (islands, exclaves): such a cell joins the cell of its country holding the point nearest
+    /// to one of its points, unless that point is more than this many km away (great circle);
+    /// then it stays below MINSIZE ([`SmallReason::TooFar`]). Cells that share a border with a
+    /// cell of their country fuse as in PIGEON. `None` turns the guard off, as in PIGEON.
+    pub max_km: Option<f64>,
+}
+
+impl Default for FuseParams {
+    fn default() -> Self {
+        Self {
+            min_size: 30,
+            max_km: Some(DEFAULT_FUSE_MAX_KM),
+        }
+    }
+}
+
+impl FuseParams {
+    /// MINSIZE `min_size` with the default guard.
+    pub fn new(min_size: usize) -> Self {
+        Self {
+            min_size,
+            ..Self::default()
+        }
+    }
+    /// Sets the distance guard (`None`: off).
+    #[must_use]
+    pub fn max_km(mut self, v: Option<f64>) -> Self {
+        self.max_km = v;
+        self
+    }
+}
+
+/// A fuse the distance guard stopped: the cell, the cell it would have joined, and the distance
+/// between their nearest points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardDecision {
+    /// The small cell (index in [`CellPlan::cells`]).
+    pub cell: u32,
+    /// The cell it was kept from (index in [`CellPlan::cells`]; it may have grown by later
+    /// merges).
+    pub blocked: u32,
+    /// Distance between the two cells' nearest points, km.
+    pub km: f64,
+}
+
+/// The points of each area, as the fuse needs them: how many, and where (unit vectors, grouped
+/// by area) for the nearest-point search of island merges and the distance guard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaPoints {
+    /// Points per area.
+    pub counts: Vec<usize>,
+    /// `xyz[start[a]..start[a + 1]]` are the distinct positions of area `a`'s points.
+    start: Vec<usize>,
+    xyz: Vec<[f64; 3]>,
+}
+
+impl AreaPoints {
+    /// From each point's area and position. Positions are deduplicated per area and sorted, so
+    /// the result does not depend on point order.
+    pub fn new(n_areas: usize, area_of: &[u32], lon: &[f64], lat: &[f64]) -> Self {
+        let mut counts = vec![0usize; n_areas];
+        for &a in area_of {
+            counts[a as usize] += 1;
+        }
+        let mut keyed: Vec<(u32, u64, u64)> = area_of
+            .iter()
+            .zip(lon.iter().zip(lat))
+            .map(|(&a, (&x, &y))| (a, x.to_bits(), y.to_bits()))
+            .collect();
+        keyed.sort_unstable();
+        keyed.dedup();
+        let mut start = vec![0usize; n_areas + 1];
+        for &(a, _, _) in &keyed {
+            start[a as usize + 1] += 1;
+        }
+        for a in 0..n_areas {
+            start[a + 1] += start[a];
+        }
+        let xyz = keyed
+            .iter()
+            .map(|&(_, x, y)| unit(f64::from_bits(x), f64::from_bits(y)))
+            .collect();
+        Self { counts, start, xyz }
+    }
+
+    /// Counts only: each area's points are taken to stand at its anchor ([`anchor`]).
+    pub fn at_anchors(areas: &[Area], counts: &[usize]) -> Self {
+        let mut start = vec![0usize; counts.len() + 1];
+        let mut xyz = Vec::new();
+        for (a, &c) in counts.iter().enumerate() {
+            if c > 0
+                && let Some(area) = areas.get(a)
+            {
+                let (x, y) = anchor(area);
+                xyz.push(unit(x, y));
+            }
+            start[a + 1] = xyz.len();
+        }
+        Self {
+            counts: counts.to_vec(),
+            start,
+            xyz,
+        }
+    }
+
+    fn of(&self, a: usize) -> &[[f64; 3]] {
+        &self.xyz[self.start[a]..self.start[a + 1]]
+    }
+}
+
+fn unit(lon: f64, lat: f64) -> [f64; 3] {
+    let (lo, la) = (lon.to_radians(), lat.to_radians());
+    [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+}
+
+/// Great-circle km of a chord between unit vectors.
+fn chord_km(chord2: f64) -> f64 {
+    2.0 * (chord2.sqrt() / 2.0).min(1.0).asin() * crate::geodesy::EARTH_RADIUS_KM
+}
+
+/// Nearest-point queries over one country's points, tagged with their area.
+type CountryTree = rstar::RTree<rstar::primitives::GeomWithData<[f64; 3], u32>>;
 
 /// A planned cell: a set of areas with the labels of its dominant area.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,7 +232,8 @@ pub struct FuseStats {
     pub empty_areas_by_distance: usize,
     /// Merges of a small cell into a neighbour.
     pub merges: usize,
-    /// Merges of an island (no neighbour in its country) into the nearest cell of its country.
+    /// Merges of an island (no neighbour in its country) into the cell of its country with the
+    /// nearest point.
     pub island_merges: usize,
 }
 
@@ -98,6 +246,8 @@ pub struct CellPlan {
     pub area_cell: Vec<u32>,
     /// Cells still below `min_size`, with the reason.
     pub below_min: Vec<(u32, SmallReason)>,
+    /// Fuses the distance guard stopped, one per cell it kept small.
+    pub guard: Vec<GuardDecision>,
     /// Counters.
     pub stats: FuseStats,
 }
@@ -134,9 +284,10 @@ impl Ord for Dist {
     }
 }
 
-/// Plans the admin cells: initial cells, empty areas attached, small cells fused.
+/// Plans the admin cells as PIGEON does (no distance guard), from point counts alone.
 ///
-/// `counts[a]` is the number of points in area `a`.
+/// `counts[a]` is the number of points in area `a`. Same as [`plan_cells_with`] with
+/// [`FuseParams::max_km`] off.
 ///
 /// # Errors
 /// [`FuseError`] when the counts do not match the areas or no area has points.
@@ -146,8 +297,34 @@ pub fn plan_cells(
     counts: &[usize],
     min_size: usize,
 ) -> Result<CellPlan, FuseError> {
+    let points = AreaPoints::at_anchors(areas, counts);
+    plan_cells_with(
+        areas,
+        adjacency,
+        &points,
+        &FuseParams::new(min_size).max_km(None),
+    )
+}
+
+/// Plans the admin cells: initial cells, empty areas attached, small cells fused (see the
+/// module docs), with the distance guard of [`FuseParams::max_km`].
+///
+/// A cell's country is the country of its areas that hold points; areas without points never
+/// decide it, so an empty exclave that joined a neighbour's cell does not make that cell part
+/// of its own country.
+///
+/// # Errors
+/// [`FuseError`] when the counts do not match the areas or no area has points.
+pub fn plan_cells_with(
+    areas: &[Area],
+    adjacency: &Adjacency,
+    points: &AreaPoints,
+    params: &FuseParams,
+) -> Result<CellPlan, FuseError> {
+    let counts = &points.counts[..];
+    let min_size = params.min_size;
     let n = areas.len();
-    if counts.len() != n {
+    if counts.len() != n || points.start.len() != n + 1 {
         return Err(FuseError::CountMismatch {
             counts: counts.len(),
             areas: n,
@@ -163,8 +340,14 @@ pub fn plan_cells(
     if stats.initial_cells == 0 {
         return Err(FuseError::NoPoints);
     }
-    // 2. Empty areas: Dijkstra within the country, then across countries.
-    for same_country in [true, false] {
+    // 2. Empty areas: Dijkstra within the country; then, for exclaves and islands, the
+    //    nearest cell of their own country; only areas of countries without any point cross
+    //    a border (Dijkstra across countries, then the nearest area of any country).
+    let country_has_points: std::collections::BTreeSet<&str> = (0..n)
+        .filter(|&a| counts[a] > 0)
+        .map(|a| areas[a].country_code.as_str())
+        .collect();
+    let dijkstra = |owner: &mut Vec<Option<u32>>, same_country: bool| {
         let mut dist: Vec<f64> = vec![f64::INFINITY; n];
         let mut heap = BinaryHeap::new();
         for a in 0..n {
@@ -194,24 +377,41 @@ pub fn plan_cells(
                 }
             }
         }
-    }
-    let reached: Vec<bool> = owner.iter().map(|o| o.is_some()).collect();
-    for a in 0..n {
-        if owner[a].is_some() {
-            continue;
-        }
+    };
+    let nearest_owned = |owner: &Vec<Option<u32>>, a: usize, same: bool| {
+        (0..n)
+            .filter(|&b| {
+                owner[b].is_some() && (!same || areas[b].country_code == areas[a].country_code)
+            })
+            .map(|b| (Dist(haversine_km(anchors[a], anchors[b])), b))
+            .min()
+            .and_then(|(_, b)| owner[b])
+    };
+    dijkstra(&mut owner, true);
+    // Exclaves and islands of countries with points: the nearest cell of the same country,
+    // decided from the areas reached so far (so the result does not depend on area order).
+    let unreached: Vec<usize> = (0..n)
+        .filter(|&a| {
+            owner[a].is_none() && country_has_points.contains(areas[a].country_code.as_str())
+        })
+        .collect();
+    let picks: Vec<(usize, Option<u32>)> = unreached
+        .iter()
+        .map(|&a| (a, nearest_owned(&owner, a, true)))
+        .collect();
+    for (a, o) in picks {
         stats.empty_areas_by_distance += 1;
-        let nearest = |same: bool| {
-            (0..n)
-                .filter(|&b| {
-                    reached[b] && (!same || areas[b].country_code == areas[a].country_code)
-                })
-                .map(|b| (Dist(haversine_km(anchors[a], anchors[b])), b))
-                .min()
-                .map(|(_, b)| b)
-        };
-        let b = nearest(true).or_else(|| nearest(false));
-        owner[a] = b.and_then(|b| owner[b]);
+        owner[a] = o;
+    }
+    dijkstra(&mut owner, false);
+    let unreached: Vec<usize> = (0..n).filter(|&a| owner[a].is_none()).collect();
+    let picks: Vec<(usize, Option<u32>)> = unreached
+        .iter()
+        .map(|&a| (a, nearest_owned(&owner, a, false)))
+        .collect();
+    for (a, o) in picks {
+        stats.empty_areas_by_distance += 1;
+        owner[a] = o;
     }
     stats.empty_areas_attached = (0..n).filter(|&a| counts[a] == 0).count();
 
@@ -257,14 +457,18 @@ pub fn plan_cells(
             }
         }
     }
+    // The dominant area holds the most points of the cell (a cell always has an area with
+    // points), so this is the country of the cell's points.
     let country = |c: u32, dominant: &[u32]| &areas[dominant[c as usize] as usize].country_code;
     let admin1 = |c: u32, dominant: &[u32]| &areas[dominant[c as usize] as usize].admin1_code;
-
+    // One R-tree per country of its points, built when an island of that country needs it.
+    let mut trees: BTreeMap<String, CountryTree> = BTreeMap::new();
     let mut heap: BinaryHeap<Reverse<(usize, u32)>> = (0..n as u32)
         .filter(|&c| alive[c as usize] && size[c as usize] < min_size)
         .map(|c| Reverse((size[c as usize], c)))
         .collect();
     let mut below_min = Vec::new();
+    let mut guarded: Vec<(u32, u32, f64)> = Vec::new();
     while let Some(Reverse((s, c))) = heap.pop() {
         let ci = c as usize;
         if !alive[ci] || size[ci] != s || s >= min_size {
@@ -295,32 +499,57 @@ pub fn plan_cells(
                 break;
             }
         }
+        // A cell with no neighbour of its country (an island, or cut off by other countries):
+        // the cell of its country holding the point nearest to one of its points, unless the
+        // guard finds that point too far.
+        let mut blocked: Option<(u32, f64)> = None;
         if target.is_none() {
-            // An island: the nearest other cell of the same country by anchor distance.
-            let mine: Vec<u32> = members[ci].clone();
+            let tree = trees.entry(my_country.clone()).or_insert_with(|| {
+                let items = (0..n)
+                    .filter(|&a| areas[a].country_code == my_country && counts[a] > 0)
+                    .flat_map(|a| {
+                        points
+                            .of(a)
+                            .iter()
+                            .map(move |&v| rstar::primitives::GeomWithData::new(v, a as u32))
+                    })
+                    .collect();
+                rstar::RTree::bulk_load(items)
+            });
             let mut best: Option<(Dist, u32)> = None;
-            for (b, area) in areas.iter().enumerate() {
-                if area.country_code != my_country {
-                    continue;
-                }
-                let cb = find(&mut parent, b as u32);
-                if cb == c {
-                    continue;
-                }
-                for &m in &mine {
-                    let d = (Dist(haversine_km(anchors[m as usize], anchors[b])), cb);
-                    if best.is_none_or(|x| d < x) {
-                        best = Some(d);
+            for &m in &members[ci] {
+                for v in points.of(m as usize) {
+                    for q in tree.nearest_neighbor_iter(v) {
+                        let cb = find(&mut parent, q.data);
+                        if cb == c {
+                            continue;
+                        }
+                        let d2 = (0..3).map(|k| (q.geom()[k] - v[k]).powi(2)).sum::<f64>();
+                        if best.is_none_or(|x| (Dist(d2), cb) < x) {
+                            best = Some((Dist(d2), cb));
+                        }
+                        break;
                     }
                 }
             }
-            if let Some((_, cb)) = best {
-                stats.island_merges += 1;
-                target = Some(cb);
+            if let Some((Dist(d2), cb)) = best {
+                let km = chord_km(d2);
+                if params.max_km.is_some_and(|limit| km > limit) {
+                    blocked = Some((cb, km));
+                } else {
+                    stats.island_merges += 1;
+                    target = Some(cb);
+                }
             }
         }
         let Some(t) = target else {
-            below_min.push((c, SmallReason::OnlyCellInCountry));
+            match blocked {
+                Some((d, km)) => {
+                    guarded.push((c, d, km));
+                    below_min.push((c, SmallReason::TooFar));
+                }
+                None => below_min.push((c, SmallReason::OnlyCellInCountry)),
+            }
             continue;
         };
         stats.merges += 1;
@@ -382,6 +611,19 @@ pub fn plan_cells(
             }
         })
         .collect();
+    // A blocked target may have been merged into another cell since: follow it.
+    let guard = guarded
+        .into_iter()
+        .filter(|(c, _, _)| alive[*c as usize])
+        .map(|(c, d, km)| {
+            let root = find(&mut parent, d);
+            GuardDecision {
+                cell: index_of[c as usize],
+                blocked: index_of[root as usize],
+                km,
+            }
+        })
+        .collect();
     let below_min = below_min
         .into_iter()
         .filter(|(c, _)| alive[*c as usize])
@@ -391,6 +633,7 @@ pub fn plan_cells(
         cells,
         area_cell,
         below_min,
+        guard,
         stats,
     })
 }
