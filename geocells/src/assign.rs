@@ -6,10 +6,13 @@
 //! of `v` vertices). The first containing area in area order wins, so the result does not depend
 //! on thread count.
 //!
-//! Points inside no area (coastlines, GPS noise, points exactly on a border) go to the nearest
-//! area if it is within [`AssignParams::snap_km`] (distance from the point to the area's
-//! boundary on the sphere, see [`crate::geodesy::point_segment_km`]); farther points are
-//! rejected with [`RejectReason::OffLand`]. Nearest-boundary queries use a second R-tree over all
+//! Points inside no area (coastlines, GPS noise, points exactly on a border) are snapped if an
+//! area boundary is within [`AssignParams::snap_km`] (distance on the sphere, see
+//! [`crate::geodesy::point_segment_km`]): to the area holding the nearest boundary point moved a
+//! little on, away from the point ([`AreaIndex::snap`], [`crate::geodesy::nudge_inward`]), so
+//! a point off a coast where two areas meet goes to the one on its side; farther points are
+//! rejected with [`RejectReason::OffLand`]. [`CellLookup`] labels new points with the same rule
+//! on the cells. Nearest-boundary queries use a second R-tree over all
 //! boundary segments, built only when some point needs it.
 //!
 //! Complexity: `O(n log a)` for `n` points and `a` area polygons, plus `O(s log s)` to index the
@@ -25,7 +28,7 @@ use rstar::{AABB, RTree, RTreeObject};
 use thiserror::Error;
 
 use crate::admin::Area;
-use crate::geodesy::{degree_box, point_segment_km};
+use crate::geodesy::{closest_on_segment, degree_box, nudge_inward};
 use crate::io::points::{Points, RejectReason};
 
 /// Errors while assigning points.
@@ -87,9 +90,16 @@ pub struct AreaIndex {
 impl AreaIndex {
     /// Indexes `areas`. `O(v log v)` in the total vertex count.
     pub fn new(areas: &[Area]) -> Self {
+        let geoms: Vec<&MultiPolygon<f64>> = areas.iter().map(|a| &a.geometry).collect();
+        Self::from_polygons(&geoms)
+    }
+
+    /// Indexes polygons (areas, cells or parts of a cell); their positions are the indices
+    /// the lookups return.
+    pub fn from_polygons(geoms: &[&MultiPolygon<f64>]) -> Self {
         let mut boxes = Vec::new();
-        for (i, a) in areas.iter().enumerate() {
-            for p in &a.geometry.0 {
+        for (i, g) in geoms.iter().enumerate() {
+            for p in &g.0 {
                 if let Some(r) = p.bounding_rect() {
                     boxes.push(GeomWithData::new(
                         Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
@@ -98,16 +108,14 @@ impl AreaIndex {
                 }
             }
         }
-        let prepared = areas
+        let prepared = geoms
             .par_iter()
-            .map(|a| IntervalTreeMultiPolygon::new(&a.geometry))
+            .map(|g| IntervalTreeMultiPolygon::new(g))
             .collect();
-        let rings = areas
+        let rings = geoms
             .iter()
-            .map(|a| {
-                a.geometry
-                    .0
-                    .iter()
+            .map(|g| {
+                g.0.iter()
                     .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
                     .map(|r| r.0.clone())
                     .collect()
@@ -119,6 +127,25 @@ impl AreaIndex {
             segments: std::sync::OnceLock::new(),
             rings,
         }
+    }
+
+    /// Whether polygon `i`'s interior contains the point.
+    pub fn contains(&self, i: u32, c: Coord<f64>) -> bool {
+        self.prepared
+            .get(i as usize)
+            .is_some_and(|t| t.contains(&c))
+    }
+
+    /// The polygon holding the point, else the one it snaps to ([`AreaIndex::snap`]), searched
+    /// in growing radii of 25, 200, 1,000, 5,000 and 20,100 km so no point is left out; with
+    /// the distance in km (0 inside). `None` only when there are no polygons.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<(u32, f64)> {
+        if let Some(a) = self.containing(lon, lat) {
+            return Some((a, 0.0));
+        }
+        [25.0, 200.0, 1_000.0, 5_000.0, 20_100.0]
+            .into_iter()
+            .find_map(|km| self.snap(lon, lat, km))
     }
 
     /// The first area (in area order) whose interior contains the point.
@@ -155,9 +182,9 @@ impl AreaIndex {
         })
     }
 
-    /// The area whose boundary is nearest to the point, if one is within `max_km`; ties go to
-    /// the lower area index.
-    pub fn nearest_within(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64)> {
+    /// The area whose boundary is nearest to the point, if one is within `max_km`, with the
+    /// distance and the nearest boundary point; ties go to the lower area index.
+    fn nearest_within(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64, Coord<f64>)> {
         let (dlon, dlat) = degree_box(lat, max_km);
         let p = Coord { x: lon, y: lat };
         let lo_y = (lat - dlat).max(-90.0);
@@ -170,17 +197,29 @@ impl AreaIndex {
         if lon + dlon > 180.0 {
             ranges.push((-180.0, lon + dlon - 360.0));
         }
-        let mut best: Option<(u32, f64)> = None;
+        let mut best: Option<(u32, f64, Coord<f64>)> = None;
         for (x0, x1) in ranges {
             let env = AABB::from_corners([x0, lo_y], [x1, hi_y]);
             for s in self.segments().locate_in_envelope_intersecting(&env) {
-                let d = point_segment_km(p, s.a, s.b);
-                if d <= max_km && best.is_none_or(|(ba, bd)| d < bd || (d == bd && s.area < ba)) {
-                    best = Some((s.area, d));
+                let (c, d) = closest_on_segment(p, s.a, s.b);
+                if d <= max_km && best.is_none_or(|(ba, bd, _)| d < bd || (d == bd && s.area < ba))
+                {
+                    best = Some((s.area, d, c));
                 }
             }
         }
         best
+    }
+
+    /// Snaps a point that no area contains to an area within `max_km`: the nearest boundary
+    /// point `q` (ties: lower area index) is found, moved 25-75 cm on along the line from the
+    /// point ([`crate::geodesy::nudge_inward`]), and the area holding the moved point is the
+    /// answer (else the area of `q`). Returns the area and the distance to `q` in km. One rule
+    /// for training points and new points alike, so both get the same answer.
+    pub fn snap(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64)> {
+        let (area, d, q) = self.nearest_within(lon, lat, max_km)?;
+        let (x, y) = nudge_inward((lon, lat), (q.x, q.y));
+        Some((self.containing(x, y).unwrap_or(area), d))
     }
 }
 
@@ -206,7 +245,7 @@ pub fn assign_points(
             let (lon, lat) = (points.lon[i], points.lat[i]);
             match index.containing(lon, lat) {
                 Some(a) => Placement::Inside(a),
-                None => match index.nearest_within(lon, lat, params.snap_km) {
+                None => match index.snap(lon, lat, params.snap_km) {
                     Some((a, d)) => Placement::Snapped(a, d),
                     None => Placement::Rejected(RejectReason::OffLand {
                         nearest_km: None,
@@ -220,8 +259,9 @@ pub fn assign_points(
 }
 
 /// Labels new points (a validation set, a photo collection) with the cells of an existing
-/// partition: the cell whose polygon holds the point, else the cell whose boundary is nearest
-/// (searched in growing radii of 25, 200, 1,000, 5,000 and 20,100 km, so no point is left out).
+/// partition: the cell whose polygon holds the point, else the cell a training point there was
+/// given: the snap rule of [`AreaIndex::snap`] on the cells (nearest boundary point, searched
+/// in growing radii of 25, 200, 1,000, 5,000 and 20,100 km so no point is left out).
 ///
 /// ```
 /// use geocells::assign::CellLookup;
@@ -247,26 +287,10 @@ impl CellLookup {
         if cells.is_empty() {
             return Err(AssignError::NoAreas);
         }
-        let (ids, areas): (Vec<u32>, Vec<Area>) = cells
-            .into_iter()
-            .map(|(id, geometry)| {
-                (
-                    id,
-                    Area {
-                        level: crate::admin::Level::Admin1,
-                        code: id.to_string(),
-                        name: String::new(),
-                        admin1_code: String::new(),
-                        admin1_name: String::new(),
-                        country_code: String::new(),
-                        country_name: String::new(),
-                        geometry,
-                    },
-                )
-            })
-            .unzip();
+        let ids: Vec<u32> = cells.iter().map(|c| c.0).collect();
+        let geoms: Vec<&MultiPolygon<f64>> = cells.iter().map(|c| &c.1).collect();
         Ok(Self {
-            index: AreaIndex::new(&areas),
+            index: AreaIndex::from_polygons(&geoms),
             ids,
         })
     }
@@ -293,16 +317,11 @@ impl CellLookup {
 
     /// The cell of a point and its distance in km from that cell (0 inside).
     pub fn locate(&self, lon: f64, lat: f64) -> (u32, f64) {
-        if let Some(a) = self.index.containing(lon, lat) {
-            return (self.ids[a as usize], 0.0);
+        match self.index.locate(lon, lat) {
+            Some((a, d)) => (self.ids[a as usize], d),
+            // Unreachable for cells with any boundary (20,100 km spans the globe); keep a cell.
+            None => (self.ids[0], f64::INFINITY),
         }
-        for km in [25.0, 200.0, 1_000.0, 5_000.0, 20_100.0] {
-            if let Some((a, d)) = self.index.nearest_within(lon, lat, km) {
-                return (self.ids[a as usize], d);
-            }
-        }
-        // Unreachable for cells with any boundary (20,100 km spans the globe); keep a cell.
-        (self.ids[0], f64::INFINITY)
     }
 
     /// [`CellLookup::locate`] for many points, in parallel, in order.

@@ -103,6 +103,39 @@ pub fn degree_box(lat: f64, km: f64) -> (f64, f64) {
     (dlon, dlat)
 }
 
+/// Where a point off every polygon stands once snapped: `q`, the nearest boundary point, moved
+/// on along the line from `p` through `q` by 25 to 75 cm (more for points that came from
+/// farther; `p` itself when it lies on `q`). Points with different coordinates that snap to the
+/// same boundary point (a cape, a coastline vertex) so stay apart, and the polygon that holds
+/// the moved point is the one the point is snapped into. The same rule serves the assignment to
+/// admin areas ([`crate::assign::AreaIndex::snap`]), the split and the labelling of new points
+/// ([`crate::assign::CellLookup`]).
+///
+/// ```
+/// let s = geocells::geodesy::nudge_inward((0.0, 1.0), (0.0, 0.0));
+/// assert!(s.1 < 0.0 && s.1 > -1e-5 && s.0 == 0.0);
+/// ```
+pub fn nudge_inward(p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
+    let k = q.1.to_radians().cos().max(1e-6);
+    let dx = wrap_dlon(p.0, q.0) * k * KM_PER_DEG;
+    let dy = (q.1 - p.1) * KM_PER_DEG;
+    let d = (dx * dx + dy * dy).sqrt();
+    if d == 0.0 || !d.is_finite() {
+        return q;
+    }
+    let step_km = 0.000_25 + 0.000_5 * d / (d + 1.0);
+    let lon = q.0 + dx / d * step_km / (k * KM_PER_DEG);
+    let lat = (q.1 + dy / d * step_km / KM_PER_DEG).clamp(-90.0, 90.0);
+    let lon = if lon > 180.0 {
+        lon - 360.0
+    } else if lon < -180.0 {
+        lon + 360.0
+    } else {
+        lon
+    };
+    (lon, lat)
+}
+
 /// Mean of points on the unit sphere, returned as lon/lat degrees; `None` for an empty input or
 /// when the points cancel out (antipodal sets).
 ///

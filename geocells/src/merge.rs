@@ -356,6 +356,8 @@ pub fn split_from_shards(
         left_above_max: Vec::new(),
         fragments_moved: 0,
         fragment_points_moved: 0,
+        points_reconciled: 0,
+        points_disagreeing: 0,
     };
     for (position, cell) in admin.cells.iter().enumerate() {
         if members[position].len() <= max_size {
@@ -434,6 +436,8 @@ pub fn split_from_shards(
         report.fallback_carves += num(&sp["fallback_carves"]);
         report.fragments_moved += num(&sp["fragments_moved"]);
         report.fragment_points_moved += num(&sp["fragment_points_moved"]);
+        report.points_reconciled += num(&sp["points_reconciled"]);
+        report.points_disagreeing += num(&sp["points_disagreeing"]);
         for (k, s) in report.settings.iter_mut().enumerate() {
             let t = &sp["settings"][k];
             s.above_max_before += num(&t["above_max_before"]);

@@ -49,6 +49,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::admin::Area;
+use crate::assign::AreaIndex;
 use crate::cells::{Cell, CellOrigin, CellSet, Labels, POINT_TOL_KM, union_tolerance};
 use crate::geodesy::{closest_on_segment, haversine_km, spherical_mean};
 use crate::optics::{
@@ -261,14 +262,17 @@ pub struct SettingReport {
 pub enum Unsplittable {
     /// All its points are at one location.
     AllIdentical,
-    /// No split at a boundary between distinct locations leaves MINSIZE points on both sides
-    /// (heavy duplicates).
+    /// No division of its locations into two groups of at least MINSIZE points exists (an exact
+    /// subset-sum over the locations' multiplicities; heavy duplicates).
     Duplicates,
     /// The fallback's carve would have left a side below MINSIZE once points were reassigned
     /// to the polygons holding them.
     CarveRejected,
     /// The fallback is turned off.
     FallbackOff,
+    /// The exact division search would exceed its work limit
+    /// ([`crate::division::DP_LIMIT`]), so it is not known whether the cell can be divided.
+    SearchLimit,
 }
 
 /// A cell left above MAX, with its reason.
@@ -308,6 +312,13 @@ pub struct SplitReport {
     pub fragments_moved: usize,
     /// Points that moved with those fragments.
     pub fragment_points_moved: usize,
+    /// Points moved after the carves to the cell `assign::CellLookup` gives them (snapped
+    /// points, and points a carve left within its tolerance of their side), so that new
+    /// points at a training point's position get its cell.
+    pub points_reconciled: usize,
+    /// Points whose cell differs from `CellLookup`'s but that could not move without taking a
+    /// cell below MINSIZE or above MAX (expected 0).
+    pub points_disagreeing: usize,
 }
 
 /// The partition after the split.
@@ -362,6 +373,13 @@ struct Family {
     fragments_moved: usize,
     fragment_points_moved: usize,
     unsplittable: Vec<(usize, Unsplittable)>,
+    /// Points a carve left on a side whose polygon does not hold them (within the tolerance):
+    /// checked again by [`reconcile`].
+    uncertain: Vec<u32>,
+    /// Points [`reconcile`] moved to the cell `CellLookup` gives them.
+    reconciled: usize,
+    /// Points whose cell differs from `CellLookup`'s but could not move (MINSIZE / MAX).
+    disagreeing: usize,
 }
 
 /// Splits every cell above MAX (see the module docs) and returns the new partition.
@@ -409,19 +427,27 @@ pub fn split_selected(
     let big: Vec<usize> = (0..cells.len())
         .filter(|&c| members[c].len() > max && selected(c))
         .collect();
-    // Positions the split works with: a snapped point (off every polygon) stands at its nearest
-    // point on its family's boundary, so it is inside (on the edge of) the polygon being cut.
+    // Positions the split works with: a snapped point (off every polygon) stands just inside
+    // its area, next to its nearest boundary point, so it is inside the polygon being cut.
     let mut pos: Vec<(f64, f64)> = (0..n)
         .map(|i| (labels.points.lon[i], labels.points.lat[i]))
         .collect();
     let moved: Vec<(u32, (f64, f64))> = big
         .par_iter()
         .flat_map_iter(|&c| {
-            let geometry = &cells.cells[c].geometry;
             members[c]
                 .iter()
                 .filter(|&&i| labels.snap_km[i as usize] > 0.0)
-                .map(|&i| (i, nearest_boundary_point(geometry, pos_of(labels, i))))
+                .map(|&i| {
+                    // The snap rule of the assignment (crate::geodesy::nudge_inward), on the
+                    // point's own area: the position lies inside that area, next to its edge.
+                    let p = pos_of(labels, i);
+                    let area = &areas[labels.area[i as usize] as usize].geometry;
+                    (
+                        i,
+                        crate::geodesy::nudge_inward(p, nearest_boundary_point(area, p)),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -444,6 +470,9 @@ pub fn split_selected(
             fragments_moved: 0,
             fragment_points_moved: 0,
             unsplittable: Vec::new(),
+            uncertain: Vec::new(),
+            reconciled: 0,
+            disagreeing: 0,
         })
         .collect();
     let above = |fams: &[Family]| -> usize {
@@ -498,7 +527,7 @@ pub fn split_selected(
     let mut fallback_carves = 0;
     if params.fallback {
         progress.stage(
-            "split: MAX fallback (2-means bisection)",
+            "split: MAX fallback (straight cuts, exact division)",
             families.len() as u64,
         );
         let results: Vec<Result<usize, SplitError>> = families
@@ -522,6 +551,9 @@ pub fn split_selected(
             }
         }
     }
+    families
+        .par_iter_mut()
+        .for_each(|f| reconcile(f, labels, params));
     let fallback_seconds = t.elapsed().as_secs_f64();
 
     let report = SplitReport {
@@ -535,6 +567,8 @@ pub fn split_selected(
         left_above_max: Vec::new(),
         fragments_moved: families.iter().map(|f| f.fragments_moved).sum(),
         fragment_points_moved: families.iter().map(|f| f.fragment_points_moved).sum(),
+        points_reconciled: families.iter().map(|f| f.reconciled).sum(),
+        points_disagreeing: families.iter().map(|f| f.disagreeing).sum(),
     };
     let families = families
         .into_iter()
@@ -751,6 +785,10 @@ fn optics_flags(
         return Ok(None);
     }
     let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    // A cell at one location has nothing to cluster (and the fallback reports it).
+    if coords.iter().all(|c| c == &coords[0]) {
+        return Ok(None);
+    }
     let result = match params.metric {
         Metric::Sphere => match cache.as_ref() {
             Some((before, core)) => {
@@ -845,8 +883,8 @@ fn known_cores(
         .collect()
 }
 
-/// The fallback on one family: bisect every cell above MAX until none is left or the rest
-/// cannot be split. Returns the carves made.
+/// The fallback on one family: divide every cell above MAX until none is left or the rest
+/// provably cannot be divided. Returns the carves made.
 fn run_fallback(
     f: &mut Family,
     pos: &[(f64, f64)],
@@ -863,21 +901,18 @@ fn run_fallback(
         if f.parts[k].points.len() <= max {
             continue;
         }
-        let (order, cuts) = match bisect_cuts(&f.parts[k], pos, params.min_size) {
+        let divisions = match divisions(&f.parts[k], pos, params.min_size) {
             Ok(x) => x,
             Err(reason) => {
                 given_up.push((k, reason));
                 continue;
             }
         };
-        // The 2-means cut first; if reassigning points to the polygons holding them leaves a
-        // side below MINSIZE (points on the cut), the next cuts along the axis.
+        // Straight cuts first (the 2-means axis, then other directions), the subset-sum
+        // division last; the first carve that keeps MINSIZE on both sides once points are
+        // reassigned to the polygons holding them is taken.
         let mut done = None;
-        for &cut in cuts.iter().take(MAX_CUT_TRIES) {
-            let mut flags = vec![false; order.len()];
-            for &i in &order[..cut] {
-                flags[i] = true;
-            }
+        for flags in divisions {
             if let Some(changed) = carve(f, k, &flags, pos, labels, params, CellOrigin::Bisect)? {
                 done = Some(changed);
                 break;
@@ -903,25 +938,135 @@ fn run_fallback(
     Ok(carves)
 }
 
-/// Cuts the fallback tries on one cell before giving up on it.
+/// After the carves, gives every point of the family that may sit on the wrong side of a border
+/// (snapped points, and points a carve kept within its tolerance) the part
+/// [`AreaIndex::locate`] gives its input position — the rule `assign::CellLookup` applies to
+/// new points — when the move keeps both parts within MINSIZE and MAX; counts the points that
+/// could not move. Points are visited in index order, so the result is deterministic.
+fn reconcile(f: &mut Family, labels: &Labels, params: &SplitParams) {
+    if f.parts.len() < 2 {
+        return;
+    }
+    let mut check: Vec<(u32, usize)> = Vec::new();
+    let uncertain: std::collections::BTreeSet<u32> = f.uncertain.iter().copied().collect();
+    for (j, p) in f.parts.iter().enumerate() {
+        for &i in &p.points {
+            if labels.snap_km[i as usize] > 0.0 || uncertain.contains(&i) {
+                check.push((i, j));
+            }
+        }
+    }
+    if check.is_empty() {
+        return;
+    }
+    check.sort_unstable();
+    let geoms: Vec<&MultiPolygon<f64>> = f.parts.iter().map(|p| &p.geometry).collect();
+    let index = AreaIndex::from_polygons(&geoms);
+    let wanted: Vec<Option<usize>> = check
+        .par_iter()
+        .map(|&(i, j)| {
+            let (lon, lat) = pos_of(labels, i);
+            index
+                .locate(lon, lat)
+                .map(|(t, _)| t as usize)
+                .filter(|&t| t != j)
+        })
+        .collect();
+    let mut sizes: Vec<usize> = f.parts.iter().map(|p| p.points.len()).collect();
+    let mut moves: Vec<(u32, usize, usize)> = Vec::new();
+    for (&(i, j), t) in check.iter().zip(wanted) {
+        let Some(t) = t else { continue };
+        if sizes[t] < params.max_size && sizes[j] > params.min_size {
+            sizes[t] += 1;
+            sizes[j] -= 1;
+            moves.push((i, j, t));
+        } else {
+            f.disagreeing += 1;
+        }
+    }
+    f.reconciled += moves.len();
+    for (i, j, t) in moves {
+        f.parts[j].points.retain(|&x| x != i);
+        f.parts[t].points.push(i);
+    }
+    for p in &mut f.parts {
+        p.points.sort_unstable();
+    }
+    let max = params.max_size;
+    let parts = &f.parts;
+    f.unsplittable.retain(|(k, _)| parts[*k].points.len() > max);
+}
+
+/// Cuts tried along the 2-means axis before other directions.
 const MAX_CUT_TRIES: usize = 16;
 
-/// 2-means on the cell's points in a local azimuthal equidistant frame (km), then cuts
-/// perpendicular to the line between the two means: the points in `order` before a cut form
-/// the carved side. Cuts leave at least `min` points on both sides and never split a location;
-/// they come nearest-first to the 2-means boundary. Deterministic: the means start at the point
-/// farthest from the centre and the point farthest from that one (lowest index on ties).
-fn bisect_cuts(
+/// Directions tried after the 2-means axis, evenly spaced over 180 degrees.
+const AXIS_DIRECTIONS: usize = 180;
+
+/// The divisions of a cell the fallback tries, in order, as flags over its points (the flagged
+/// points are carved out), lazily: first cuts perpendicular to the 2-means axis in a local
+/// azimuthal equidistant frame (km), nearest-first to the 2-means boundary; then the cut
+/// nearest to an even split along each of [`AXIS_DIRECTIONS`] directions; then a division
+/// found by the exact subset-sum search of [`crate::division`]. No division splits a location
+/// and each leaves at least `min` points on both sides.
+///
+/// # Errors
+/// The [`Unsplittable`] reason when no division exists (or the search is too large to decide).
+fn divisions(
     part: &Part,
     pos: &[(f64, f64)],
     min: usize,
-) -> Result<(Vec<usize>, Vec<usize>), Unsplittable> {
+) -> Result<impl Iterator<Item = Vec<bool>> + use<>, Unsplittable> {
+    use crate::division::{Locations, Subset, axis_cuts, subset_in_range};
     let n = part.points.len();
     let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    let locs = Locations::group(&coords);
+    if locs.len() < 2 {
+        return Err(Unsplittable::AllIdentical);
+    }
     let (lon0, lat0) = spherical_mean(coords.iter().copied()).unwrap_or(coords[0]);
     let proj = LocalProjection::new(lon0, lat0);
-    let xy: Vec<(f64, f64)> = coords.iter().map(|&(x, y)| proj.forward(x, y)).collect();
+    let xy: Vec<(f64, f64)> = locs.at.iter().map(|&(x, y)| proj.forward(x, y)).collect();
+    let (dir, target) = two_means_axis(&xy, &locs.weight);
+    let (order, cuts) = axis_cuts(&xy, &locs.weight, dir, min, target, MAX_CUT_TRIES);
+    let subset = match subset_in_range(&locs.weight, min, &order) {
+        Subset::Found(f) => f,
+        Subset::Impossible => return Err(Unsplittable::Duplicates),
+        Subset::TooLarge => return Err(Unsplittable::SearchLimit),
+    };
+    let nloc = locs.len();
+    let prefix = move |order: &[usize], cut: usize| {
+        let mut f = vec![false; nloc];
+        for &l in &order[..cut] {
+            f[l] = true;
+        }
+        f
+    };
+    let first: Vec<Vec<bool>> = cuts.iter().map(|&c| prefix(&order, c)).collect();
+    let weights = locs.weight.clone();
+    let others = (0..AXIS_DIRECTIONS).filter_map(move |k| {
+        let a = std::f64::consts::PI * k as f64 / AXIS_DIRECTIONS as f64;
+        let (order, cuts) = axis_cuts(&xy, &weights, (a.cos(), a.sin()), min, n / 2, 1);
+        cuts.first().map(|&c| prefix(&order, c))
+    });
+    let of_point = locs.of_point;
+    Ok(first
+        .into_iter()
+        .chain(others)
+        .chain(std::iter::once(subset))
+        .map(move |f| of_point.iter().map(|&l| f[l as usize]).collect()))
+}
+
+/// 2-means on weighted locations in a planar frame: the direction between the two means and
+/// the number of points on the first mean's side (the cut the fallback prefers).
+/// Deterministic: the means start at the location farthest from the weighted centre and the
+/// location farthest from that one (lowest index on ties).
+fn two_means_axis(xy: &[(f64, f64)], w: &[usize]) -> ((f64, f64), usize) {
     let d2 = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
+    let total: f64 = w.iter().map(|&x| x as f64).sum();
+    let centre = xy.iter().zip(w).fold((0.0, 0.0), |c, (p, &k)| {
+        (c.0 + p.0 * k as f64 / total, c.1 + p.1 * k as f64 / total)
+    });
     let farthest = |from: (f64, f64)| {
         let mut best = (0usize, -1.0f64);
         for (i, &p) in xy.iter().enumerate() {
@@ -930,15 +1075,13 @@ fn bisect_cuts(
                 best = (i, d);
             }
         }
-        best
+        best.0
     };
-    let a = farthest((0.0, 0.0)).0;
-    let (b, db) = farthest(xy[a]);
-    if db <= 0.0 {
-        return Err(Unsplittable::AllIdentical);
-    }
+    let a = farthest(centre);
+    let b = farthest(xy[a]);
     let (mut ca, mut cb) = (xy[a], xy[b]);
-    let mut side: Vec<bool> = vec![false; n];
+    let mut side: Vec<bool> = vec![false; xy.len()];
+    let mut on_a = 0usize;
     for _ in 0..100 {
         let mut changed = false;
         let (mut sa, mut sb) = ((0.0, 0.0, 0usize), (0.0, 0.0, 0usize));
@@ -949,9 +1092,9 @@ fn bisect_cuts(
                 changed = true;
             }
             let s = if to_a { &mut sa } else { &mut sb };
-            s.0 += p.0;
-            s.1 += p.1;
-            s.2 += 1;
+            s.0 += p.0 * w[i] as f64;
+            s.1 += p.1 * w[i] as f64;
+            s.2 += w[i];
         }
         if sa.2 > 0 {
             ca = (sa.0 / sa.2 as f64, sa.1 / sa.2 as f64);
@@ -959,6 +1102,7 @@ fn bisect_cuts(
         if sb.2 > 0 {
             cb = (sb.0 / sb.2 as f64, sb.1 / sb.2 as f64);
         }
+        on_a = sa.2;
         if !changed {
             break;
         }
@@ -969,41 +1113,8 @@ fn bisect_cuts(
     } else {
         dir
     };
-    // Order along the axis; identical locations adjacent.
-    let mut order: Vec<usize> = (0..n).collect();
-    let t: Vec<f64> = xy.iter().map(|p| p.0 * dir.0 + p.1 * dir.1).collect();
-    order.sort_by(|&i, &j| {
-        t[i].total_cmp(&t[j])
-            .then(coords[i].0.total_cmp(&coords[j].0))
-            .then(coords[i].1.total_cmp(&coords[j].1))
-            .then(i.cmp(&j))
-    });
-    let na = side.iter().filter(|&&s| s).count();
-    let lo = min.max(1);
-    let hi = n.saturating_sub(min.max(1));
-    if lo > hi {
-        return Err(Unsplittable::Duplicates);
-    }
-    let target = na.clamp(lo, hi);
-    let same = |s: usize| coords[order[s - 1]] == coords[order[s]];
-    let mut cuts: Vec<usize> = Vec::new();
-    for d in 0..=(hi - lo) {
-        for s in [target.checked_sub(d), target.checked_add(d)]
-            .into_iter()
-            .flatten()
-        {
-            if s >= lo && s <= hi && !same(s) && !cuts.contains(&s) {
-                cuts.push(s);
-            }
-        }
-        if cuts.len() >= MAX_CUT_TRIES {
-            break;
-        }
-    }
-    if cuts.is_empty() {
-        return Err(Unsplittable::Duplicates);
-    }
-    Ok((order, cuts))
+    // Along `dir`, mean a comes first: the first `on_a` points are a's side.
+    (dir, on_a)
 }
 
 /// Carves the flagged points of part `k` out as a new part. Returns the parts that changed
@@ -1036,27 +1147,37 @@ fn carve(
         return Ok(None);
     }
     // Points follow the geometry: a point stays on its side if it is inside that side's polygon
-    // or within POINT_TOL_KM of it (points on the cut, snapped points on the cell's edge, grid
-    // rounding); otherwise it goes to the polygon holding it, or the nearer one.
-    let in_region = IntervalTreeMultiPolygon::new(&region);
-    let in_rest = IntervalTreeMultiPolygon::new(&rest);
+    // or within POINT_TOL_KM of it (points on the cut, grid rounding); otherwise it goes to the
+    // polygon holding it, or the nearer one. A snapped point (off every polygon) goes where
+    // `CellLookup` would put it: the snap rule of `AreaIndex::snap` from its input position.
+    let sides = AreaIndex::from_polygons(&[&region, &rest]);
     let (mut new_pts, mut old_pts) = (Vec::new(), Vec::new());
+    let mut uncertain = Vec::new();
     for (j, &i) in part.points.iter().enumerate() {
-        let c = Coord {
-            x: pos[i as usize].0,
-            y: pos[i as usize].1,
-        };
-        let (own, own_index, other, other_index) = if flags[j] {
-            (&region, &in_region, &rest, &in_rest)
+        let to_new = if labels.snap_km[i as usize] > 0.0 {
+            let (lon, lat) = pos_of(labels, i);
+            sides.locate(lon, lat).is_some_and(|(side, _)| side == 0)
         } else {
-            (&rest, &in_rest, &region, &in_region)
+            let c = Coord {
+                x: pos[i as usize].0,
+                y: pos[i as usize].1,
+            };
+            let (own, own_side, other, other_side) = if flags[j] {
+                (&region, 0, &rest, 1)
+            } else {
+                (&rest, 1, &region, 0)
+            };
+            let inside = sides.contains(own_side, c);
+            let stays = inside
+                || crate::cells::distance_to_boundary_km(own, c) <= POINT_TOL_KM
+                || (!sides.contains(other_side, c)
+                    && crate::cells::distance_to_boundary_km(own, c)
+                        <= crate::cells::distance_to_boundary_km(other, c));
+            if !inside {
+                uncertain.push(i);
+            }
+            stays == flags[j]
         };
-        let stays = own_index.contains(&c)
-            || crate::cells::distance_to_boundary_km(own, c) <= POINT_TOL_KM
-            || (!other_index.contains(&c)
-                && crate::cells::distance_to_boundary_km(own, c)
-                    <= crate::cells::distance_to_boundary_km(other, c));
-        let to_new = stays == flags[j];
         if to_new {
             new_pts.push(i);
         } else {
@@ -1066,6 +1187,7 @@ fn carve(
     if new_pts.len() < params.min_size || old_pts.len() < params.min_size {
         return Ok(None);
     }
+    f.uncertain.extend(uncertain);
     f.parts[k].geometry = rest;
     f.parts[k].points = old_pts;
     f.parts.push(Part {
