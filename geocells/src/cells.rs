@@ -288,7 +288,8 @@ impl CellSet {
     ///   sum to the land's;
     /// * every labelled point is inside its own cell (within [`POINT_TOL_KM`]), or, if it was
     ///   snapped from off the land, within its snap distance of the cell;
-    /// * each cell's size equals the number of points labelled with it.
+    /// * each cell's size equals the number of points labelled with it;
+    /// * no cell holds points of two countries (the countries of the points' admin areas).
     ///
     /// Cost: one intersection per pair of neighbouring cells plus one point-in-polygon per
     /// point; parallel.
@@ -343,9 +344,11 @@ impl CellSet {
             .filter(|(a, _)| in_scope(*a))
             .map(|(_, x)| x)
             .sum();
-        let tol = AREA_RTOL * land_area.max(1e-9);
         let mut assigned = vec![0u32; areas.len()];
         let mut sum_cell_area = 0.0;
+        // Tolerances come from the geometry: every cell boundary may have moved by a grid step
+        // in the unions and carves (see `union_tolerance`).
+        let mut total_tolerance = 0.0;
         // Cells grouped by family (the admin cell they were carved from): the family's cells
         // name the same admin areas, and their areas add up to those areas' area.
         let mut families: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
@@ -381,6 +384,7 @@ impl CellSet {
                     ));
                 }
             }
+            total_tolerance += tolerance;
             if (cell_area - members).abs() > tolerance.max(AREA_RTOL * members) {
                 let what = if members_of.len() == 1 {
                     format!("cell {} ({})", first.id, first.name)
@@ -414,7 +418,7 @@ impl CellSet {
                     .join(", ")
             ));
         }
-        if (sum_cell_area - land_area).abs() > tol {
+        if (sum_cell_area - land_area).abs() > total_tolerance.max(AREA_RTOL * land_area) {
             problems.push(format!(
                 "cells do not cover the land: their areas sum to {sum_cell_area:.6} deg², the land is {land_area:.6}"
             ));
@@ -422,15 +426,15 @@ impl CellSet {
         let all_pairs = self.overlapping_pairs(0.0);
         let overlap_area: f64 = all_pairs.iter().map(|p| p.2).sum();
         let overlapping_pairs = all_pairs.len();
-        // An overlap is a problem when it is more than a thousandth of the area tolerance and
-        // wider than grid rounding: boundaries that a union or carve moved by up to a grid step
-        // overlap by at most the shorter cell's perimeter times two steps.
+        // An overlap is a problem when it is wider than grid rounding: boundaries that a union
+        // or carve moved by up to a grid step overlap by at most the shorter cell's perimeter
+        // times two steps.
         let pairs: Vec<_> = all_pairs
             .into_iter()
             .filter(|p| {
                 let rounding = union_tolerance(&self.cells[p.0 as usize].geometry)
                     .min(union_tolerance(&self.cells[p.1 as usize].geometry));
-                p.2 > (tol / 1000.0).max(rounding)
+                p.2 > rounding
             })
             .collect();
         if !pairs.is_empty() {
@@ -460,6 +464,35 @@ impl CellSet {
             }
             if !bad_cell.is_empty() {
                 problems.push(format!("{} points have no such cell", bad_cell.len()));
+            }
+            // One country per cell: the countries of its points' areas.
+            let mut country_of: Vec<Option<&str>> = vec![None; self.cells.len()];
+            let mut mixed: std::collections::BTreeSet<(u32, String, String)> = Default::default();
+            for (&c, &a) in labels.cell.iter().zip(&labels.area) {
+                let (Some(slot), Some(area)) =
+                    (country_of.get_mut(c as usize), areas.get(a as usize))
+                else {
+                    continue;
+                };
+                match slot {
+                    None => *slot = Some(&area.country_code),
+                    Some(k) if *k != area.country_code => {
+                        mixed.insert((c, k.to_string(), area.country_code.clone()));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if !mixed.is_empty() {
+                problems.push(format!(
+                    "{} cells hold points of two countries: {}",
+                    mixed.len(),
+                    mixed
+                        .iter()
+                        .take(10)
+                        .map(|(c, a, b)| format!("cell {c} ({a} and {b})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             for (c, s) in self.cells.iter().zip(&sizes) {
                 if c.size != *s {

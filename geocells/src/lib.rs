@@ -10,6 +10,7 @@
 //! | --- | --- | --- |
 //! | read | [`io`] | points (GeoParquet WKB, Parquet/CSV lon/lat) and boundaries (GeoParquet, GeoJSON, Shapefile) |
 //! | admin | [`admin`] | builds the finest admin areas from one to three levels; repairs, splits at the antimeridian |
+//! | | [`topology`] | resolves overlaps between areas (the first area keeps them) and measures the gaps |
 //! | assign | [`assign`] | puts every point in its area (R-tree + exact point-in-polygon), snaps or rejects the rest |
 //! | graph | [`graph`] | area adjacency with shared-border lengths, computed once |
 //! | fuse | [`fuse`] | initial cells, empty areas attached, small cells fused (PIGEON's tiers) on the graph |
@@ -45,6 +46,7 @@ pub mod admin;
 pub mod assign;
 pub mod baselines;
 pub mod cells;
+pub mod division;
 pub mod error;
 pub mod export;
 pub mod fuse;
@@ -62,6 +64,7 @@ pub mod pipeline;
 pub mod qml;
 pub mod split;
 pub mod synth;
+pub mod topology;
 pub mod voronoi;
 
 pub use error::Error;

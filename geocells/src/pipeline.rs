@@ -16,7 +16,7 @@ use crate::Error;
 use crate::admin::{AdminAreas, BoundarySpec, LevelSpec, build_areas};
 use crate::assign::{AreaIndex, AssignParams, Placement, assign_points};
 use crate::cells::{CellSet, Labels};
-use crate::fuse::{CellPlan, plan_cells};
+use crate::fuse::{AreaPoints, CellPlan, DEFAULT_FUSE_MAX_KM, FuseParams, plan_cells_with};
 use crate::graph::Adjacency;
 use crate::io::points::{PointsSpec, Reject, read_points};
 use crate::labels::{LabelsError, SmoothingParams};
@@ -48,6 +48,9 @@ pub enum ParamsError {
     /// The snap distance is negative or not finite.
     #[error("snap_km must be a finite number >= 0, got {0}")]
     BadSnap(f64),
+    /// The fuse's distance guard is not a positive finite number.
+    #[error("fuse_max_km must be a finite number > 0 (or off), got {0}")]
+    BadFuseGuard(f64),
     /// The split's settings are out of range (an OPTICS setting, or the sizes).
     #[error(transparent)]
     Split(#[from] SplitError),
@@ -75,6 +78,9 @@ pub struct Params {
     pub max_size: usize,
     /// Snap distance for points on no polygon.
     pub assign: AssignParams,
+    /// The fuse's distance guard in km ([`FuseParams::max_km`]): a small cell is never fused
+    /// with a cell whose point centroid is farther away. `None`: no guard, as in PIGEON.
+    pub fuse_max_km: Option<f64>,
     /// OPTICS settings `(min_samples, xi)` of the split, applied in order.
     pub optics: Vec<(usize, f64)>,
     /// Distance OPTICS clusters with.
@@ -100,6 +106,7 @@ impl Default for Params {
             min_size: 30,
             max_size: 60,
             assign: AssignParams::default(),
+            fuse_max_km: Some(DEFAULT_FUSE_MAX_KM),
             optics: PIGEON_SETTINGS.to_vec(),
             metric: Metric::Sphere,
             split: true,
@@ -182,6 +189,16 @@ impl Params {
         self.smoothing.k = v;
         self
     }
+    /// Sets the fuse's distance guard in km (`None`: off, as in PIGEON).
+    #[must_use]
+    pub fn fuse_max_km(mut self, v: Option<f64>) -> Self {
+        self.fuse_max_km = v;
+        self
+    }
+    /// The fuse stage's parameters.
+    pub fn fuse_params(&self) -> FuseParams {
+        FuseParams::new(self.min_size).max_km(self.fuse_max_km)
+    }
     /// Sets [`Params::countries`].
     pub fn countries(mut self, v: Option<Vec<String>>) -> Self {
         self.countries = v;
@@ -195,6 +212,7 @@ impl Params {
             "min_size": self.min_size,
             "max_size": self.max_size,
             "snap_km": self.assign.snap_km,
+            "fuse_max_km": self.fuse_max_km,
             "split": self.split,
             "optics": self.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
             "metric": self.metric,
@@ -251,6 +269,11 @@ impl Params {
         }
         if !(self.assign.snap_km.is_finite() && self.assign.snap_km >= 0.0) {
             return Err(ParamsError::BadSnap(self.assign.snap_km));
+        }
+        if let Some(km) = self.fuse_max_km
+            && !(km.is_finite() && km > 0.0)
+        {
+            return Err(ParamsError::BadFuseGuard(km));
         }
         self.split_params().validate()?;
         self.smoothing.validate()?;
@@ -426,11 +449,13 @@ impl Pipeline {
         lap("graph", &mut timings);
 
         progress.stage("fuse", 0);
-        let mut counts = vec![0usize; areas.areas.len()];
-        for &a in &area_of {
-            counts[a as usize] += 1;
-        }
-        let plan = plan_cells(&areas.areas, &adjacency, &counts, self.params.min_size)?;
+        let area_points = AreaPoints::new(areas.areas.len(), &area_of, &points.lon, &points.lat);
+        let plan = plan_cells_with(
+            &areas.areas,
+            &adjacency,
+            &area_points,
+            &self.params.fuse_params(),
+        )?;
         progress.done();
         lap("fuse", &mut timings);
 
@@ -631,6 +656,38 @@ impl Run {
             .validate_within(&self.areas.areas, &self.labels, scope.as_deref())
     }
 
+    /// [`Run::validate`], with the outcome recorded in the report's `validation` section:
+    /// `ok`, the `problems` found (empty when ok), and what the check measured. A failed check
+    /// never discards the run: callers write the outputs anyway (they are what the problems
+    /// refer to) and signal the failure, as `build_cells` does with its exit status.
+    ///
+    /// # Errors
+    /// [`crate::cells::ValidationError`] listing every problem found (also in the report).
+    pub fn validate_and_record(
+        &mut self,
+    ) -> Result<crate::cells::ValidationReport, crate::cells::ValidationError> {
+        let t = Instant::now();
+        let result = self.validate();
+        self.timings
+            .push(("validate".into(), t.elapsed().as_secs_f64()));
+        self.report["validation"] = match &result {
+            Ok(v) => json!({
+                "ok": true,
+                "problems": Vec::<String>::new(),
+                "sum_cell_area_deg2": v.sum_cell_area,
+                "overlap_area_deg2": v.overlap_area,
+                "overlapping_pairs": v.overlapping_pairs,
+                "land_area_deg2": v.land_area,
+                "points_checked": v.points_checked,
+            }),
+            Err(e) => json!({
+                "ok": false,
+                "problems": e.problems,
+            }),
+        };
+        result
+    }
+
     /// Keeps the cells of the admin cells in `families` (fuse plan indices) and their points,
     /// with cell ids dense again in the same order; other admin cells' first-cell entries
     /// become `u32::MAX`. Rejects stay: they belong to no country.
@@ -731,6 +788,20 @@ impl Run {
                 json!({"cell_id": id, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
             })
             .collect();
+        let guard: Vec<_> = self
+            .plan
+            .guard
+            .iter()
+            .filter(|g| self.family_first_cell[g.cell as usize] != u32::MAX)
+            .map(|g| {
+                let cell = &self.cells.cells[self.family_first_cell[g.cell as usize] as usize];
+                let blocked = &self.plan.cells[g.blocked as usize];
+                let b = &self.areas.areas[blocked.dominant as usize];
+                json!({"cell_id": cell.id, "name": cell.name, "country": cell.country_name,
+                       "size": cell.size, "not_fused_with": b.name, "not_fused_with_admin1": b.admin1_name,
+                       "km": (g.km * 10.0).round() / 10.0})
+            })
+            .collect();
         let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
         let lonlat: Vec<(f64, f64)> = (0..self.labels.points.len())
             .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
@@ -772,6 +843,8 @@ impl Run {
                 "empty_areas_by_distance": self.plan.stats.empty_areas_by_distance,
                 "merges": self.plan.stats.merges,
                 "island_merges": self.plan.stats.island_merges,
+                "max_km": self.params.fuse_max_km,
+                "guard": guard,
                 "cells_below_min": small,
             },
             "admin": {
@@ -779,6 +852,13 @@ impl Run {
                 "antimeridian_split": notes.antimeridian_split,
                 "dropped_empty": notes.dropped_empty,
                 "parents_replaced_by_children": notes.replaced_parents,
+                "overlaps_resolved": {
+                    "count": notes.overlaps.len(),
+                    "km2": notes.overlaps.iter().map(|o| o.km2).sum::<f64>(),
+                    "rule": "the shared part stays with the area first in (country_code, admin1_code, level, code) order, where points in it are assigned",
+                    "pairs": notes.overlaps,
+                },
+                "gaps": notes.gaps,
             },
             "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
         })

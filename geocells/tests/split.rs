@@ -482,3 +482,149 @@ fn the_split_is_identical_at_one_and_four_threads_and_run_to_run() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The square of `uniform_square` with points at `locations` (lon, lat, copies) in order.
+fn square_with(dir: &std::path::Path, locations: &[(f64, f64, usize)]) -> Inputs {
+    let _ = uniform_square(dir, 1, true);
+    let pts: Vec<(f64, f64)> = locations
+        .iter()
+        .flat_map(|&(x, y, w)| std::iter::repeat_n((x, y), w))
+        .collect();
+    inputs_for(dir, &pts, dir.join("square.geojson"))
+}
+
+/// Whether the multiplicities can be divided into two groups of at least `min` (brute force).
+fn divisible(weights: &[usize], min: usize) -> bool {
+    let n: usize = weights.iter().sum();
+    (0u64..1 << weights.len()).any(|m| {
+        let s: usize = (0..weights.len())
+            .filter(|&i| m >> i & 1 == 1)
+            .map(|i| weights[i])
+            .sum();
+        s >= min && s + min <= n
+    })
+}
+
+/// The multiplicities of the locations of each cell's points.
+fn cell_location_weights(run: &Run, cell: u32) -> Vec<usize> {
+    let mut by: std::collections::BTreeMap<(u64, u64), usize> = Default::default();
+    let p = &run.labels.points;
+    for (i, &c) in run.labels.cell.iter().enumerate() {
+        if c == cell {
+            *by.entry((p.lon[i].to_bits(), p.lat[i].to_bits()))
+                .or_default() += 1;
+        }
+    }
+    by.into_values().collect()
+}
+
+#[test]
+fn a_cell_the_two_means_axis_cannot_cut_is_divided_along_another_direction() {
+    // 61 points at four locations, MINSIZE 30, MAX 60: along the 2-means axis (west-east) the
+    // prefixes hold 20, 32, 42 points, never 30 or 31; west + north-east-most = 20 + 10 = 30
+    // is a division, which a diagonal cut finds. The old fallback (one axis) reported the cell
+    // as unsplittable "duplicates".
+    let dir = temp_dir("axis-fails");
+    let inputs = square_with(
+        &dir,
+        &[
+            (10.2, 50.5, 20),
+            (11.0, 50.48, 12),
+            (11.0, 50.52, 10),
+            (11.8, 50.5, 19),
+        ],
+    );
+    let params = Params::default()
+        .min_size(30)
+        .max_size(60)
+        .optics(vec![])
+        .check_each_carve(true);
+    let run = run_validated(&inputs, params);
+    check_split(&run);
+    assert_eq!(run.cells.len(), 2);
+    let mut sizes: Vec<usize> = run.cells.cells.iter().map(|c| c.size).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![30, 31]);
+    assert_eq!(run.cells.cells[1].origin, CellOrigin::Bisect);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn cells_whose_locations_cannot_be_divided_are_reported_and_only_those() {
+    // 29 + 3 + 29 points with MINSIZE 30: every group holds at most 29 or at least 32.
+    let dir = temp_dir("indivisible");
+    let inputs = square_with(&dir, &[(10.5, 50.3, 29), (11.0, 50.6, 3), (11.5, 50.4, 29)]);
+    let run = run_validated(&inputs, Params::default().optics(vec![]));
+    check_split(&run);
+    let report = run.split.as_ref().expect("split");
+    assert_eq!(report.left_above_max.len(), 1);
+    assert_eq!(report.left_above_max[0].reason, Unsplittable::Duplicates);
+    assert!(!divisible(&cell_location_weights(&run, 0), 30));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn random_duplicate_heavy_cells_end_at_max_unless_no_division_exists() {
+    // Seeded cells of 61-140 points at 2-9 locations of random multiplicity; whatever is left
+    // above MAX must be provably indivisible (brute force over its locations here).
+    let mut divided = 0;
+    for seed in 0..40u64 {
+        let mut rng = SplitMix64::new(1000 + seed);
+        let k = 2 + (rng.next_u64() % 8) as usize;
+        let mut locs: Vec<(f64, f64, usize)> = (0..k)
+            .map(|_| {
+                (
+                    10.05 + 1.9 * rng.next_f64(),
+                    50.05 + 0.9 * rng.next_f64(),
+                    1 + (rng.next_u64() % 30) as usize,
+                )
+            })
+            .collect();
+        let total: usize = locs.iter().map(|l| l.2).sum();
+        if total <= 60 {
+            locs[0].2 += 61 - total;
+        }
+        let dir = temp_dir(&format!("dups{seed}"));
+        let run = run_validated(&square_with(&dir, &locs), Params::default().optics(vec![]));
+        check_split(&run);
+        let report = run.split.as_ref().expect("split");
+        for c in &run.cells.cells {
+            if c.size > 60 {
+                assert!(
+                    !divisible(&cell_location_weights(&run, c.id), 30),
+                    "seed {seed}: cell {} ({} points) could be divided",
+                    c.id,
+                    c.size
+                );
+                assert!(report.left_above_max.iter().any(|l| l.cell_id == c.id
+                    && matches!(
+                        l.reason,
+                        Unsplittable::Duplicates | Unsplittable::AllIdentical
+                    )));
+            }
+        }
+        divided += report.fallback_carves;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    assert!(divided > 20, "{divided} divisions");
+}
+
+#[test]
+fn snapped_points_from_different_places_on_one_cape_are_different_locations() {
+    // 29 points at one inland location and 32 offshore points, at different positions, whose
+    // nearest boundary point is the same corner of the square. Counted as one location there
+    // the cell could not be divided (29 | 32 with MINSIZE 30); as 33 locations it can.
+    let dir = temp_dir("cape");
+    let mut rng = SplitMix64::new(3);
+    let mut locs = vec![(10.5, 50.5, 29)];
+    for _ in 0..32 {
+        let a = 0.05 + 1.4 * rng.next_f64();
+        let d = 0.01 + 0.15 * rng.next_f64();
+        locs.push((12.0 + d * a.cos(), 51.0 + d * a.sin(), 1));
+    }
+    let run = run_validated(&square_with(&dir, &locs), Params::default().optics(vec![]));
+    check_split(&run);
+    assert_eq!(run.split.as_ref().expect("split").above_max_after, 0);
+    assert!(run.labels.snap_km.iter().filter(|&&d| d > 0.0).count() == 32);
+    let _ = std::fs::remove_dir_all(dir);
+}
