@@ -684,14 +684,10 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
         c["cells_above_max"]
     );
     let p = &report["params"];
-    let _ = writeln!(
-        md,
-        "Preset `{}`: MINSIZE {}, MAX {}, OPTICS metric {}.\n",
-        p["preset"].as_str().unwrap_or("custom"),
-        p["min_size"],
-        p["max_size"],
-        p["metric"].as_str().unwrap_or("n/a")
-    );
+    let _ = writeln!(md, "{}\n", settings_sentence(p));
+    if report["split"].is_null() && p["split"].as_bool() == Some(false) {
+        md.push_str("Split off: cells above MAX were left as the fuse made them.\n\n");
+    }
     if let Some(settings) = report["split"]["settings"].as_array() {
         md.push_str("## Split\n\n| OPTICS setting | cells above MAX before | cells split | carves | above MAX after |\n| --- | ---: | ---: | ---: | ---: |\n");
         for s in settings {
@@ -707,10 +703,15 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
             );
         }
         let sp = &report["split"];
+        let fallback = if p["fallback"].as_bool() == Some(false) {
+            "off".to_string()
+        } else {
+            format!("{} carves", sp["fallback_carves"])
+        };
         let _ = writeln!(
             md,
-            "\nFallback (2-means bisection): {} carves; cells above MAX at the end: {}.\n",
-            sp["fallback_carves"], sp["above_max_after"]
+            "\nFallback (2-means bisection): {fallback}; cells above MAX at the end: {}.\n",
+            sp["above_max_after"]
         );
     }
     let mut columns: Vec<(String, &serde_json::Value)> =
@@ -802,6 +803,106 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
     md
 }
 
+/// The fields of `report.json`'s `params` overridden after choosing the preset
+/// ([`crate::pipeline::Params::preset_overrides`]).
+fn preset_overrides(p: &serde_json::Value) -> Vec<&str> {
+    p["preset_overrides"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// OPTICS settings from `report.json`'s `params.optics` as `(8, 0.05) (10, 0.025)`.
+fn optics_settings(v: &serde_json::Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| format!("({}, {})", s["min_samples"], s["xi"]))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The sentence of `report.md` that says which settings ran (from `report.json`'s `params`):
+/// the preset's, the preset's with some values overridden (each shown with the preset's value),
+/// or custom settings (no preset).
+fn settings_sentence(p: &serde_json::Value) -> String {
+    let metric = p["metric"].as_str().unwrap_or("n/a");
+    let overrides = preset_overrides(p);
+    let Some(name) = p["preset"].as_str() else {
+        return format!(
+            "Custom settings (no preset): MINSIZE {}, MAX {}, OPTICS settings {}, OPTICS metric {metric}.",
+            p["min_size"],
+            p["max_size"],
+            optics_settings(&p["optics"])
+        );
+    };
+    if overrides.is_empty() {
+        return format!(
+            "Preset `{name}`: MINSIZE {}, MAX {}, OPTICS metric {metric}.",
+            p["min_size"], p["max_size"]
+        );
+    }
+    // The preset's own values, to show next to the ones that replaced them.
+    let preset = crate::pipeline::Params::preset(name)
+        .map(|q| q.report_json())
+        .unwrap_or_default();
+    let shown = |key: &str, label: &str, value: String, preset_value: String| {
+        if overrides.contains(&key) && !preset.is_null() {
+            format!("{label} {value} (preset {preset_value})")
+        } else {
+            format!("{label} {value}")
+        }
+    };
+    let mut parts = vec![
+        shown(
+            "min_size",
+            "MINSIZE",
+            p["min_size"].to_string(),
+            preset["min_size"].to_string(),
+        ),
+        shown(
+            "max_size",
+            "MAX",
+            p["max_size"].to_string(),
+            preset["max_size"].to_string(),
+        ),
+    ];
+    if overrides.contains(&"optics") {
+        parts.push(shown(
+            "optics",
+            "OPTICS settings",
+            optics_settings(&p["optics"]),
+            optics_settings(&preset["optics"]),
+        ));
+    }
+    parts.push(format!("OPTICS metric {metric}"));
+    let names: Vec<&str> = overrides
+        .iter()
+        .map(|k| match *k {
+            "min_size" => "MINSIZE",
+            "max_size" => "MAX",
+            "optics" => "the OPTICS settings",
+            other => other,
+        })
+        .collect();
+    format!(
+        "Preset `{name}` with {} overridden: {}.",
+        and_list(&names),
+        parts.join(", ")
+    )
+}
+
 /// Writes `rejects.parquet`: one row per rejected input row.
 pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
     let names = ["row", "id", "lon", "lat", "reason", "detail"];
@@ -856,16 +957,30 @@ impl ExportOptions {
     }
 }
 
-/// The caption of `map.png`: cell and point counts, preset and what the colours mean.
+/// The caption of `map.png`: cell and point counts, the settings (preset, which of its values
+/// were overridden, or custom) and what the colours mean.
 pub fn map_caption(report: &serde_json::Value) -> Vec<String> {
     let c = &report["counts"];
     let p = &report["params"];
+    let overrides: Vec<&str> = preset_overrides(p)
+        .into_iter()
+        .map(|k| match k {
+            "min_size" => "MIN",
+            "max_size" => "MAX",
+            "optics" => "OPTICS",
+            other => other,
+        })
+        .collect();
+    let settings = match p["preset"].as_str() {
+        None => "CUSTOM SETTINGS".to_string(),
+        Some(name) if overrides.is_empty() => format!("PRESET {name}"),
+        Some(name) => format!("PRESET {name} WITH {} OVERRIDDEN", overrides.join(", ")),
+    };
     let mut lines = vec![format!(
-        "GEOCELLS {}: {} CELLS, {} POINTS, PRESET {} (MIN {}, MAX {})",
+        "GEOCELLS {}: {} CELLS, {} POINTS, {settings} (MIN {}, MAX {})",
         env!("CARGO_PKG_VERSION"),
         c["cells"],
         c["points_labelled"],
-        p["preset"].as_str().unwrap_or("custom"),
         p["min_size"],
         p["max_size"],
     )];
@@ -949,4 +1064,92 @@ pub fn write_all_with(
     })?;
     files.push(p);
     Ok(Written { files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Params;
+
+    /// A report with `params` and a split that made 3 fallback carves (or none: split off).
+    fn report(params: &Params) -> serde_json::Value {
+        serde_json::json!({
+            "params": params.report_json(),
+            "counts": {"cells": 7, "points_labelled": 100},
+            "split": params.split.then(|| serde_json::json!({
+                "settings": [], "fallback_carves": 3, "above_max_after": 0,
+            })),
+            "quality": {},
+            "baselines": [],
+        })
+    }
+
+    #[test]
+    fn report_md_names_the_preset_only_when_its_values_ran() {
+        let md = |p: &Params| report_markdown(&report(p));
+        let plain = md(&Params::default());
+        assert!(
+            plain.contains("\nPreset `pigeon`: MINSIZE 30, MAX 60, OPTICS metric sphere.\n"),
+            "{plain}"
+        );
+        assert!(plain.contains("\nFallback (2-means bisection): 3 carves; cells above MAX"));
+        // Overridden sizes: each next to the preset's.
+        let sizes = md(&Params::default().min_size(5).max_size(10));
+        assert!(
+            sizes.contains(
+                "\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 5 (preset 30), MAX 10 (preset 60), OPTICS metric sphere.\n"
+            ),
+            "{sizes}"
+        );
+        let one = md(&Params::preset("pigeotto").expect("preset").max_size(5000));
+        assert!(
+            one.contains("Preset `pigeotto` with MAX overridden: MINSIZE 1000, MAX 5000 (preset 2000), OPTICS metric sphere."),
+            "{one}"
+        );
+        let optics = md(&Params::default().optics(vec![(5, 0.1)]));
+        assert!(
+            optics.contains(
+                "Preset `pigeon` with the OPTICS settings overridden: MINSIZE 30, MAX 60, OPTICS settings (5, 0.1) (preset (8, 0.05) (10, 0.025) (15, 0.015)), OPTICS metric sphere."
+            ),
+            "{optics}"
+        );
+        // No preset at all.
+        let custom = Params {
+            preset: None,
+            ..Params::default().min_size(5).max_size(10)
+        };
+        let text = md(&custom);
+        assert!(
+            text.contains(
+                "Custom settings (no preset): MINSIZE 5, MAX 10, OPTICS settings (8, 0.05) (10, 0.025) (15, 0.015), OPTICS metric sphere."
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Preset"));
+        // The fallback and the split, when off, say so.
+        let no_fallback = md(&Params::default().fallback(false));
+        assert!(
+            no_fallback
+                .contains("\nFallback (2-means bisection): off; cells above MAX at the end: 0.\n"),
+            "{no_fallback}"
+        );
+        let no_split = md(&Params::default().split(false));
+        assert!(no_split.contains("Split off:"), "{no_split}");
+        assert!(!no_split.contains("Fallback"));
+    }
+
+    #[test]
+    fn the_map_caption_names_overrides_too() {
+        let caption = |p: &Params| map_caption(&report(p))[0].clone();
+        assert!(caption(&Params::default()).ends_with("PRESET pigeon (MIN 30, MAX 60)"));
+        assert!(
+            caption(&Params::default().min_size(5).max_size(10))
+                .ends_with("PRESET pigeon WITH MIN, MAX OVERRIDDEN (MIN 5, MAX 10)")
+        );
+        let custom = Params {
+            preset: None,
+            ..Params::default()
+        };
+        assert!(caption(&custom).ends_with("CUSTOM SETTINGS (MIN 30, MAX 60)"));
+    }
 }

@@ -1,6 +1,11 @@
 //! A PNG preview map of the cells: an equirectangular world (or the cells' extent), each cell
 //! filled with its own colour, borders in dark grey, optionally the points as dots, a caption
-//! box (what the map shows, in a built-in 5 x 7 pixel font) and a scale bar.
+//! box (what the map shows, in a built-in 5 x 7 pixel font) and a scale bar, each in a left
+//! corner unless it would hide part of the map there and the right corner is clear.
+//!
+//! The longitude window is the narrowest one holding every polygon of the cells, across the
+//! antimeridian when that is narrower ([`lon_window`]): a set with the Aleutians, Fiji or Guam
+//! is drawn as one piece, not stretched over the whole world.
 //!
 //! Polygons are filled with an even-odd scanline rule (an edge table, `O(e + c)` for `e` edges
 //! and `c` row crossings); the PNG is written with a deflate stream (flate2) and CRCs
@@ -22,10 +27,12 @@ pub struct MapParams {
     pub width: u32,
     /// Draw the points as dots.
     pub points: bool,
-    /// Caption lines drawn in a box at the top left (upper-cased; characters outside
-    /// `0-9 A-Z . , : - / ( ) = % + < > _ # ?` print as `?`). Empty: no box.
+    /// Caption lines drawn in a box at the top left, or the top right when the box would hide
+    /// part of the map at the left and nothing at the right (upper-cased; characters outside `0-9 A-Z . , : - / ( ) = % + < > _ # ?` print
+    /// as `?`). Empty: no box.
     pub caption: Vec<String>,
-    /// Draw a scale bar (km at the map's middle latitude) at the bottom left.
+    /// Draw a scale bar (km at the map's middle latitude) at the bottom left, or the bottom
+    /// right when its box would hide part of the map at the left and nothing at the right.
     pub scale_bar: bool,
 }
 
@@ -387,6 +394,93 @@ fn glyph(c: char) -> [u8; 7] {
     FONT[i].1
 }
 
+/// The background colour.
+const SEA: [u8; 3] = [214, 230, 242];
+
+/// A longitude window of the map ([`lon_window`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonWindow {
+    /// Western edge in degrees, in `[-180, 180]`.
+    pub west: f64,
+    /// Eastern edge in degrees, above 180 when the window crosses the antimeridian.
+    pub east: f64,
+    /// Longitudes below this are drawn 360° further east (in the middle of the empty gap west
+    /// of `west`); `-inf` when the window does not cross the antimeridian.
+    pub cut: f64,
+}
+
+impl LonWindow {
+    /// Whether the window crosses the antimeridian (some longitudes are drawn shifted).
+    pub fn crosses_antimeridian(&self) -> bool {
+        self.cut.is_finite()
+    }
+
+    /// Width in degrees.
+    pub fn width(&self) -> f64 {
+        self.east - self.west
+    }
+
+    /// `lon` as drawn in this window: shifted by 360° east if below [`LonWindow::cut`].
+    pub fn unwrap(&self, lon: f64) -> f64 {
+        if lon < self.cut { lon + 360.0 } else { lon }
+    }
+}
+
+/// The narrowest longitude window holding the intervals `[west, east]` (degrees in
+/// `[-180, 180]`, e.g. the polygons' bounding boxes): the circle of longitudes without its
+/// largest empty gap. When that gap is the one across ±180 (or ties with it) the window is
+/// simply `[min west, max east]`; otherwise it crosses the antimeridian and runs from the
+/// gap's eastern end to its western end plus 360°. `None` for no intervals.
+///
+/// Intervals touching ±180 on both sides (Alaska with the Aleutians, Fiji, Chukotka) leave no
+/// gap there, so the window crosses the antimeridian unless a wider gap lies elsewhere.
+///
+/// ```
+/// use geocells::map::lon_window;
+/// // The Aleutians (172°E to 180 and -180 to -130) and the contiguous US.
+/// let w = lon_window(&[(172.0, 180.0), (-180.0, -130.0), (-125.0, -65.0)]).unwrap();
+/// assert!(w.crosses_antimeridian());
+/// assert_eq!((w.west, w.east), (172.0, 295.0));
+/// assert_eq!(w.unwrap(-100.0), 260.0);
+/// // Europe: no crossing.
+/// let w = lon_window(&[(-10.0, 30.0), (25.0, 40.0)]).unwrap();
+/// assert_eq!((w.west, w.east, w.crosses_antimeridian()), (-10.0, 40.0, false));
+/// ```
+///
+/// `O(n log n)` for `n` intervals.
+pub fn lon_window(intervals: &[(f64, f64)]) -> Option<LonWindow> {
+    let mut sorted: Vec<(f64, f64)> = intervals
+        .iter()
+        .copied()
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .collect();
+    sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+    let first = *sorted.first()?;
+    // Merge overlapping intervals; track the widest gap between consecutive ones.
+    let mut end = first.1;
+    let mut widest: Option<(f64, f64)> = None; // (gap start, gap end)
+    for &(a, b) in &sorted[1..] {
+        if a > end && widest.is_none_or(|(s, e)| a - end > e - s) {
+            widest = Some((end, a));
+        }
+        end = end.max(b);
+    }
+    // The gap across ±180, from the easternmost end round to the westernmost start.
+    let wrap_gap = first.0 + 360.0 - end;
+    match widest {
+        Some((s, e)) if e - s > wrap_gap => Some(LonWindow {
+            west: e,
+            east: s + 360.0,
+            cut: (s + e) / 2.0,
+        }),
+        _ => Some(LonWindow {
+            west: first.0,
+            east: end,
+            cut: f64::NEG_INFINITY,
+        }),
+    }
+}
+
 /// An RGB raster in lon/lat.
 struct Canvas {
     w: usize,
@@ -394,12 +488,15 @@ struct Canvas {
     x0: f64,
     y1: f64,
     scale: f64,
+    /// Longitudes below this are drawn 360° further east ([`LonWindow::cut`]).
+    cut: f64,
     px: Vec<[u8; 3]>,
 }
 
 impl Canvas {
     fn to_px(&self, c: Coord<f64>) -> (f64, f64) {
-        ((c.x - self.x0) * self.scale, (self.y1 - c.y) * self.scale)
+        let x = if c.x < self.cut { c.x + 360.0 } else { c.x };
+        ((x - self.x0) * self.scale, (self.y1 - c.y) * self.scale)
     }
 
     fn fill(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
@@ -447,6 +544,17 @@ impl Canvas {
         if x >= 0.0 && y >= 0.0 && (x as usize) < self.w && (y as usize) < self.h {
             self.px[y as usize * self.w + x as usize] = colour;
         }
+    }
+
+    /// How many pixels of a rectangle are not sea: cells, borders and points drawn there.
+    fn drawn(&self, x0: usize, y0: usize, w: usize, h: usize) -> usize {
+        (y0..(y0 + h).min(self.h))
+            .map(|y| {
+                (x0..(x0 + w).min(self.w))
+                    .filter(|&x| self.px[y * self.w + x] != SEA)
+                    .count()
+            })
+            .sum()
     }
 
     /// A filled rectangle, blended with `alpha` (0 to 1) over what is there.
@@ -500,27 +608,47 @@ pub(crate) fn colour_of(id: u32) -> [u8; 3] {
     c
 }
 
-/// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
-/// cells' bounding box with a 2 % margin, clamped to the world.
-pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
+/// The map's extent: the longitude window of the cells' polygons ([`lon_window`]) and their
+/// latitude range, or the world for no cells.
+fn extent(cells: &CellSet) -> (LonWindow, f64, f64) {
     use geo::BoundingRect;
-    let mut bb: Option<(f64, f64, f64, f64)> = None;
-    for c in &cells.cells {
-        if let Some(r) = c.geometry.bounding_rect() {
-            bb = Some(match bb {
-                None => (r.min().x, r.max().x, r.min().y, r.max().y),
-                Some(b) => (
-                    b.0.min(r.min().x),
-                    b.1.max(r.max().x),
-                    b.2.min(r.min().y),
-                    b.3.max(r.max().y),
-                ),
-            });
+    let mut lons = Vec::new();
+    let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for p in cells.cells.iter().flat_map(|c| &c.geometry.0) {
+        if let Some(r) = p.bounding_rect() {
+            lons.push((r.min().x, r.max().x));
+            y0 = y0.min(r.min().y);
+            y1 = y1.max(r.max().y);
         }
     }
-    let (x0, x1, y0, y1) = bb.unwrap_or((-180.0, 180.0, -90.0, 90.0));
+    match lon_window(&lons) {
+        Some(w) => (w, y0, y1),
+        None => (
+            LonWindow {
+                west: -180.0,
+                east: 180.0,
+                cut: f64::NEG_INFINITY,
+            },
+            -90.0,
+            90.0,
+        ),
+    }
+}
+
+/// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
+/// cells' longitude window ([`lon_window`]: across the antimeridian when that is narrower)
+/// and latitude range with a 2 % margin, clamped to the world (a window across the
+/// antimeridian to 360° of longitude).
+pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
+    let (window, y0, y1) = extent(cells);
+    let (x0, x1) = (window.west, window.east);
     let (mx, my) = (((x1 - x0) * 0.02).max(0.01), ((y1 - y0) * 0.02).max(0.01));
-    let (x0, x1) = ((x0 - mx).max(-180.0), (x1 + mx).min(180.0));
+    let (x0, x1) = if window.crosses_antimeridian() {
+        let mx = mx.min((360.0 - (x1 - x0)) / 2.0);
+        (x0 - mx, x1 + mx)
+    } else {
+        ((x0 - mx).max(-180.0), (x1 + mx).min(180.0))
+    };
     let (y0, y1) = ((y0 - my).max(-90.0), (y1 + my).min(90.0));
     let w = params.width.max(16) as usize;
     let scale = w as f64 / (x1 - x0);
@@ -531,7 +659,8 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         x0,
         y1,
         scale,
-        px: vec![[214, 230, 242]; w * h],
+        cut: window.cut,
+        px: vec![SEA; w * h],
     };
     for c in &cells.cells {
         canvas.fill(&c.geometry, colour_of(c.id));
@@ -548,7 +677,17 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
     // Text and bars scale with the width: 2 pixels per font pixel at 2,400 px.
     let scale = (w / 1200).max(1);
     let pad = 6 * scale;
-    if !params.caption.is_empty() {
+    // Each box goes to the left corner unless it would hide something there (cells at the
+    // window's edge, e.g. Guam at the western end of the US) and nothing in the right one.
+    let corner_x = |canvas: &Canvas, y: usize, bw: usize, bh: usize| {
+        let right = w.saturating_sub(pad + bw);
+        if canvas.drawn(right, y, bw, bh) == 0 && canvas.drawn(pad, y, bw, bh) > 0 {
+            right
+        } else {
+            pad
+        }
+    };
+    let caption = (!params.caption.is_empty()).then(|| {
         let line_h = 10 * scale;
         let longest = params
             .caption
@@ -560,12 +699,9 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
             longest * 6 * scale + 2 * pad,
             params.caption.len() * line_h + 2 * pad,
         );
-        canvas.rect(pad, pad, bw, bh, [255, 255, 255], 0.85);
-        for (i, line) in params.caption.iter().enumerate() {
-            canvas.text(2 * pad, 2 * pad + i * line_h, line, scale, [20, 20, 20]);
-        }
-    }
-    if params.scale_bar {
+        (corner_x(&canvas, pad, bw, bh), bw, bh, line_h)
+    });
+    let bar = params.scale_bar.then(|| {
         // Equirectangular: one degree of longitude is 111.32 cos(latitude) km.
         let mid = (y0 + y1) / 2.0;
         let km_per_px = 111.32 * mid.to_radians().cos() / canvas.scale;
@@ -578,13 +714,26 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
             mid.abs(),
             if mid >= 0.0 { "N" } else { "S" }
         );
-        let (bx, by) = (pad, h.saturating_sub(pad + 14 * scale + 4 * scale));
-        let box_w = len.max(label.len() * 6 * scale) + 2 * pad;
+        let by = h.saturating_sub(pad + 14 * scale + 4 * scale);
+        let (box_w, box_h) = (
+            len.max(label.len() * 6 * scale) + 2 * pad,
+            18 * scale + 2 * pad,
+        );
+        let bx = corner_x(&canvas, by.saturating_sub(pad), box_w, box_h);
+        (bx, by, box_w, box_h, len, label)
+    });
+    if let Some((cx, bw, bh, line_h)) = caption {
+        canvas.rect(cx, pad, bw, bh, [255, 255, 255], 0.85);
+        for (i, line) in params.caption.iter().enumerate() {
+            canvas.text(cx + pad, 2 * pad + i * line_h, line, scale, [20, 20, 20]);
+        }
+    }
+    if let Some((bx, by, box_w, box_h, len, label)) = bar {
         canvas.rect(
             bx,
             by.saturating_sub(pad),
             box_w,
-            18 * scale + 2 * pad,
+            box_h,
             [255, 255, 255],
             0.85,
         );
@@ -674,6 +823,165 @@ mod tests {
         assert_eq!(nice_length(0.3), 1);
     }
 
+    /// A cell of axis-aligned boxes `(west, south, east, north)`.
+    fn boxes(id: u32, rects: &[(f64, f64, f64, f64)]) -> crate::cells::Cell {
+        let geometry = MultiPolygon(
+            rects
+                .iter()
+                .map(|&(x0, y0, x1, y1)| {
+                    geo_types::Polygon::new(
+                        geo_types::LineString::from(vec![
+                            (x0, y0),
+                            (x1, y0),
+                            (x1, y1),
+                            (x0, y1),
+                            (x0, y0),
+                        ]),
+                        vec![],
+                    )
+                })
+                .collect(),
+        );
+        crate::cells::Cell {
+            id,
+            name: String::new(),
+            admin1_code: String::new(),
+            admin1_name: String::new(),
+            country_code: String::new(),
+            country_name: String::new(),
+            family: id,
+            origin: crate::cells::CellOrigin::Admin,
+            areas: vec![id],
+            size: 1,
+            num_polygons: geometry.0.len(),
+            geometry,
+            area_km2: 1.0,
+            centroid: None,
+            rep_point: (0.0, 0.0),
+        }
+    }
+
+    /// Width, height and pixels of a PNG from [`encode_png`].
+    fn decode(png: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
+        use std::io::Read as _;
+        let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+        let (w, h) = (be(16) as usize, be(20) as usize);
+        // IHDR (8 + 25 bytes), then the IDAT chunk.
+        let idat_len = be(33) as usize;
+        assert_eq!(&png[37..41], b"IDAT");
+        let mut raw = Vec::new();
+        flate2::read::ZlibDecoder::new(&png[41..41 + idat_len])
+            .read_to_end(&mut raw)
+            .expect("inflate");
+        let px = raw
+            .chunks(1 + 3 * w)
+            .flat_map(|row| row[1..].chunks(3).map(|p| [p[0], p[1], p[2]]))
+            .collect();
+        (w, h, px)
+    }
+
+    #[test]
+    fn the_window_crosses_the_antimeridian_when_that_is_narrower() {
+        // East and west of ±180 (the Aleutians, split at ±180) and the contiguous US.
+        let us = [(170.0, 180.0), (-180.0, -170.0), (-125.0, -65.0)];
+        let w = lon_window(&us).expect("window");
+        assert!(w.crosses_antimeridian());
+        assert_eq!((w.west, w.east), (170.0, 295.0));
+        assert!(w.width() < 360.0);
+        // Everything west of the gap's middle moves east by 360°; the rest stays.
+        assert_eq!(w.unwrap(-180.0), 180.0);
+        assert_eq!(w.unwrap(-65.0), 295.0);
+        assert_eq!(w.unwrap(170.0), 170.0);
+        // Guam (144.8°E) moves the western edge, the window still crosses.
+        let w = lon_window(&[(144.6, 145.0), us[0], us[1], us[2]]).expect("window");
+        assert_eq!((w.west, w.east), (144.6, 295.0));
+        // The whole world, in one piece or in parts touching ±180, is the whole world.
+        for world in [
+            vec![(-180.0, 180.0)],
+            vec![
+                (-180.0, -170.0),
+                (-175.0, 10.0),
+                (5.0, 170.0),
+                (170.0, 180.0),
+            ],
+        ] {
+            let w = lon_window(&world).expect("window");
+            assert!(!w.crosses_antimeridian());
+            assert_eq!((w.west, w.east), (-180.0, 180.0));
+        }
+        // A tie between the gap across ±180 and another keeps the plain window.
+        let w = lon_window(&[(-170.0, -10.0), (10.0, 170.0)]).expect("window");
+        assert_eq!(
+            (w.west, w.east, w.crosses_antimeridian()),
+            (-170.0, 170.0, false)
+        );
+        assert_eq!(lon_window(&[]), None);
+    }
+
+    #[test]
+    fn cells_across_the_antimeridian_are_drawn_in_one_piece() {
+        let cells = CellSet {
+            cells: vec![
+                boxes(0, &[(170.0, 50.0, 180.0, 55.0)]),
+                boxes(1, &[(-180.0, 50.0, -170.0, 55.0)]),
+                boxes(2, &[(-125.0, 25.0, -65.0, 50.0)]),
+            ],
+        };
+        let params = MapParams::default().width(1300).scale_bar(false);
+        let (w, h, px) = decode(&render_png(&cells, &[], &params));
+        // 125° of longitude and 2 % margins: 130° over 1,300 px, 10 px a degree; 30° of
+        // latitude and its margins: 312 px (the whole world would give 1,300 / 360 px a degree).
+        assert_eq!(w, 1300);
+        assert!((312..=313).contains(&h), "{h}");
+        let at = |lon: f64, lat: f64| {
+            let x = ((lon - 167.5) * 10.0) as usize;
+            let y = ((55.6 - lat) * 10.0) as usize;
+            px[y * w + x]
+        };
+        // The cells either side of ±180 meet at 180 (x = 125, their shared border).
+        assert_eq!(at(175.0, 52.5), colour_of(0));
+        assert_eq!(at(179.85, 52.5), colour_of(0));
+        assert_eq!(at(180.0, 52.5), [60, 60, 60]);
+        assert_eq!(at(180.15, 52.5), colour_of(1));
+        assert_eq!(at(185.0, 52.5), colour_of(1));
+        // The contiguous US 360° east of its longitudes, the gap between them sea.
+        assert_eq!(at(-100.0 + 360.0, 40.0), colour_of(2));
+        assert_eq!(at(200.0, 40.0), SEA);
+    }
+
+    #[test]
+    fn the_scale_bar_leaves_a_cell_in_its_corner_visible() {
+        // 41.6° by 4.16° over 1,200 px: 28.8 px a degree, 120 px high, the scale bar's box
+        // on the bottom 30 rows. A cell in the bottom-left corner, another along the top.
+        let cells = CellSet {
+            cells: vec![
+                boxes(0, &[(0.0, 0.0, 4.0, 2.0)]),
+                boxes(1, &[(10.0, 2.0, 40.0, 4.0)]),
+            ],
+        };
+        let params = MapParams::default().width(1200);
+        let (w, h, px) = decode(&render_png(&cells, &[], &params));
+        assert_eq!(w, 1200);
+        assert!((120..=121).contains(&h), "{h}");
+        // The box over sea: white at 85 %.
+        let boxed = SEA.map(|v| (f64::from(v) * 0.15 + 255.0 * 0.85).round() as u8);
+        let at = |px: &[[u8; 3]], x: usize| px[(h - 10) * w + x];
+        assert_eq!(at(&px, 60), colour_of(0));
+        assert_eq!(at(&px, w - 20), boxed);
+        // Where the right corner is not clear either, the box stays at the left.
+        let one = CellSet {
+            cells: vec![boxes(0, &[(0.0, 0.0, 40.0, 4.0)])],
+        };
+        let (_, _, px) = decode(&render_png(&one, &[], &params));
+        assert_eq!(at(&px, 20), boxed);
+        assert_eq!(at(&px, w - 40), colour_of(0));
+        let mut both = cells.clone();
+        both.cells.push(boxes(2, &[(38.0, 0.0, 40.0, 1.0)]));
+        let (_, _, px) = decode(&render_png(&both, &[], &params));
+        assert_ne!(at(&px, 60), colour_of(0));
+        assert_eq!(at(&px, w - 40), colour_of(2));
+    }
+
     #[test]
     fn text_lands_where_asked() {
         let mut c = Canvas {
@@ -682,6 +990,7 @@ mod tests {
             x0: 0.0,
             y1: 0.0,
             scale: 1.0,
+            cut: f64::NEG_INFINITY,
             px: vec![[255, 255, 255]; 800],
         };
         c.text(1, 2, "I", 2, [0, 0, 0]);

@@ -70,7 +70,8 @@ pub enum ParamsError {
 /// Parameters of a run. `Default` is the `pigeon` preset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
-    /// Preset the values came from, if any (for the report).
+    /// Preset the values started from, if any (for the report; [`Params::preset_overrides`]
+    /// names the preset's values changed since).
     pub preset: Option<String>,
     /// Cells below this many points are fused with neighbours (PIGEON's MINSIZE).
     pub min_size: usize,
@@ -205,9 +206,36 @@ impl Params {
         self
     }
 
-    /// The parameters as `report.json` shows them.
+    /// The fields set by [`Params::preset`] whose values differ from the named preset's, as
+    /// `report.json` names them (`min_size`, `max_size`, `optics`, in that order): what was
+    /// overridden after choosing the preset. Empty without a preset or for a preset name
+    /// [`Params::preset`] does not know.
+    ///
+    /// ```
+    /// use geocells::pipeline::Params;
+    /// assert!(Params::default().preset_overrides().is_empty());
+    /// assert_eq!(Params::default().max_size(100).preset_overrides(), ["max_size"]);
+    /// // Setting a preset's own value is no override.
+    /// assert!(Params::default().min_size(30).preset_overrides().is_empty());
+    /// ```
+    pub fn preset_overrides(&self) -> Vec<&'static str> {
+        let Some(preset) = self.preset.as_deref().and_then(|n| Self::preset(n).ok()) else {
+            return Vec::new();
+        };
+        [
+            ("min_size", self.min_size != preset.min_size),
+            ("max_size", self.max_size != preset.max_size),
+            ("optics", self.optics != preset.optics),
+        ]
+        .into_iter()
+        .filter_map(|(name, differs)| differs.then_some(name))
+        .collect()
+    }
+
+    /// The parameters as `report.json` shows them. `preset_overrides` (see
+    /// [`Params::preset_overrides`]) is there only when a preset's value was overridden.
     pub fn report_json(&self) -> serde_json::Value {
-        json!({
+        let mut v = json!({
             "preset": self.preset,
             "min_size": self.min_size,
             "max_size": self.max_size,
@@ -220,7 +248,14 @@ impl Params {
             "tau_km": self.smoothing.tau_km,
             "top_k": self.smoothing.k,
             "countries": self.countries,
-        })
+        });
+        let overrides = self.preset_overrides();
+        if !overrides.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("preset_overrides".into(), json!(overrides));
+        }
+        v
     }
 
     /// The split stage's parameters.

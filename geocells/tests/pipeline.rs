@@ -268,17 +268,65 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The bad-points fixture against Lesotho and South Africa, with tiny MINSIZE / MAX so that
-/// every stage has work.
-fn small_lso_run() -> geocells::pipeline::Run {
-    let inputs = Inputs {
+/// The bad-points fixture against Lesotho and South Africa.
+fn small_lso_inputs() -> Inputs {
+    Inputs {
         points: PointsSpec::new(data("fixtures/points_bad.csv")),
         boundaries: BoundarySpec {
             admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
             ..Default::default()
         },
-    };
-    run_validated(&inputs, Params::default().min_size(1).max_size(2))
+    }
+}
+
+/// [`small_lso_inputs`] with tiny MINSIZE / MAX so that every stage has work.
+fn small_lso_run() -> geocells::pipeline::Run {
+    run_validated(
+        &small_lso_inputs(),
+        Params::default().min_size(1).max_size(2),
+    )
+}
+
+#[test]
+fn report_md_and_report_json_say_which_settings_ran() {
+    // small_lso_run overrides the pigeon preset's MINSIZE and MAX: report.json keeps the preset
+    // and names the overridden fields, report.md shows both values.
+    let run = small_lso_run();
+    let p = &run.report["params"];
+    assert_eq!(p["preset"], "pigeon");
+    assert_eq!(
+        p["preset_overrides"],
+        serde_json::json!(["min_size", "max_size"])
+    );
+    assert_eq!((&p["min_size"], &p["max_size"]), (&1.into(), &2.into()));
+    let md = geocells::export::report_markdown(&run.report);
+    assert!(
+        md.contains("\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 1 (preset 30), MAX 2 (preset 60), OPTICS metric sphere.\n"),
+        "{md}"
+    );
+    let carves = run.split.as_ref().expect("split").fallback_carves;
+    assert!(md.contains(&format!(
+        "\nFallback (2-means bisection): {carves} carves; "
+    )));
+    // The fallback off: "off", not "0 carves".
+    let off = run_validated(
+        &small_lso_inputs(),
+        Params::default().min_size(1).max_size(2).fallback(false),
+    );
+    assert_eq!(off.split.as_ref().expect("split").fallback_carves, 0);
+    assert_eq!(off.report["params"]["fallback"], false);
+    let md = geocells::export::report_markdown(&off.report);
+    assert!(
+        md.contains("\nFallback (2-means bisection): off; cells above MAX at the end: "),
+        "{md}"
+    );
+    assert!(!md.contains("0 carves"), "{md}");
+    // The preset's own values are no override: params as before, without the field.
+    let own = Params::default()
+        .min_size(30)
+        .optics(geocells::split::PIGEON_SETTINGS.to_vec());
+    assert_eq!(own.report_json(), Params::default().report_json());
+    assert!(own.report_json().get("preset_overrides").is_none());
 }
 
 #[test]
