@@ -685,6 +685,23 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
     );
     let p = &report["params"];
     let _ = writeln!(md, "{}\n", settings_sentence(p));
+    let admin = &report["admin"];
+    let fuse = &report["fuse"];
+    let guard = match p["fuse_max_km"].as_f64() {
+        Some(km) => format!(
+            "{} island cell(s) kept from a cell of their country more than {km} km away",
+            fuse["guard"].as_array().map_or(0, Vec::len)
+        ),
+        None => "fuse guard off (islands join the nearest cell of their country, as in PIGEON)".into(),
+    };
+    let _ = writeln!(
+        md,
+        "Boundaries: {} overlap(s) between areas resolved ({:.3} km²), {} gap(s) inside countries ({:.3} km²); {guard}.\n",
+        admin["overlaps_resolved"]["count"].as_u64().unwrap_or(0),
+        admin["overlaps_resolved"]["km2"].as_f64().unwrap_or(0.0),
+        admin["gaps"]["count"].as_u64().unwrap_or(0),
+        admin["gaps"]["km2"].as_f64().unwrap_or(0.0),
+    );
     if report["split"].is_null() && p["split"].as_bool() == Some(false) {
         md.push_str("Split off: cells above MAX were left as the fuse made them.\n\n");
     }
@@ -710,7 +727,7 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
         };
         let _ = writeln!(
             md,
-            "\nFallback (2-means bisection): {fallback}; cells above MAX at the end: {}.\n",
+            "\nFallback (straight cuts, then an exact division of the locations): {fallback}; cells above MAX at the end: {}.\n",
             sp["above_max_after"]
         );
     }
@@ -1092,7 +1109,7 @@ mod tests {
             plain.contains("\nPreset `pigeon`: MINSIZE 30, MAX 60, OPTICS metric sphere.\n"),
             "{plain}"
         );
-        assert!(plain.contains("\nFallback (2-means bisection): 3 carves; cells above MAX"));
+        assert!(plain.contains("\nFallback (straight cuts, then an exact division of the locations): 3 carves; cells above MAX"));
         // Overridden sizes: each next to the preset's.
         let sizes = md(&Params::default().min_size(5).max_size(10));
         assert!(
@@ -1130,7 +1147,7 @@ mod tests {
         let no_fallback = md(&Params::default().fallback(false));
         assert!(
             no_fallback
-                .contains("\nFallback (2-means bisection): off; cells above MAX at the end: 0.\n"),
+                .contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: 0.\n"),
             "{no_fallback}"
         );
         let no_split = md(&Params::default().split(false));
