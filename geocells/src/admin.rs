@@ -256,6 +256,9 @@ pub struct AdminNotes {
     /// Parent codes found by location: areas whose file names no parent (country, or admin-1
     /// for admin-2) got the area of the parent level that holds their interior point.
     pub parents_by_location: usize,
+    /// Areas whose parent was looked for by location but that no parent area holds; they keep
+    /// the parent code their file gives, if any.
+    pub parents_not_located: Vec<String>,
 }
 
 /// The finest admin areas, sorted by (country code, admin-1 code, code).
@@ -393,12 +396,14 @@ enum Parent {
 
 /// Gives each child that `needs` it the code (country or admin-1, per `kind`) of the parent
 /// whose polygons hold the child's interior point (the lowest index if several do); children
-/// in no parent keep theirs. Returns how many were found.
+/// in no parent keep theirs and are listed in `missed` as "code (name)". Returns how many were
+/// found.
 fn locate_parents(
     children: &mut [RawArea],
     parents: &[RawArea],
     kind: Parent,
     needs: impl Fn(&RawArea) -> bool,
+    missed: &mut Vec<String>,
 ) -> usize {
     use geo::InteriorPoint;
     if parents.is_empty() || !children.iter().any(&needs) {
@@ -423,6 +428,7 @@ fn locate_parents(
     let mut found = 0;
     for c in children.iter_mut().filter(|c| needs(c)) {
         let Some(pt) = c.geometry.interior_point() else {
+            missed.push(format!("{} ({})", c.code, c.name));
             continue;
         };
         let mut hits: Vec<usize> = tree
@@ -432,6 +438,7 @@ fn locate_parents(
             .collect();
         hits.sort_unstable();
         let Some(&p) = hits.first() else {
+            missed.push(format!("{} ({})", c.code, c.name));
             continue;
         };
         let code = Some(parents[p].code.clone());
@@ -482,21 +489,56 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
     let unknown_in = |set: &BTreeSet<String>, code: &Option<String>| {
         code.as_ref().is_none_or(|c| !set.contains(c))
     };
-    notes.parents_by_location += locate_parents(&mut admin1, &countries, Parent::Country, |a| {
-        unknown_in(&country_codes, &a.country_code)
-    });
-    notes.parents_by_location += locate_parents(&mut admin2, &admin1, Parent::Admin1, |a| {
-        unknown_in(&admin1_codes, &a.admin1_code)
-    });
+    let mut missed = [Vec::new(), Vec::new(), Vec::new()];
+    notes.parents_by_location += locate_parents(
+        &mut admin1,
+        &countries,
+        Parent::Country,
+        |a| unknown_in(&country_codes, &a.country_code),
+        &mut missed[0],
+    );
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &admin1,
+        Parent::Admin1,
+        |a| unknown_in(&admin1_codes, &a.admin1_code),
+        &mut missed[1],
+    );
     let admin1_with_country: BTreeSet<String> = admin1
         .iter()
         .filter(|a| a.country_code.is_some())
         .map(|a| a.code.clone())
         .collect();
-    notes.parents_by_location += locate_parents(&mut admin2, &countries, Parent::Country, |a| {
-        unknown_in(&country_codes, &a.country_code)
-            && unknown_in(&admin1_with_country, &a.admin1_code)
-    });
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &countries,
+        Parent::Country,
+        |a| {
+            unknown_in(&country_codes, &a.country_code)
+                && unknown_in(&admin1_with_country, &a.admin1_code)
+        },
+        &mut missed[2],
+    );
+    for ((child, parent), missed) in [
+        (&spec.admin1, Level::Country),
+        (&spec.admin2, Level::Admin1),
+        (&spec.admin2, Level::Country),
+    ]
+    .into_iter()
+    .zip(missed)
+    {
+        if let Some(child) = child {
+            notes
+                .parents_not_located
+                .extend(missed.into_iter().map(|m| {
+                    format!(
+                        "{}: {m}: in no {} area",
+                        child.path.display(),
+                        parent.as_str()
+                    )
+                }));
+        }
+    }
     let country_names: BTreeMap<String, String> = countries
         .iter()
         .map(|c| (c.code.clone(), c.name.clone()))

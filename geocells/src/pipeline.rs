@@ -812,6 +812,7 @@ impl Run {
                 "dropped_empty": notes.dropped_empty,
                 "parents_replaced_by_children": notes.replaced_parents,
                 "parents_by_location": notes.parents_by_location,
+                "parents_not_located": notes.parents_not_located,
             },
             "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
         })

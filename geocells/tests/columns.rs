@@ -497,6 +497,12 @@ fn an_admin1_file_without_countries_under_a_country_level_is_located() {
     })
     .expect("areas");
     assert_eq!(built.notes.parents_by_location, 2);
+    assert_eq!(built.notes.parents_not_located.len(), 1);
+    assert!(
+        built.notes.parents_not_located[0].ends_with("regions.geojson: W (W): in no country area"),
+        "{:?}",
+        built.notes.parents_not_located
+    );
     assert_eq!(
         rows(&built),
         vec![
