@@ -44,18 +44,22 @@ struct Args {
     #[arg(long)]
     id_col: Option<String>,
 
-    /// Country boundaries (GeoParquet, GeoJSON or Shapefile with .prj).
+    /// Country boundaries (GeoParquet, GeoJSON or Shapefile with .prj). Column options left out
+    /// are detected from the file's column names: geocells' own (country_code, country_name,
+    /// admin1_code, ...), GADM (GID_0, COUNTRY, GID_1, NAME_1, ...), geoBoundaries (shapeISO,
+    /// shapeName, shapeGroup), Natural Earth (adm1_code, name, adm0_a3, admin), US Census TIGER
+    /// (GEOID, NAME, STATEFP) and us-atlas (id, name). A missing name is the code.
     #[arg(long, default_value = "data/admin0_world.parquet")]
     admin0: PathBuf,
     /// Do not use a country level.
     #[arg(long)]
     no_admin0: bool,
-    /// Country code column of the country file.
-    #[arg(long, default_value = "country_code")]
-    admin0_code_col: String,
-    /// Country name column of the country file.
-    #[arg(long, default_value = "country_name")]
-    admin0_name_col: String,
+    /// Country code column of the country file (default: detect).
+    #[arg(long)]
+    admin0_code_col: Option<String>,
+    /// Country name column of the country file (default: detect).
+    #[arg(long)]
+    admin0_name_col: Option<String>,
 
     /// Admin-1 boundaries (states, provinces).
     #[arg(long, default_value = "data/admin1_world.parquet")]
@@ -63,15 +67,23 @@ struct Args {
     /// Do not use an admin-1 level.
     #[arg(long)]
     no_admin1: bool,
-    /// Admin-1 code column.
-    #[arg(long, default_value = "admin1_code")]
-    admin1_code_col: String,
-    /// Admin-1 name column.
-    #[arg(long, default_value = "admin1_name")]
-    admin1_name_col: String,
-    /// Country code column of the admin-1 file.
-    #[arg(long, default_value = "country_code")]
-    admin1_country_col: String,
+    /// Admin-1 code column (default: detect).
+    #[arg(long)]
+    admin1_code_col: Option<String>,
+    /// Admin-1 name column (default: detect).
+    #[arg(long)]
+    admin1_name_col: Option<String>,
+    /// Country code column of the admin-1 file (default: detect).
+    #[arg(long, alias = "admin1-country-col")]
+    admin1_country_code_col: Option<String>,
+    /// Country name column of the admin-1 file (default: detect).
+    #[arg(long)]
+    admin1_country_name_col: Option<String>,
+    /// Every admin-1 feature is in this country, CODE or CODE:NAME (replaces country columns;
+    /// without it and without a country column or level, areas go to country XXX, "Unknown
+    /// country").
+    #[arg(long, value_parser = parse_country)]
+    admin1_fixed_country: Option<(String, String)>,
 
     /// Admin-2 boundaries (counties, districts).
     #[arg(long, default_value = "data/admin2_us.parquet")]
@@ -79,18 +91,28 @@ struct Args {
     /// Do not use an admin-2 level.
     #[arg(long)]
     no_admin2: bool,
-    /// Admin-2 code column.
-    #[arg(long, default_value = "admin2_code")]
-    admin2_code_col: String,
-    /// Admin-2 name column.
-    #[arg(long, default_value = "admin2_name")]
-    admin2_name_col: String,
-    /// Admin-1 code column of the admin-2 file (links a county to its state).
-    #[arg(long, default_value = "admin1_code")]
-    admin2_parent_col: String,
-    /// Country code column of the admin-2 file.
-    #[arg(long, default_value = "country_code")]
-    admin2_country_col: String,
+    /// Admin-2 code column (default: detect).
+    #[arg(long)]
+    admin2_code_col: Option<String>,
+    /// Admin-2 name column (default: detect).
+    #[arg(long)]
+    admin2_name_col: Option<String>,
+    /// Admin-1 code column of the admin-2 file, linking a county to its state (default: detect).
+    #[arg(long, alias = "admin2-parent-col")]
+    admin2_admin1_code_col: Option<String>,
+    /// Admin-1 name column of the admin-2 file (default: detect; else the admin-1 level's name,
+    /// else the admin-1 code).
+    #[arg(long)]
+    admin2_admin1_name_col: Option<String>,
+    /// Country code column of the admin-2 file (default: detect).
+    #[arg(long, alias = "admin2-country-col")]
+    admin2_country_code_col: Option<String>,
+    /// Country name column of the admin-2 file (default: detect).
+    #[arg(long)]
+    admin2_country_name_col: Option<String>,
+    /// Every admin-2 feature is in this country, CODE or CODE:NAME (replaces country columns).
+    #[arg(long, value_parser = parse_country)]
+    admin2_fixed_country: Option<(String, String)>,
 
     /// Preset: pigeon (MINSIZE 30, MAX 60, OPTICS (8,0.05) (10,0.025) (15,0.015)) or pigeotto
     /// (MINSIZE 1000, MAX 2000, OPTICS (300,0.05) (400,0.005) (1000,0.0001)).
@@ -171,6 +193,17 @@ struct Args {
 struct Bars {
     quiet: bool,
     bar: std::sync::Mutex<Option<(ProgressBar, Instant)>>,
+}
+
+/// Parses `CODE` or `CODE:NAME` (the name defaults to the code).
+fn parse_country(s: &str) -> Result<(String, String), String> {
+    let (code, name) = s.split_once(':').unwrap_or((s, s));
+    let (code, name) = (code.trim(), name.trim());
+    if code.is_empty() {
+        return Err(format!("'{s}' has no country code"));
+    }
+    let name = if name.is_empty() { code } else { name };
+    Ok((code.to_string(), name.to_string()))
 }
 
 /// Parses `MIN_SAMPLES:XI`.
@@ -274,24 +307,35 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     points.lon_column = args.lon_col.clone();
     points.lat_column = args.lat_col.clone();
     points.id_column = args.id_col.clone();
+    let level = |path: &PathBuf, code: &Option<String>, name: &Option<String>| LevelSpec {
+        code_column: code.clone(),
+        name_column: name.clone(),
+        ..LevelSpec::new(path)
+    };
+    let with_country = |mut l: LevelSpec, fixed: &Option<(String, String)>| {
+        l.fixed_country = fixed.clone();
+        l
+    };
     let boundaries = BoundarySpec {
-        country: (!args.no_admin0).then(|| {
-            LevelSpec::country(&args.admin0)
-                .code_column(&args.admin0_code_col)
-                .name_column(&args.admin0_name_col)
-        }),
+        country: (!args.no_admin0)
+            .then(|| level(&args.admin0, &args.admin0_code_col, &args.admin0_name_col)),
         admin1: (!args.no_admin1).then(|| {
-            LevelSpec::admin1(&args.admin1)
-                .code_column(&args.admin1_code_col)
-                .name_column(&args.admin1_name_col)
-                .country_code_column(Some(args.admin1_country_col.clone()))
+            with_country(
+                level(&args.admin1, &args.admin1_code_col, &args.admin1_name_col),
+                &args.admin1_fixed_country,
+            )
+            .country_code_column(args.admin1_country_code_col.clone())
+            .country_name_column(args.admin1_country_name_col.clone())
         }),
         admin2: (!args.no_admin2).then(|| {
-            LevelSpec::admin2(&args.admin2)
-                .code_column(&args.admin2_code_col)
-                .name_column(&args.admin2_name_col)
-                .admin1_code_column(Some(args.admin2_parent_col.clone()))
-                .country_code_column(Some(args.admin2_country_col.clone()))
+            with_country(
+                level(&args.admin2, &args.admin2_code_col, &args.admin2_name_col),
+                &args.admin2_fixed_country,
+            )
+            .admin1_code_column(args.admin2_admin1_code_col.clone())
+            .admin1_name_column(args.admin2_admin1_name_col.clone())
+            .country_code_column(args.admin2_country_code_col.clone())
+            .country_name_column(args.admin2_country_name_col.clone())
         }),
     };
     let inputs = Inputs { points, boundaries };

@@ -230,3 +230,40 @@ good = [place("Maseru", "LS"), place("Johannesburg", "ZA"), place("Cape Town", "
 bad = [(good[0][0], "NaN"), ("200", good[1][1]), (good[2][0], "-95"), ("", good[3][1]), good[1], ("0", "-30")]
 lines = ["id,lon,lat"] + [f"{i},{lon},{lat}" for i, (lon, lat) in enumerate(good + bad, start=1)]
 (FIX / "points_bad.csv").write_text("\n".join(lines) + "\n")
+
+
+# ---- fixtures in other sources' column layouts (see fixtures/README.md) --------------------------
+def write_features(feats, path):
+    """A FeatureCollection of source features as they are (properties, ids and coordinates untouched)."""
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False) + "\n")
+    print(f"{path.name}: {len(feats)} features")
+
+
+# us-atlas as converted by topojson-client (prepare_data.sh): counties and states of RI (44) and DE (10).
+for obj in ["counties", "states"]:
+    conv = json.loads((SRC / f"us/{obj}.geojson").read_text())["features"]
+    write_features([f for f in conv if f["id"][:2] in ("44", "10")], FIX / f"us_atlas_{obj}_ri_de.geojson")
+
+# geoBoundaries-style ADM2: the same counties with geoBoundaries' columns; shapeISO is empty, as in
+# geoBoundaries' ADM2 files, and shapeID is made up from the FIPS code.
+counties = [f for f in json.loads((SRC / "us/counties.geojson").read_text())["features"] if f["id"][:2] in ("44", "10")]
+write_features([{"type": "Feature", "properties": {"shapeName": f["properties"]["name"], "shapeISO": "",
+                                                   "shapeID": f"USA-ADM2-{f['id']}", "shapeGroup": "USA",
+                                                   "shapeType": "ADM2"}, "geometry": f["geometry"]}
+                for f in counties], FIX / "geoboundaries_style_adm2_ri_de.geojson")
+
+# Natural Earth admin-1 with all its own properties: Austria and Liechtenstein, in build.json's order.
+write_features([f for f in features if f["properties"]["adm0_a3"] in ("AUT", "LIE")],
+               FIX / "natural_earth_admin1_aut_lie.geojson")
+
+# GADM-style shapefile: Natural Earth admin-1 of Czechia and Slovakia under GADM 4.1 column names
+# (the values stay Natural Earth's: GID_1 holds adm1_code, not a GADM GID).
+gadm = admin1[admin1.country_code.isin(["CZE", "SVK"])].reset_index(drop=True)
+ne = props.set_index("adm1_code")
+gadm = gpd.GeoDataFrame({"GID_0": gadm.country_code, "COUNTRY": gadm.country_name, "GID_1": gadm.admin1_code,
+                         "NAME_1": gadm.admin1_name, "ENGTYPE_1": gadm.admin1_code.map(ne["type_en"]),
+                         "ISO_1": gadm.admin1_code.map(ne["iso_3166_2"])}, geometry=gadm.geometry, crs=CRS)
+for old in FIX.glob("gadm_style_admin1_cze_svk.*"):
+    old.unlink()
+gadm.to_file(FIX / "gadm_style_admin1_cze_svk.shp", **shp_opts)
+print(f"gadm_style_admin1_cze_svk.shp: {len(gadm)} rows")

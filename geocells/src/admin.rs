@@ -6,8 +6,25 @@
 //! admin-1 feature with no admin-2 children, and every country with no admin-1 children. So a
 //! world admin-1 file plus a US county file gives counties in the US and admin-1 areas elsewhere.
 //!
+//! Which columns hold the codes, names and parents is set per level in [`LevelSpec`] or
+//! detected from the file's column names ([`crate::io::columns`]: GADM, geoBoundaries, Natural
+//! Earth, US Census TIGER, us-atlas, and geocells' own names). A missing name falls back to the
+//! code, a missing parent name to the parent's code. When a parent level is given, a feature
+//! whose file names no parent, or a parent code that level does not have (us-atlas' state FIPS
+//! codes under Natural Earth admin-1), gets the parent area that holds its interior point
+//! ([`AdminNotes::parents_by_location`]), so parents are replaced by their children and nothing
+//! overlaps. An area's country is, in order: its country column (or
+//! [`LevelSpec::fixed_country`]; a country name column alone serves as the code too), its
+//! admin-1 parent's country, and otherwise the placeholder
+//! [`UNKNOWN_COUNTRY_CODE`] (`XXX`, "Unknown country"), shared by every area without a country so
+//! that their cells can still fuse with one another (cells never fuse across countries). The US
+//! sources (TIGER, us-atlas) are in `USA`. An admin-2 area without a parent column is its own
+//! admin-1 area.
+//!
 //! Each area's geometry is cleaned once, here:
-//! * features that share a code are merged into one area (multi-row countries are common);
+//! * features that share a code are merged into one area (multi-row countries are common),
+//!   their polygons dissolved with [`crate::overlay::union`] where they touch or overlap; each
+//!   such code is listed in [`AdminNotes::duplicate_codes`] with the names seen;
 //! * rings that cross the antimeridian (consecutive longitudes more than 180 degrees apart, not
 //!   both on the ±180 map edge) are unwrapped, cut at 180 and wrapped back, so every area lies in
 //!   `[-180, 180]`;
@@ -28,7 +45,8 @@ use rstar::{AABB, RTree, RTreeObject};
 use thiserror::Error;
 
 use crate::io::IoError;
-use crate::io::boundaries::{BoundaryFile, read_boundaries};
+use crate::io::boundaries::read_boundaries_with;
+use crate::io::columns::Columns;
 
 /// Errors while building admin areas.
 #[derive(Debug, Error)]
@@ -78,14 +96,21 @@ impl Level {
 }
 
 /// One boundary file and the columns that hold its codes and names.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Every column is optional: `None` means detected from the file's own column names (GADM,
+/// geoBoundaries, Natural Earth, US Census TIGER, us-atlas and geocells' names are known; see
+/// [`crate::io::columns`]). Only the code is required; a missing name falls back to the code.
+/// Parent columns a level cannot have are ignored (admin-1 columns of a country or admin-1
+/// file, country columns of a country file).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct LevelSpec {
     /// The file (GeoParquet, GeoJSON or Shapefile).
     pub path: PathBuf,
-    /// Column with the feature's own code (unique per area; rows sharing a code are merged).
-    pub code_column: String,
+    /// Column with the feature's own code (unique per area; rows sharing a code are merged and
+    /// reported in [`AdminNotes::duplicate_codes`]).
+    pub code_column: Option<String>,
     /// Column with the feature's name.
-    pub name_column: String,
+    pub name_column: Option<String>,
     /// Column with the admin-1 code of the parent (admin-2 files).
     pub admin1_code_column: Option<String>,
     /// Column with the admin-1 name of the parent (admin-2 files; used when the admin-1 level
@@ -95,99 +120,72 @@ pub struct LevelSpec {
     pub country_code_column: Option<String>,
     /// Column with the country name (used when the country level is not given).
     pub country_name_column: Option<String>,
+    /// Country code and name of every feature of the file, in place of any country column.
+    pub fixed_country: Option<(String, String)>,
 }
 
 impl LevelSpec {
-    /// A country file with columns `country_code`, `country_name`.
+    /// A boundary file whose columns are all detected.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+    /// A country file; the same as [`LevelSpec::new`] (the level is the [`BoundarySpec`] field
+    /// it goes in).
     pub fn country(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            code_column: "country_code".into(),
-            name_column: "country_name".into(),
-            admin1_code_column: None,
-            admin1_name_column: None,
-            country_code_column: None,
-            country_name_column: None,
-        }
+        Self::new(path)
     }
-    /// An admin-1 file with columns `admin1_code`, `admin1_name`, `country_code`,
-    /// `country_name`.
+    /// An admin-1 file; the same as [`LevelSpec::new`].
     pub fn admin1(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            code_column: "admin1_code".into(),
-            name_column: "admin1_name".into(),
-            admin1_code_column: None,
-            admin1_name_column: None,
-            country_code_column: Some("country_code".into()),
-            country_name_column: Some("country_name".into()),
-        }
+        Self::new(path)
     }
-    /// An admin-2 file with columns `admin2_code`, `admin2_name`, `admin1_code`, `admin1_name`,
-    /// `country_code`, `country_name`.
+    /// An admin-2 file; the same as [`LevelSpec::new`].
     pub fn admin2(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            code_column: "admin2_code".into(),
-            name_column: "admin2_name".into(),
-            admin1_code_column: Some("admin1_code".into()),
-            admin1_name_column: Some("admin1_name".into()),
-            country_code_column: Some("country_code".into()),
-            country_name_column: Some("country_name".into()),
-        }
+        Self::new(path)
     }
     /// Sets the code column.
     #[must_use]
     pub fn code_column(mut self, c: impl Into<String>) -> Self {
-        self.code_column = c.into();
+        self.code_column = Some(c.into());
         self
     }
     /// Sets the name column.
     #[must_use]
     pub fn name_column(mut self, c: impl Into<String>) -> Self {
-        self.name_column = c.into();
+        self.name_column = Some(c.into());
         self
     }
-    /// Sets (or clears) the parent admin-1 code column.
+    /// Sets the parent admin-1 code column (`None`: detect).
     #[must_use]
     pub fn admin1_code_column(mut self, c: Option<String>) -> Self {
         self.admin1_code_column = c;
         self
     }
-    /// Sets (or clears) the parent admin-1 name column.
+    /// Sets the parent admin-1 name column (`None`: detect).
     #[must_use]
     pub fn admin1_name_column(mut self, c: Option<String>) -> Self {
         self.admin1_name_column = c;
         self
     }
-    /// Sets (or clears) the country code column.
+    /// Sets the country code column (`None`: detect).
     #[must_use]
     pub fn country_code_column(mut self, c: Option<String>) -> Self {
         self.country_code_column = c;
         self
     }
-    /// Sets (or clears) the country name column.
+    /// Sets the country name column (`None`: detect).
     #[must_use]
     pub fn country_name_column(mut self, c: Option<String>) -> Self {
         self.country_name_column = c;
         self
     }
-    fn columns(&self) -> Vec<String> {
-        let mut v = vec![self.code_column.clone(), self.name_column.clone()];
-        for c in [
-            &self.admin1_code_column,
-            &self.admin1_name_column,
-            &self.country_code_column,
-            &self.country_name_column,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !v.contains(c) {
-                v.push(c.clone());
-            }
-        }
-        v
+    /// Puts every feature of the file in one country (code, name), whatever its columns say.
+    #[must_use]
+    pub fn fixed_country(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
+        self.fixed_country = Some((code.into(), name.into()));
+        self
     }
 }
 
@@ -223,9 +221,30 @@ pub struct Area {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// Features of one file that share a code: they were merged into one area (their polygons
+/// dissolved), which keeps the first feature's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateCode {
+    /// The level.
+    pub level: Level,
+    /// The file.
+    pub path: PathBuf,
+    /// The shared code.
+    pub code: String,
+    /// The features' zero-based indices in the file.
+    pub features: Vec<usize>,
+    /// The distinct names seen, in file order (the first is the area's).
+    pub names: Vec<String>,
+}
+
 /// What was repaired or dropped while building areas; each entry names file and feature.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AdminNotes {
+    /// Codes shared by several features of one file (merged into one area).
+    pub duplicate_codes: Vec<DuplicateCode>,
+    /// Files whose features got the placeholder country [`UNKNOWN_COUNTRY_CODE`]: no country
+    /// column, no country level, no parent with a country.
+    pub unknown_country: Vec<String>,
     /// Invalid polygons repaired.
     pub repaired: Vec<String>,
     /// Polygons cut at the antimeridian.
@@ -239,6 +258,12 @@ pub struct AdminNotes {
     pub overlaps: Vec<crate::topology::Overlap>,
     /// Land between areas that no area covers ([`crate::topology::measure_gaps`]).
     pub gaps: crate::topology::GapSummary,
+    /// Parent codes found by location: areas whose file names no parent (country, or admin-1
+    /// for admin-2) got the area of the parent level that holds their interior point.
+    pub parents_by_location: usize,
+    /// Areas whose parent was looked for by location but that no parent area holds; they keep
+    /// the parent code their file gives, if any.
+    pub parents_not_located: Vec<String>,
 }
 
 /// The finest admin areas, sorted by (country code, admin-1 code, code).
@@ -250,7 +275,17 @@ pub struct AdminAreas {
     pub notes: AdminNotes,
     /// Input files, by level, for the report.
     pub files: Vec<(Level, PathBuf)>,
+    /// The columns used for each level (same order as `files`).
+    pub columns: Vec<Columns>,
 }
+
+/// Country code of areas whose country cannot be known (no country column, no country level,
+/// no parent with a country): `XXX`, the ICAO 9303 code for an unspecified nationality. All such
+/// areas form one country, so their cells can fuse with each other; name the real country with
+/// [`LevelSpec::fixed_country`] (build_cells: `--admin1-fixed-country CODE:NAME`).
+pub const UNKNOWN_COUNTRY_CODE: &str = "XXX";
+/// Country name of areas in [`UNKNOWN_COUNTRY_CODE`].
+pub const UNKNOWN_COUNTRY_NAME: &str = "Unknown country";
 
 struct RawArea {
     code: String,
@@ -262,37 +297,48 @@ struct RawArea {
     geometry: MultiPolygon<f64>,
 }
 
-fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, AdminError> {
-    let file: BoundaryFile = read_boundaries(&spec.path, &spec.columns())?;
+fn read_level(
+    level: Level,
+    spec: &LevelSpec,
+    notes: &mut AdminNotes,
+) -> Result<(Vec<RawArea>, Columns), AdminError> {
+    let mut columns: Option<Columns> = None;
+    let file = read_boundaries_with(&spec.path, |available| {
+        let c = Columns::detect(level, spec, available)?;
+        let needed = c.needed();
+        columns = Some(c);
+        Ok(needed)
+    })?;
+    let Some(mut columns) = columns else {
+        return Err(IoError::Empty {
+            path: spec.path.clone(),
+            what: "attribute columns",
+        }
+        .into());
+    };
+    columns.settle(spec, &file.features);
     let mut by_code: BTreeMap<String, RawArea> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
+    // Features of each code, and the distinct names seen.
+    let mut seen: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
     for f in file.features {
-        let get = |c: &Option<String>| {
-            c.as_ref()
-                .and_then(|c| f.props.get(c))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        let code = f
-            .props
-            .get(&spec.code_column)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
+        let v = columns.values(&f.props);
+        let code = v.code;
         if code.is_empty() {
             return Err(AdminError::EmptyCode {
                 path: spec.path.clone(),
                 feature: f.index,
-                column: spec.code_column.clone(),
+                column: columns.code.clone(),
             });
         }
         let label = format!("{}: feature {} ({code})", spec.path.display(), f.index);
         let geometry = clean_geometry(f.geometry, &label, notes);
-        let name = f
-            .props
-            .get(&spec.name_column)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| code.clone());
+        let name = v.name.unwrap_or_else(|| code.clone());
+        let entry = seen.entry(code.clone()).or_default();
+        entry.0.push(f.index);
+        if !entry.1.contains(&name) {
+            entry.1.push(name.clone());
+        }
         match by_code.get_mut(&code) {
             Some(existing) => existing.geometry.0.extend(geometry.0),
             None => {
@@ -302,10 +348,11 @@ fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, 
                     RawArea {
                         code,
                         name,
-                        admin1_code: get(&spec.admin1_code_column),
-                        admin1_name: get(&spec.admin1_name_column),
-                        country_code: get(&spec.country_code_column),
-                        country_name: get(&spec.country_name_column),
+                        admin1_code: v.admin1_code,
+                        admin1_name: v.admin1_name,
+                        // A country name alone identifies the country too.
+                        country_code: v.country_code.or_else(|| v.country_name.clone()),
+                        country_name: v.country_name,
                         geometry,
                     },
                 );
@@ -314,6 +361,17 @@ fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, 
     }
     let mut out = Vec::with_capacity(order.len());
     for code in order {
+        if let Some((features, names)) = seen.remove(&code)
+            && features.len() > 1
+        {
+            notes.duplicate_codes.push(DuplicateCode {
+                level,
+                path: spec.path.clone(),
+                code: code.clone(),
+                features,
+                names,
+            });
+        }
         if let Some(mut a) = by_code.remove(&code) {
             if a.geometry.0.is_empty() || a.geometry.unsigned_area() == 0.0 {
                 notes.dropped_empty.push(format!(
@@ -331,7 +389,71 @@ fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, 
             out.push(a);
         }
     }
-    Ok(out)
+    Ok((out, columns))
+}
+
+/// Which parent code [`locate_parents`] fills in.
+#[derive(Clone, Copy)]
+enum Parent {
+    Country,
+    Admin1,
+}
+
+/// Gives each child that `needs` it the code (country or admin-1, per `kind`) of the parent
+/// whose polygons hold the child's interior point (the lowest index if several do); children
+/// in no parent keep theirs and are listed in `missed` as "code (name)". Returns how many were
+/// found.
+fn locate_parents(
+    children: &mut [RawArea],
+    parents: &[RawArea],
+    kind: Parent,
+    needs: impl Fn(&RawArea) -> bool,
+    missed: &mut Vec<String>,
+) -> usize {
+    use geo::InteriorPoint;
+    if parents.is_empty() || !children.iter().any(&needs) {
+        return 0;
+    }
+    let boxes: Vec<_> = parents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.geometry.bounding_rect().map(|r| {
+                rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    i,
+                )
+            })
+        })
+        .collect();
+    let tree = RTree::bulk_load(boxes);
+    let mut found = 0;
+    for c in children.iter_mut().filter(|c| needs(c)) {
+        let Some(pt) = c.geometry.interior_point() else {
+            missed.push(format!("{} ({})", c.code, c.name));
+            continue;
+        };
+        let mut hits: Vec<usize> = tree
+            .locate_all_at_point(&[pt.x(), pt.y()])
+            .map(|b| b.data)
+            .filter(|&i| geo::Intersects::intersects(&parents[i].geometry, &pt))
+            .collect();
+        hits.sort_unstable();
+        let Some(&p) = hits.first() else {
+            missed.push(format!("{} ({})", c.code, c.name));
+            continue;
+        };
+        let code = Some(parents[p].code.clone());
+        match kind {
+            Parent::Country => c.country_code = code,
+            Parent::Admin1 => c.admin1_code = code,
+        }
+        found += 1;
+    }
+    found
 }
 
 /// Builds the finest admin areas from the given levels.
@@ -342,6 +464,7 @@ fn read_level(spec: &LevelSpec, notes: &mut AdminNotes) -> Result<Vec<RawArea>, 
 pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
     let mut notes = AdminNotes::default();
     let mut files = Vec::new();
+    let mut columns = Vec::new();
     let mut levels: Vec<Vec<RawArea>> = vec![Vec::new(), Vec::new(), Vec::new()];
     for (level, s) in [
         (Level::Country, &spec.country),
@@ -350,17 +473,77 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
     ] {
         if let Some(s) = s {
             files.push((level, s.path.clone()));
-            levels[level as usize] = read_level(s, &mut notes)?;
+            let (areas, c) = read_level(level, s, &mut notes)?;
+            levels[level as usize] = areas;
+            columns.push(c);
         }
     }
     if files.is_empty() {
         return Err(AdminError::NoLevels);
     }
-    let [countries, admin1, admin2] = [
+    let [countries, mut admin1, mut admin2] = [
         std::mem::take(&mut levels[0]),
         std::mem::take(&mut levels[1]),
         std::mem::take(&mut levels[2]),
     ];
+    // Children whose file names no parent, or a code the parent level does not have (us-atlas
+    // state FIPS codes under Natural Earth admin-1), get the parent that holds them.
+    let codes =
+        |level: &[RawArea]| -> BTreeSet<String> { level.iter().map(|a| a.code.clone()).collect() };
+    let (country_codes, admin1_codes) = (codes(&countries), codes(&admin1));
+    let unknown_in = |set: &BTreeSet<String>, code: &Option<String>| {
+        code.as_ref().is_none_or(|c| !set.contains(c))
+    };
+    let mut missed = [Vec::new(), Vec::new(), Vec::new()];
+    notes.parents_by_location += locate_parents(
+        &mut admin1,
+        &countries,
+        Parent::Country,
+        |a| unknown_in(&country_codes, &a.country_code),
+        &mut missed[0],
+    );
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &admin1,
+        Parent::Admin1,
+        |a| unknown_in(&admin1_codes, &a.admin1_code),
+        &mut missed[1],
+    );
+    let admin1_with_country: BTreeSet<String> = admin1
+        .iter()
+        .filter(|a| a.country_code.is_some())
+        .map(|a| a.code.clone())
+        .collect();
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &countries,
+        Parent::Country,
+        |a| {
+            unknown_in(&country_codes, &a.country_code)
+                && unknown_in(&admin1_with_country, &a.admin1_code)
+        },
+        &mut missed[2],
+    );
+    for ((child, parent), missed) in [
+        (&spec.admin1, Level::Country),
+        (&spec.admin2, Level::Admin1),
+        (&spec.admin2, Level::Country),
+    ]
+    .into_iter()
+    .zip(missed)
+    {
+        if let Some(child) = child {
+            notes
+                .parents_not_located
+                .extend(missed.into_iter().map(|m| {
+                    format!(
+                        "{}: {m}: in no {} area",
+                        child.path.display(),
+                        parent.as_str()
+                    )
+                }));
+        }
+    }
     let country_names: BTreeMap<String, String> = countries
         .iter()
         .map(|c| (c.code.clone(), c.name.clone()))
@@ -388,6 +571,15 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
         .filter_map(|a| a.country_code.clone())
         .collect();
 
+    // Areas per level that got the placeholder country, and its name.
+    let mut unknown = [0usize; 3];
+    let unknown_name = |code: &str| {
+        if code == UNKNOWN_COUNTRY_CODE {
+            UNKNOWN_COUNTRY_NAME.to_string()
+        } else {
+            code.to_string()
+        }
+    };
     let mut areas = Vec::new();
     for c in countries {
         if countries_with_children.contains(&c.code) {
@@ -410,12 +602,15 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
             notes.replaced_parents += 1;
             continue;
         }
-        let country_code = a.country_code.clone().unwrap_or_else(|| a.code.clone());
+        let country_code = a.country_code.clone().unwrap_or_else(|| {
+            unknown[1] += 1;
+            UNKNOWN_COUNTRY_CODE.into()
+        });
         let country_name = country_names
             .get(&country_code)
             .cloned()
             .or(a.country_name.clone())
-            .unwrap_or_else(|| country_code.clone());
+            .unwrap_or_else(|| unknown_name(&country_code));
         areas.push(Area {
             level: Level::Admin1,
             admin1_code: a.code.clone(),
@@ -430,21 +625,27 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
     for a in admin2 {
         let admin1_code = a.admin1_code.clone().unwrap_or_else(|| a.code.clone());
         let parent = admin1_info.get(&admin1_code);
+        // Without a parent column the area is its own admin-1 area, name included.
+        let own_name = a.admin1_code.is_none().then(|| a.name.clone());
         let admin1_name = parent
             .map(|p| p.0.clone())
             .or(a.admin1_name.clone())
+            .or(own_name)
             .unwrap_or_else(|| admin1_code.clone());
         let country_code = a
             .country_code
             .clone()
             .or_else(|| parent.and_then(|p| p.1.clone()))
-            .unwrap_or_else(|| admin1_code.clone());
+            .unwrap_or_else(|| {
+                unknown[2] += 1;
+                UNKNOWN_COUNTRY_CODE.into()
+            });
         let country_name = country_names
             .get(&country_code)
             .cloned()
             .or_else(|| parent.and_then(|p| p.2.clone()))
             .or(a.country_name.clone())
-            .unwrap_or_else(|| country_code.clone());
+            .unwrap_or_else(|| unknown_name(&country_code));
         areas.push(Area {
             level: Level::Admin2,
             admin1_code,
@@ -455,6 +656,16 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
             name: a.name,
             geometry: a.geometry,
         });
+    }
+    for (level, path) in &files {
+        let n = unknown[*level as usize];
+        if n > 0 {
+            notes.unknown_country.push(format!(
+                "{}: {n} {} areas have no country (no country column, no parent with one): country {UNKNOWN_COUNTRY_CODE} ({UNKNOWN_COUNTRY_NAME})",
+                path.display(),
+                level.as_str()
+            ));
+        }
     }
     if areas.is_empty() {
         return Err(AdminError::NoAreas);
@@ -495,6 +706,7 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
         areas,
         notes,
         files,
+        columns,
     })
 }
 

@@ -692,7 +692,9 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
             "{} island cell(s) kept from a cell of their country more than {km} km away",
             fuse["guard"].as_array().map_or(0, Vec::len)
         ),
-        None => "fuse guard off (islands join the nearest cell of their country, as in PIGEON)".into(),
+        None => {
+            "fuse guard off (islands join the nearest cell of their country, as in PIGEON)".into()
+        }
     };
     let _ = writeln!(
         md,

@@ -244,13 +244,18 @@ fn comparable_params(report: &serde_json::Value) -> serde_json::Value {
     p
 }
 
-/// The inputs' roles and hashes (paths may differ between machines).
+/// The inputs' roles, hashes and column options (paths may differ between machines).
 fn comparable_inputs(report: &serde_json::Value) -> Vec<(String, String)> {
     report["inputs"]
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|i| (i["role"].to_string(), i["sha256"].to_string()))
+                .map(|i| {
+                    (
+                        i["role"].to_string(),
+                        format!("{} {}", i["sha256"], i["columns"]),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -288,7 +293,9 @@ pub fn check_shard(
         return Err(MergeError::Mismatch {
             dir: shard.dir.clone(),
             what: "inputs",
-            detail: format!("input hashes {ours:?} here, {theirs:?} in the shard"),
+            detail: format!(
+                "input hashes and column options {ours:?} here, {theirs:?} in the shard"
+            ),
         });
     }
     Ok(())

@@ -619,25 +619,51 @@ impl Pipeline {
     }
 }
 
-/// The `inputs` section of the report: role, path, SHA-256 and size of every input file.
+/// The `inputs` section of the report: role, path, SHA-256 and size of every input file, and
+/// the column options given for a boundary level (`columns`, only when some were given).
 fn inputs_report(inputs: &Inputs) -> serde_json::Value {
-    let mut files = vec![("points", inputs.points.path.clone())];
+    let mut files = vec![("points", inputs.points.path.clone(), None)];
     for (level, s) in [
         ("country", &inputs.boundaries.country),
         ("admin1", &inputs.boundaries.admin1),
         ("admin2", &inputs.boundaries.admin2),
     ] {
         if let Some(s) = s {
-            files.push((level, s.path.clone()));
+            files.push((level, s.path.clone(), column_options(s)));
         }
     }
     files
         .iter()
-        .map(|(role, p)| {
-            json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
-                   "bytes": std::fs::metadata(p).map(|m| m.len()).ok()})
+        .map(|(role, p, columns)| {
+            let mut v = json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
+                   "bytes": std::fs::metadata(p).map(|m| m.len()).ok()});
+            if let Some(c) = columns {
+                v["columns"] = c.clone();
+            }
+            v
         })
         .collect()
+}
+
+/// The column options of a level that were given, or `None`.
+fn column_options(s: &LevelSpec) -> Option<serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("code", &s.code_column),
+        ("name", &s.name_column),
+        ("admin1_code", &s.admin1_code_column),
+        ("admin1_name", &s.admin1_name_column),
+        ("country_code", &s.country_code_column),
+        ("country_name", &s.country_name_column),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if let Some((code, name)) = &s.fixed_country {
+        m.insert("fixed_country".into(), json!([code, name]));
+    }
+    (!m.is_empty()).then_some(serde_json::Value::Object(m))
 }
 
 /// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
@@ -883,6 +909,12 @@ impl Run {
                 "cells_below_min": small,
             },
             "admin": {
+                "columns": self.areas.files.iter().zip(&self.areas.columns).map(|((_, p), c)| c.report(p)).collect::<Vec<_>>(),
+                "duplicate_codes": notes.duplicate_codes.iter().map(|d| json!({
+                    "level": d.level.as_str(), "path": d.path.display().to_string(), "code": d.code,
+                    "features": d.features, "names": d.names,
+                })).collect::<Vec<_>>(),
+                "unknown_country": notes.unknown_country,
                 "repaired": notes.repaired,
                 "antimeridian_split": notes.antimeridian_split,
                 "dropped_empty": notes.dropped_empty,
@@ -894,6 +926,8 @@ impl Run {
                     "pairs": notes.overlaps,
                 },
                 "gaps": notes.gaps,
+                "parents_by_location": notes.parents_by_location,
+                "parents_not_located": notes.parents_not_located,
             },
             "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
         })

@@ -170,6 +170,71 @@ fn lso_zaf_level(file: &str) -> LevelSpec {
 }
 
 #[test]
+fn report_says_which_columns_each_level_used() {
+    // The shapefile's short names are recognised without options; the report names them.
+    let inputs = Inputs {
+        points: PointsSpec::new(data("fixtures/points_bad.csv")),
+        boundaries: BoundarySpec {
+            admin1: Some(LevelSpec::new(data(
+                "fixtures/lesotho_south_africa_admin1.shp",
+            ))),
+            ..Default::default()
+        },
+    };
+    let run = run_validated(&inputs, Params::default().min_size(2).max_size(4));
+    let admin = &run.report["admin"];
+    let c = &admin["columns"][0];
+    assert_eq!(c["level"], "admin1");
+    assert_eq!(c["profile"], "geocells");
+    assert_eq!(c["code"], "column adm1_code");
+    assert_eq!(c["country_name"], "column cntry_name");
+    assert_eq!(c["given"], serde_json::json!([]));
+    assert_eq!(admin["duplicate_codes"], serde_json::json!([]));
+    assert_eq!(admin["unknown_country"], serde_json::json!([]));
+    assert!(run.report["inputs"][1].get("columns").is_none());
+    // Options given are in the inputs section (a merge compares them) and marked as given.
+    let named = Inputs {
+        boundaries: BoundarySpec {
+            admin1: Some(lso_zaf_level("fixtures/lesotho_south_africa_admin1.shp")),
+            ..Default::default()
+        },
+        ..inputs
+    };
+    let run = run_validated(&named, Params::default().min_size(2).max_size(4));
+    assert_eq!(
+        run.report["inputs"][1]["columns"],
+        serde_json::json!({"code": "adm1_code", "name": "adm1_name",
+                           "country_code": "cntry_code", "country_name": "cntry_name"})
+    );
+    assert_eq!(
+        run.report["admin"]["columns"][0]["given"],
+        serde_json::json!(["code", "name", "country_code", "country_name"])
+    );
+    // The same file as the country level: its rows share country codes, which the report
+    // lists with the names seen.
+    let countries = Inputs {
+        boundaries: BoundarySpec {
+            country: Some(LevelSpec::new(data(
+                "fixtures/lesotho_south_africa_admin1.shp",
+            ))),
+            ..Default::default()
+        },
+        ..named
+    };
+    let run = run_validated(&countries, Params::default().min_size(2).max_size(4));
+    let dups = &run.report["admin"]["duplicate_codes"];
+    assert_eq!(dups.as_array().map(Vec::len), Some(2));
+    assert_eq!(dups[0]["level"], "country");
+    assert_eq!(dups[0]["code"], "LSO");
+    assert_eq!(dups[0]["features"].as_array().map(Vec::len), Some(10));
+    assert_eq!(dups[0]["names"], serde_json::json!(["Lesotho"]));
+    assert_eq!(
+        run.report["admin"]["columns"][0]["code"],
+        "column cntry_code"
+    );
+}
+
+#[test]
 fn shapefile_enclave_and_bad_points_are_handled() {
     let inputs = Inputs {
         points: PointsSpec::new(data("fixtures/points_bad.csv")),

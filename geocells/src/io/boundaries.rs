@@ -6,7 +6,10 @@
 //! [`IoError::Crs`]; a shapefile without `.prj` is accepted only when its coordinates fit in
 //! lon/lat ranges).
 //!
-//! Attribute values are returned as strings (numbers in their shortest form, null as empty).
+//! Attribute values are returned as strings (numbers in their shortest form, null as empty). A
+//! GeoJSON feature's top-level `id` (where topojson-client's `topo2geo` puts us-atlas' FIPS codes)
+//! is the column `id` when no property has that name. Which columns hold codes and names is
+//! decided in [`super::columns`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,17 +43,47 @@ pub struct BoundaryFile {
     pub features: Vec<Feature>,
 }
 
-/// Reads the polygon features of `path` with the attribute `columns` (each must exist).
+/// Reads the polygon features of `path` with the attribute `columns` (each must exist; matched
+/// exactly, then case-insensitively). The features' `props` are keyed by the names asked for.
 ///
 /// # Errors
 /// [`IoError`] naming the file (and the feature, where one is at fault): missing or empty file,
 /// unknown format, missing column, a non-polygon or undecodable geometry, an unusable CRS.
 pub fn read_boundaries(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut file = read_boundaries_with(path, |available| {
+        keys = resolve_columns(path, columns, available)?;
+        Ok(keys.iter().map(|(_, found)| found.clone()).collect())
+    })?;
+    for f in &mut file.features {
+        f.props = keys
+            .iter()
+            .map(|(asked, found)| {
+                (
+                    asked.clone(),
+                    f.props.get(found).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+    }
+    Ok(file)
+}
+
+/// Reads the polygon features of `path`; `choose` is called once with all the file's attribute
+/// columns (before any value is read) and returns the columns to read, spelled as in the file.
+/// The features' `props` are keyed by those names.
+///
+/// # Errors
+/// As [`read_boundaries`], and whatever `choose` returns.
+pub fn read_boundaries_with(
+    path: &Path,
+    mut choose: impl FnMut(&[String]) -> Result<Vec<String>, IoError>,
+) -> Result<BoundaryFile, IoError> {
     require_file(path)?;
     let file = match Format::detect(path)? {
-        Format::GeoJson => read_geojson(path, columns)?,
-        Format::Shapefile => read_shapefile(path, columns)?,
-        Format::Parquet => read_geoparquet(path, columns)?,
+        Format::GeoJson => read_geojson(path, &mut choose)?,
+        Format::Shapefile => read_shapefile(path, &mut choose)?,
+        Format::Parquet => read_geoparquet(path, &mut choose)?,
         Format::Csv => {
             return Err(IoError::Decode {
                 path: path.to_path_buf(),
@@ -66,6 +99,9 @@ pub fn read_boundaries(path: &Path, columns: &[String]) -> Result<BoundaryFile, 
     }
     Ok(file)
 }
+
+/// The column chooser of the readers.
+type Choose<'a> = dyn FnMut(&[String]) -> Result<Vec<String>, IoError> + 'a;
 
 /// Pairs each requested column with the file's actual column name (exact, then
 /// case-insensitive match), or names the first one missing.
@@ -130,7 +166,7 @@ fn json_to_string(v: &serde_json::Value) -> String {
     }
 }
 
-fn read_geojson(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError> {
+fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoError> {
     let text = std::fs::read_to_string(path).map_err(|source| IoError::Read {
         path: path.to_path_buf(),
         source,
@@ -177,7 +213,14 @@ fn read_geojson(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError
             }
         }
     }
-    let resolved = resolve_columns(path, columns, &all_columns)?;
+    // topojson-client's topo2geo (us-atlas, world-atlas) puts the id in the feature, not in its
+    // properties: it is the column `id` unless a property has that name.
+    let feature_ids = !all_columns.iter().any(|c| c.eq_ignore_ascii_case("id"))
+        && fc.features.iter().any(|f| f.id.is_some());
+    if feature_ids {
+        all_columns.push("id".into());
+    }
+    let wanted = choose(&all_columns)?;
     let mut features = Vec::with_capacity(fc.features.len());
     for (index, f) in fc.features.into_iter().enumerate() {
         let feature_err = |message: String| IoError::Feature {
@@ -195,14 +238,21 @@ fn read_geojson(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError
             .map_err(|e: geojson::Error| feature_err(format!("bad geometry: {e}")))?;
         let geometry = to_multipolygon(g).map_err(feature_err)?;
         let mut props = BTreeMap::new();
-        for (c, key) in &resolved {
-            let v = f
-                .properties
-                .as_ref()
-                .and_then(|p| p.get(key))
-                .map(json_to_string)
-                .unwrap_or_default();
-            props.insert(c.clone(), v);
+        for key in &wanted {
+            let v = if feature_ids && key == "id" {
+                match &f.id {
+                    Some(geojson::feature::Id::String(s)) => s.clone(),
+                    Some(geojson::feature::Id::Number(n)) => n.to_string(),
+                    None => String::new(),
+                }
+            } else {
+                f.properties
+                    .as_ref()
+                    .and_then(|p| p.get(key))
+                    .map(json_to_string)
+                    .unwrap_or_default()
+            };
+            props.insert(key.clone(), v);
         }
         features.push(Feature {
             index,
@@ -240,7 +290,7 @@ fn fmt_number(x: f64) -> String {
     }
 }
 
-fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError> {
+fn read_shapefile(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoError> {
     let decode = |message: String| IoError::Decode {
         path: path.to_path_buf(),
         message,
@@ -262,7 +312,7 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
     let mut reader =
         shapefile::Reader::from_path(path).map_err(|e| decode(format!("cannot read: {e}")))?;
     let mut all_columns: Vec<String> = Vec::new();
-    let mut resolved: Vec<(String, String)> = Vec::new();
+    let mut wanted: Vec<String> = Vec::new();
     let mut features = Vec::new();
     for (index, item) in reader.iter_shapes_and_records().enumerate() {
         let feature_err = |message: String| IoError::Feature {
@@ -272,8 +322,12 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
         };
         let (shape, record) = item.map_err(|e| feature_err(format!("cannot read record: {e}")))?;
         if index == 0 {
-            all_columns = record.clone().into_iter().map(|(k, _)| k).collect();
-            resolved = resolve_columns(path, columns, &all_columns)?;
+            all_columns = dbf_field_names(path).unwrap_or_else(|| {
+                let mut names: Vec<String> = record.clone().into_iter().map(|(k, _)| k).collect();
+                names.sort();
+                names
+            });
+            wanted = choose(&all_columns)?;
         }
         let g: Geometry<f64> = shape
             .try_into()
@@ -299,9 +353,9 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
             None => {}
         }
         let mut props = BTreeMap::new();
-        for (c, key) in &resolved {
+        for key in &wanted {
             props.insert(
-                c.clone(),
+                key.clone(),
                 record.get(key).map(field_to_string).unwrap_or_default(),
             );
         }
@@ -318,7 +372,23 @@ fn read_shapefile(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoErr
     })
 }
 
-fn read_geoparquet(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoError> {
+/// The field names of a shapefile's `.dbf`, in file order (a record is a hash map).
+fn dbf_field_names(path: &Path) -> Option<Vec<String>> {
+    let dbf = ["dbf", "DBF"]
+        .iter()
+        .map(|e| path.with_extension(e))
+        .find(|p| p.is_file())?;
+    let reader = shapefile::dbase::Reader::from_path(dbf).ok()?;
+    Some(
+        reader
+            .fields()
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
+    )
+}
+
+fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoError> {
     use polars::prelude::*;
     let (meta, all_columns) = parquet_meta(path)?;
     let geom_col = match &meta {
@@ -337,9 +407,14 @@ fn read_geoparquet(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoEr
         Some(c) if !crs::projjson_is_lonlat(&c) => Some(crs::reprojector(path, &c.to_string())?),
         _ => None,
     };
-    let resolved = resolve_columns(path, columns, &all_columns)?;
+    let attributes: Vec<String> = all_columns
+        .iter()
+        .filter(|c| **c != geom_col)
+        .cloned()
+        .collect();
+    let resolved = choose(&attributes)?;
     let mut wanted = vec![geom_col.clone()];
-    for (_, found) in &resolved {
+    for found in &resolved {
         if !wanted.contains(found) {
             wanted.push(found.clone());
         }
@@ -350,12 +425,12 @@ fn read_geoparquet(path: &Path, columns: &[String]) -> Result<BoundaryFile, IoEr
         message: e.to_string(),
     };
     let mut string_cols: Vec<(String, Vec<Option<String>>)> = Vec::new();
-    for (c, found) in &resolved {
+    for found in &resolved {
         let col = df.column(found).map_err(decode)?;
         let s = col.cast(&DataType::String).map_err(decode)?;
         let ca = s.str().map_err(decode)?;
         string_cols.push((
-            c.clone(),
+            found.clone(),
             ca.iter().map(|v| v.map(str::to_string)).collect(),
         ));
     }

@@ -6,10 +6,14 @@
 //!   with their reason, so no input point is ever lost.
 //! * [`boundaries`]: polygon features from GeoParquet, GeoJSON or a Shapefile (with its `.prj`),
 //!   with their attribute values as strings.
+//! * [`columns`]: which columns hold a boundary level's codes, names and parents: the caller's
+//!   options, else recognised from the file's column names (GADM, geoBoundaries, Natural Earth,
+//!   TIGER, us-atlas, geocells' own).
 //! * [`crs`]: recognising EPSG:4326 / OGC:CRS84 in `.prj` WKT and GeoParquet PROJJSON, and (with
 //!   the `proj` feature) reprojecting anything else.
 
 pub mod boundaries;
+pub mod columns;
 pub mod crs;
 pub mod points;
 
@@ -51,6 +55,25 @@ pub enum IoError {
         column: String,
         /// The columns the file has, comma separated.
         available: String,
+    },
+    /// No code column was named for a boundary level and none of the known sources' code
+    /// columns is in the file.
+    #[error(
+        "{path}: cannot tell which column holds the {level} codes (columns: {available}); \
+         known sources and their code columns: {known}; name the code column with {flag} \
+         (LevelSpec::code_column)"
+    )]
+    NoCodeColumn {
+        /// The file.
+        path: PathBuf,
+        /// The level (`"country"`, `"admin1"`, `"admin2"`).
+        level: &'static str,
+        /// The columns the file has, comma separated.
+        available: String,
+        /// The known sources and their code columns at this level.
+        known: String,
+        /// The build_cells flag that names the code column.
+        flag: &'static str,
     },
     /// Neither lon/lat columns nor a geometry column could be found.
     #[error(
