@@ -105,6 +105,26 @@ fn all_identical_points_match_sklearn() {
     check("all_identical");
 }
 #[test]
+fn thousand_identical_points_match_sklearn() {
+    check("identical_1000");
+}
+#[test]
+fn locations_below_and_above_min_samples_among_scattered_points_match_sklearn() {
+    check("duplicates_mixed");
+}
+#[test]
+fn locations_below_and_above_min_samples_match_sklearn_on_the_range_query_path() {
+    check("duplicates_mixed_m40");
+}
+#[test]
+fn duplicates_at_tie_distances_match_sklearn() {
+    check("duplicates_grid");
+}
+#[test]
+fn duplicates_at_tie_distances_match_sklearn_on_the_range_query_path() {
+    check("duplicates_grid_m32");
+}
+#[test]
 fn single_blob_matches_sklearn() {
     check("single_blob");
 }
