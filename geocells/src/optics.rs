@@ -575,8 +575,8 @@ fn weighted_kth(items: &mut [(f64, usize)], mut t: usize) -> f64 {
 /// repeats. This replaces a heap walk of `m` neighbours per point, which dominated the `pigeotto`
 /// split (`min_samples` 300 to 1000; docs/performance.md). Chunks of the leaf order run in
 /// parallel with rayon; each value depends only on its location, so the result is the same at
-/// any thread count. A location with `m` or more copies has core distance 0, found by the
-/// first, tiny query.
+/// any thread count. A location with `m` or more copies has core distance 0: its own copies
+/// make up the count at distance 0, whatever the radius of the query.
 fn core_distances<const D: usize>(
     points: &[[f64; D]],
     mult: &[usize],
