@@ -9,6 +9,8 @@
 //! * `stages/*`, `optics/*`, `optics_sphere/*`, `split/*`: fixed sizes (10k, 50k or 100k
 //!   points, every GeoNames place weighted alike) against world admin-1 + US counties (no
 //!   country level); the figures in docs/performance.md "Benchmarks".
+//!   `optics_sphere/optics_sphere_dups_100k_m300` is duplicate-heavy: 50k such points plus
+//!   1,000 copies of each of 50 of them (decision 0006).
 //! * The scale benches, one group per stage, each at every size N of `GEOCELLS_BENCH_SIZES` (a
 //!   comma list of point counts, default `10000,100000,1000000`), on the points `make_points N`
 //!   writes (GeoNames places weighted by population^0.5, seed 42, 5 km scatter) and the
@@ -149,6 +151,23 @@ fn stages(c: &mut Criterion) {
             b.iter(|| optics_sphere(lonlat, &params).expect("optics"))
         });
     }
+    // Duplicate-heavy (issue 11: default camera locations, landmarks): 100k points, half of
+    // them copies of 50 of the other half's locations (1,000 each), with pigeotto's first
+    // setting; decision 0006.
+    let mut lonlat = None;
+    let params = OpticsParams::new(300, 0.05);
+    g.bench_function("optics_sphere_dups_100k_m300", |b| {
+        let lonlat = lonlat.get_or_insert_with(|| {
+            let pts = synthetic(50_000);
+            let mut v: Vec<(f64, f64)> = (0..pts.len()).map(|i| (pts.lon[i], pts.lat[i])).collect();
+            for k in 0..50 {
+                let at = v[k * 997];
+                v.extend(std::iter::repeat_n(at, 1_000));
+            }
+            v
+        });
+        b.iter(|| optics_sphere(lonlat, &params).expect("optics"))
+    });
     g.finish();
 }
 

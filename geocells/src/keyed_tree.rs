@@ -145,6 +145,7 @@ impl<const D: usize> KeyedTree<D> {
 
     /// Calls `f` with every point (active or not) whose squared distance to `q`, summed axis
     /// by axis from the first, is at most `r2`.
+    #[inline]
     pub(crate) fn for_each_within(&self, q: [f64; D], r2: f64, mut f: impl FnMut(usize)) {
         if self.nodes.is_empty() {
             return;

@@ -7,7 +7,7 @@
 //! scikit-learn 1.9.1 `sklearn/cluster/_optics.py` (BSD-3-Clause), whose behaviour is restated
 //! in `geocells/tests/fixtures/optics/README.md` and `spec_optics.py`. This is our own code
 //! written from that description; the differential tests compare it with sklearn's output on
-//! eleven committed fixtures, bit for bit.
+//! sixteen committed fixtures, bit for bit.
 //!
 //! Matching sklearn exactly means: distances are `sqrt(dx*dx + dy*dy)` (no `hypot`, no FMA);
 //! core distances and reachabilities are rounded to 15 decimals as numpy's `around` does;
@@ -18,6 +18,9 @@
 //!
 //! [`optics_planar`] is the reference (`O(n²)` time, `O(n)` memory); [`optics_planar_fast`]
 //! gives the identical result with R-trees and a candidate heap (50k points in 0.72 s here).
+//! The fast versions work on distinct locations, each with its multiplicity, so many copies of
+//! one coordinate (default camera locations, landmarks) cost `O(log n)` each instead of a
+//! query over all copies (`docs/decisions/0006-optics-duplicates.md`).
 //! linfa-clustering's OPTICS has no xi extraction and a different ordering; measurements in
 //! `docs/decisions/0003-optics-own-implementation.md`.
 
@@ -201,11 +204,17 @@ fn optics_exact<const D: usize>(
 /// (found by walking an R-tree of unprocessed points outward from `p`, stopping once the value
 /// grows), in a heap; a candidate that got processed meanwhile is recomputed when it surfaces.
 /// The predecessor of the chosen point is the earliest processed point giving the same value,
-/// found with an R-tree of processed points (strict-improvement updates keep the earliest).
-/// Core distances come from k-nearest-neighbour queries.
+/// found with a k-d tree of processed points (strict-improvement updates keep the earliest).
+/// Core distances come from range queries.
 ///
-/// Complexity: about `O(n (m + k) log n)` for `m = min_samples` and `k` the points met while
-/// walking out to a candidate; memory `O(n)`.
+/// All of this runs on the distinct locations, each with its multiplicity: copies of one
+/// location share their reachability and predecessor until processed, and only the first
+/// processed copy updates anything, so the later ones are emitted one heap pop each
+/// (`docs/decisions/0006-optics-duplicates.md`; exact, the same result as the reference).
+///
+/// Complexity: about `O(n (m + k) log n)` for `m = min_samples` and `k` the distinct locations
+/// met while walking out to a candidate, whatever the multiplicities (a copy of a location with
+/// at least `m` copies costs `O(log n)`); memory `O(n)`.
 ///
 /// # Errors
 /// As [`optics_planar`].
@@ -267,7 +276,95 @@ pub fn optics_sphere_known(
 /// `optics_fast`).
 const RANGE_QUERY_MIN_SAMPLES: usize = 32;
 
-/// The candidate-heap OPTICS in `D` dimensions.
+/// The distinct locations of a point set: OPTICS runs on them, each with its multiplicity.
+///
+/// Two points are the same location when their coordinates are equal (`-0.0` and `0.0` alike:
+/// they give the same distance to every point). Locations are numbered in the order of their
+/// first point; the points of location `l` are `members[start[l]..start[l + 1]]`, ascending.
+struct Locations<const D: usize> {
+    /// Coordinates of each location (those of its first point).
+    coords: Vec<[f64; D]>,
+    /// Location of each point.
+    of: Vec<usize>,
+    /// Offsets into `members`, one per location and one past the end.
+    start: Vec<usize>,
+    /// Point indices, location by location, ascending within each.
+    members: Vec<usize>,
+}
+
+impl<const D: usize> Locations<D> {
+    /// Groups `points` by exact coordinates: `O(n log n)`.
+    fn new(points: &[[f64; D]]) -> Self {
+        let n = points.len();
+        // Sorted by coordinates (`+ 0.0` turns -0.0 into 0.0; NaN cannot occur, checked
+        // before), then index.
+        let mut by_key: Vec<([u64; D], usize)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.map(|c| (c + 0.0).to_bits()), i))
+            .collect();
+        by_key.sort_unstable();
+        // First point (smallest index) of each point's group.
+        let mut first = vec![0usize; n];
+        for (k, &(key, i)) in by_key.iter().enumerate() {
+            first[i] = match k.checked_sub(1).map(|p| by_key[p]) {
+                Some((prev, f)) if prev == key => first[f],
+                _ => i,
+            };
+        }
+        let mut of = vec![0usize; n];
+        let mut coords = Vec::new();
+        let mut count: Vec<usize> = Vec::new();
+        for i in 0..n {
+            if first[i] == i {
+                of[i] = coords.len();
+                coords.push(points[i]);
+                count.push(0);
+            } else {
+                of[i] = of[first[i]];
+            }
+            count[of[i]] += 1;
+        }
+        let mut start = Vec::with_capacity(coords.len() + 1);
+        start.push(0);
+        for c in &count {
+            start.push(start[start.len() - 1] + c);
+        }
+        let mut fill = start.clone();
+        let mut members = vec![0usize; n];
+        for (i, &l) in of.iter().enumerate() {
+            members[fill[l]] = i;
+            fill[l] += 1;
+        }
+        Locations {
+            coords,
+            of,
+            start,
+            members,
+        }
+    }
+
+    /// Number of points at location `l`.
+    fn multiplicity(&self, l: usize) -> usize {
+        self.start[l + 1] - self.start[l]
+    }
+}
+
+/// The candidate-heap OPTICS in `D` dimensions, on the distinct locations of `points`.
+///
+/// Several points at one location (duplicates) are handled as one location with its
+/// multiplicity, which is exact (decision 0006):
+/// * all unprocessed copies of a location always have the same reachability and predecessor
+///   (every update gives them the same value, and updates are strict improvements);
+/// * they are processed in ascending index order (equal reachability, ties to the smallest
+///   index), one after another or interleaved with other points of the same reachability;
+/// * processing the first copy of a location updates its other copies (to `round15(core)` if
+///   that is strictly smaller) and the other locations; processing a later copy changes
+///   nothing, since every value it could give was already given by the first copy.
+///
+/// So only the first copy of a location gets a candidate and a predecessor query; later
+/// copies are emitted one heap pop each, and their predecessor is the previous copy's unless
+/// their reachability fell since (then the same query finds it).
 fn optics_fast<const D: usize>(
     points: &[[f64; D]],
     params: &OpticsParams,
@@ -285,26 +382,47 @@ where
     check_input(points, params)?;
     let n = points.len();
     let m = params.min_samples;
-    let all: Vec<P<D>> = points
+    let locs = Locations::new(points);
+    let lp = &locs.coords;
+    let nl = lp.len();
+    let mult: Vec<usize> = (0..nl).map(|l| locs.multiplicity(l)).collect();
+    // A known core distance of any copy is the location's (all copies have the same one).
+    let known_loc: Option<Vec<Option<f64>>> = known.map(|k| {
+        (0..nl)
+            .map(|l| {
+                locs.members[locs.start[l]..locs.start[l + 1]]
+                    .iter()
+                    .find_map(|&i| k[i])
+            })
+            .collect()
+    });
+    let all: Vec<P<D>> = lp
         .iter()
         .enumerate()
-        .map(|(i, &p)| GeomWithData::new(p, i))
+        .map(|(l, &p)| GeomWithData::new(p, l))
         .collect();
     let full = RTree::bulk_load(all.clone());
-    let core = core_distances(points, &full, m, known);
+    let core_loc = core_distances(lp, &mult, &full, m, known_loc.as_deref());
     drop(full);
+    // Locations with an unprocessed copy, in an R-tree (walks) and, for large min_samples, in
+    // a keyed tree by their next unprocessed copy (lowest-index queries; see `keyed_tree`).
     let mut unprocessed = RTree::bulk_load(all);
-    // Lowest-index / lowest-rank queries (see `keyed_tree`): unprocessed points keyed by index,
-    // processed points keyed by rank.
     let ranged = m >= RANGE_QUERY_MIN_SAMPLES;
     let mut unprocessed_keyed =
-        crate::keyed_tree::KeyedTree::new(if ranged { points } else { &[] });
+        crate::keyed_tree::KeyedTree::new(if ranged { lp.as_slice() } else { &[] });
     if ranged {
-        for i in 0..n {
-            unprocessed_keyed.set(i, i);
+        for l in 0..nl {
+            unprocessed_keyed.set(l, locs.members[locs.start[l]]);
         }
     }
-    let mut processed_keyed = crate::keyed_tree::KeyedTree::new(points);
+    // Processed locations keyed by the rank of their first copy.
+    let mut processed_keyed = crate::keyed_tree::KeyedTree::new(lp);
+    // Each location's next unprocessed copy (`usize::MAX` once all are processed), and its
+    // position in `members`.
+    let mut next_copy: Vec<usize> = locs.start[..nl].iter().map(|&s| locs.members[s]).collect();
+    let mut cursor: Vec<usize> = locs.start[..nl].to_vec();
+    // Reachability from location p (its core distance applies) to location q.
+    let value = |p: usize, q: usize| round15(dist(lp[p], lp[q]).max(core_loc[p]));
 
     #[derive(Clone, Copy, PartialEq)]
     struct Key(f64, usize, usize);
@@ -322,9 +440,11 @@ where
                 .then(self.2.cmp(&o.2))
         }
     }
-    // The candidate of processed point p: (value, j).
+    // The candidate of processed location p: (value, next copy j of the best location), the
+    // unprocessed point minimising (value, index) from p.
     let candidate = |tree: &RTree<P<D>>,
                      keyed: &crate::keyed_tree::KeyedTree<D>,
+                     next_copy: &[usize],
                      p: usize|
      -> Option<(f64, usize)> {
         // The smallest value any point can get from p is round15(core[p]), and every point
@@ -332,23 +452,20 @@ where
         // (a range query, much cheaper than walking out neighbour by neighbour when
         // min_samples is large; for small min_samples the walk is cheaper, measured in
         // docs/performance.md). The radius has a margin; the value test decides.
-        let floor = round15(core[p]);
-        let r = core[p] * (1.0 + 1e-9) + 1e-12;
-        if ranged
-            && let Some(j) = keyed.lowest_within(points[p], r * r, |q| {
-                round15(dist(points[p], points[q]).max(core[p])) == floor
-            })
-        {
-            return Some((floor, j));
+        let floor = round15(core_loc[p]);
+        let r = core_loc[p] * (1.0 + 1e-9) + 1e-12;
+        if ranged && let Some(q) = keyed.lowest_within(lp[p], r * r, |q| value(p, q) == floor) {
+            return Some((floor, next_copy[q]));
         }
-        // Nothing within core[p]: walk out from the nearest point.
+        // Nothing within core[p]: walk out from the nearest location.
         let mut best: Option<(f64, usize)> = None;
-        for q in tree.nearest_neighbor_iter(&points[p]) {
-            let v = round15(dist(points[p], *q.geom()).max(core[p]));
+        for q in tree.nearest_neighbor_iter(&lp[p]) {
+            let v = round15(dist(lp[p], *q.geom()).max(core_loc[p]));
+            let j = next_copy[q.data];
             match best {
                 Some((bv, _)) if v > bv => break,
-                Some((bv, bj)) if v == bv && q.data >= bj => {}
-                _ => best = Some((v, q.data)),
+                Some((bv, bj)) if v == bv && j >= bj => {}
+                _ => best = Some((v, j)),
             }
         }
         best
@@ -357,33 +474,57 @@ where
     let mut reach = vec![f64::INFINITY; n];
     let mut pred: Vec<Option<usize>> = vec![None; n];
     let mut rank = vec![usize::MAX; n];
+    // Per location: whether its first copy is processed, and the reachability and predecessor
+    // of its last processed copy.
+    let mut opened = vec![false; nl];
+    let mut last: Vec<(f64, Option<usize>)> = vec![(f64::INFINITY, None); nl];
     let mut ordering = Vec::with_capacity(n);
     let mut heap: BinaryHeap<Reverse<Key>> = BinaryHeap::new();
     let mut next = Some(0usize);
     while let Some(j) = next.take() {
-        // Process j.
-        unprocessed.remove(&GeomWithData::new(points[j], j));
+        // Process j, the next copy of its location.
+        let l = locs.of[j];
+        cursor[l] += 1;
+        let after = if cursor[l] < locs.start[l + 1] {
+            locs.members[cursor[l]]
+        } else {
+            usize::MAX
+        };
+        next_copy[l] = after;
+        if after == usize::MAX {
+            unprocessed.remove(&GeomWithData::new(lp[l], l));
+        }
         if ranged {
-            unprocessed_keyed.set(j, usize::MAX);
+            unprocessed_keyed.set(l, after);
         }
         rank[j] = ordering.len();
         ordering.push(j);
-        if reach[j].is_finite() {
-            // The earliest processed point that gives reach[j].
-            let v = reach[j];
-            let r = v * (1.0 + 1e-12) + 1e-300;
-            pred[j] = processed_keyed.lowest_within(points[j], r * r, |qi| {
-                round15(dist(points[qi], points[j]).max(core[qi])) == v
-            });
+        let v = reach[j];
+        if v.is_finite() {
+            pred[j] = if opened[l] && last[l].0 == v {
+                // No strict improvement since the previous copy: the same predecessor.
+                last[l].1
+            } else {
+                // The earliest processed point that gives v: the first copy of the
+                // processed location with the lowest rank (l itself once opened).
+                let r = v * (1.0 + 1e-12) + 1e-300;
+                processed_keyed
+                    .lowest_within(lp[l], r * r, |q| value(q, l) == v)
+                    .map(|q| locs.members[locs.start[q]])
+            };
         }
-        processed_keyed.set(j, rank[j]);
-        if let Some((v, c)) = candidate(&unprocessed, &unprocessed_keyed, j) {
-            heap.push(Reverse(Key(v, c, j)));
+        last[l] = (v, pred[j]);
+        if !opened[l] {
+            opened[l] = true;
+            processed_keyed.set(l, rank[j]);
+            if let Some((v, c)) = candidate(&unprocessed, &unprocessed_keyed, &next_copy, l) {
+                heap.push(Reverse(Key(v, c, l)));
+            }
         }
         // The next point: the best live candidate.
         while let Some(Reverse(Key(v, c, p))) = heap.pop() {
             if rank[c] != usize::MAX {
-                if let Some((v2, c2)) = candidate(&unprocessed, &unprocessed_keyed, p) {
+                if let Some((v2, c2)) = candidate(&unprocessed, &unprocessed_keyed, &next_copy, p) {
                     heap.push(Reverse(Key(v2, c2, p)));
                 }
                 continue;
@@ -395,23 +536,50 @@ where
             break;
         }
     }
+    let core: Vec<f64> = locs.of.iter().map(|&l| core_loc[l]).collect();
     Ok(finish(ordering, core, reach, pred, params))
 }
 
-/// Core distances (the distance to the `m`-th nearest point, the point itself first), rounded
-/// with [`round15`]: the same values as walking `m` neighbours out of the tree, found faster.
+/// The `t`-th smallest distance (1-based) counting multiplicities: the smallest `d` of
+/// `items` (distance, multiplicity) whose multiplicities up to `d` add up to at least `t`.
+/// Expected `O(k)` for `k` items (quickselect). `t` must be in `1..=` the sum of multiplicities.
+fn weighted_kth(items: &mut [(f64, usize)], mut t: usize) -> f64 {
+    let mut s = items;
+    loop {
+        if s.is_empty() {
+            return f64::INFINITY;
+        }
+        let mid = s.len() / 2;
+        let (left, pivot, right) = s.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0));
+        let below: usize = left.iter().map(|x| x.1).sum();
+        if below >= t {
+            s = left;
+        } else if below + pivot.1 >= t || right.is_empty() {
+            return pivot.0;
+        } else {
+            t -= below + pivot.1;
+            s = right;
+        }
+    }
+}
+
+/// Core distances of locations (the distance to the `m`-th nearest point, the point itself
+/// first, counting each location `mult` times), rounded with [`round15`]: the same values as
+/// walking `m` neighbours out of the tree, found faster.
 ///
-/// Points are taken in the tree's leaf order, so consecutive points are close and have similar
-/// core distances. Each point asks the tree for everything within a radius guessed from the
-/// previous point's core distance; when that holds at least `m` points and the `m`-th smallest
+/// Locations are taken in the tree's leaf order, so consecutive ones are close and have similar
+/// core distances. Each asks the tree for everything within a radius guessed from the
+/// previous core distance; when that holds at least `m` points and the `m`-th smallest
 /// distance is within the radius, it is exact (every closer point was returned), found with a
-/// selection in `O(k)` for `k` returned points. Otherwise the radius grows and the query
+/// selection in `O(k)` for `k` returned locations. Otherwise the radius grows and the query
 /// repeats. This replaces a heap walk of `m` neighbours per point, which dominated the `pigeotto`
 /// split (`min_samples` 300 to 1000; docs/performance.md). Chunks of the leaf order run in
-/// parallel with rayon; each value depends only on its point, so the result is the same at any
-/// thread count.
+/// parallel with rayon; each value depends only on its location, so the result is the same at
+/// any thread count. A location with `m` or more copies has core distance 0: its own copies
+/// make up the count at distance 0, whatever the radius of the query.
 fn core_distances<const D: usize>(
     points: &[[f64; D]],
+    mult: &[usize],
     tree: &rstar::RTree<rstar::primitives::GeomWithData<[f64; D], usize>>,
     m: usize,
     known: Option<&[Option<f64>]>,
@@ -421,16 +589,23 @@ where
 {
     use rayon::prelude::*;
     let order: Vec<usize> = tree.iter().map(|g| g.data).collect();
+    // All multiplicities 1: a plain selection on the distances.
+    let single = mult.iter().all(|&w| w == 1);
     // Range queries on our k-d tree (no iterator state, leaves of 16): about twice as fast as
     // rstar's selection iterator here; the same points come back.
     let kd = crate::keyed_tree::KeyedTree::new(points);
     // The exact walk, for the first point of each chunk (a good first radius) and as the
     // reference for tiny inputs.
     let walk = |p: [f64; D]| -> f64 {
-        tree.nearest_neighbor_iter(&p)
-            .take(m)
-            .map(|q| dist(p, *q.geom()))
-            .fold(0.0f64, f64::max)
+        let (mut count, mut kth) = (0usize, 0.0f64);
+        for q in tree.nearest_neighbor_iter(&p) {
+            kth = kth.max(dist(p, *q.geom()));
+            count += mult[q.data];
+            if count >= m {
+                break;
+            }
+        }
+        kth
     };
     // Smallest radius a growing query starts from when the previous core distance was 0
     // (duplicates): a billionth of the extent.
@@ -447,6 +622,7 @@ where
             let mut out = Vec::with_capacity(chunk.len());
             let mut guess: Option<f64> = None;
             let mut dists: Vec<f64> = Vec::new();
+            let mut weighted: Vec<(f64, usize)> = Vec::new();
             for &i in chunk {
                 if let Some(k) = known.and_then(|k| k[i]) {
                     out.push((i, k));
@@ -461,17 +637,34 @@ where
                         let mut r = g.max(r_min);
                         loop {
                             let q = r * (1.0 + 1e-9);
-                            dists.clear();
-                            kd.for_each_within(p, q * q, |c| dists.push(dist(p, points[c])));
-                            if dists.len() >= m {
-                                let (_, kth, _) =
-                                    dists.select_nth_unstable_by(m - 1, f64::total_cmp);
-                                if *kth <= r {
-                                    break *kth;
+                            // (m-th distance or inf, points within the radius)
+                            let found = if single {
+                                dists.clear();
+                                kd.for_each_within(p, q * q, |c| dists.push(dist(p, points[c])));
+                                if dists.len() >= m {
+                                    let (_, kth, _) =
+                                        dists.select_nth_unstable_by(m - 1, f64::total_cmp);
+                                    (*kth, dists.len())
+                                } else {
+                                    (f64::INFINITY, dists.len())
                                 }
+                            } else {
+                                weighted.clear();
+                                kd.for_each_within(p, q * q, |c| {
+                                    weighted.push((dist(p, points[c]), mult[c]))
+                                });
+                                let total: usize = weighted.iter().map(|x| x.1).sum();
+                                if total >= m {
+                                    (weighted_kth(&mut weighted, m), total)
+                                } else {
+                                    (f64::INFINITY, total)
+                                }
+                            };
+                            if found.0 <= r {
+                                break found.0;
                             }
                             // Too few points: grow by the density ratio (at least 1.5x).
-                            let ratio = m as f64 / dists.len().max(1) as f64;
+                            let ratio = m as f64 / found.1.max(1) as f64;
                             r *= ratio.powf(1.0 / D as f64).max(1.5);
                         }
                     }
@@ -707,4 +900,55 @@ pub fn xi_labels(ordering: &[usize], clusters: &[(usize, usize)]) -> Vec<i64> {
         labels[i] = plot[pos];
     }
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_kth_matches_the_expanded_sort() {
+        let mut rng = crate::synth::SplitMix64::new(9);
+        for case in 0..500 {
+            let k = 1 + (rng.next_u64() % 40) as usize;
+            // Few distinct distances, so ties are common.
+            let items: Vec<(f64, usize)> = (0..k)
+                .map(|_| {
+                    let d = (rng.next_u64() % 7) as f64 * 0.5;
+                    (d, 1 + (rng.next_u64() % 5) as usize)
+                })
+                .collect();
+            let mut expanded: Vec<f64> = items
+                .iter()
+                .flat_map(|&(d, w)| std::iter::repeat_n(d, w))
+                .collect();
+            expanded.sort_by(f64::total_cmp);
+            for t in 1..=expanded.len() {
+                let mut v = items.clone();
+                assert_eq!(
+                    weighted_kth(&mut v, t),
+                    expanded[t - 1],
+                    "case {case}, t {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn locations_group_equal_coordinates_with_ascending_members() {
+        let pts = [
+            [1.0, 2.0],
+            [0.0, 0.0],
+            [1.0, 2.0],
+            [-0.0, 0.0],
+            [3.0, 1.0],
+            [1.0, 2.0],
+        ];
+        let l = Locations::new(&pts);
+        assert_eq!(l.coords, vec![[1.0, 2.0], [0.0, 0.0], [3.0, 1.0]]);
+        assert_eq!(l.of, vec![0, 1, 0, 1, 2, 0]);
+        assert_eq!(l.start, vec![0, 3, 5, 6]);
+        assert_eq!(l.members, vec![0, 2, 5, 1, 3, 4]);
+        assert_eq!(l.multiplicity(0), 3);
+    }
 }
