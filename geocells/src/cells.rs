@@ -57,7 +57,7 @@ pub enum CellOrigin {
     Admin,
     /// Carved out by OPTICS with the setting at this index (0-based) of the settings list.
     Optics(u16),
-    /// Carved out by the MAX fallback (2-means bisection).
+    /// Carved out by the MAX fallback (a straight cut or an exact division of the locations).
     Bisect,
 }
 

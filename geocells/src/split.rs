@@ -12,7 +12,8 @@
 //! cell ([`crate::voronoi::cluster_region`]: Voronoi diagram of all the cell's points, clipped
 //! to the cell) and the old cell keeps the difference. Both go back into the queue while above
 //! MAX; a cell where the setting finds no carve waits for the next setting. Then, unlike PIGEON,
-//! the cells still above MAX are split by a fallback (2-means bisection, carved the same way)
+//! the cells still above MAX are split by a fallback (straight cuts, then an exact division of
+//! the locations, carved the same way; see [`crate::division`])
 //! until every cell holds at most MAX points or provably cannot be split.
 //!
 //! Differences from PIGEON's code, on purpose:
@@ -148,7 +149,7 @@ pub struct SplitParams {
     pub settings: Vec<(usize, f64)>,
     /// OPTICS distance.
     pub metric: Metric,
-    /// Split what the settings leave above MAX by 2-means bisection.
+    /// Split what the settings leave above MAX (straight cuts, then an exact division).
     pub fallback: bool,
     /// Check the family's invariants after every carve (slow; for tests and debugging).
     pub check_each_carve: bool,

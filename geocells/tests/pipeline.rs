@@ -392,7 +392,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     );
     let carves = run.split.as_ref().expect("split").fallback_carves;
     assert!(md.contains(&format!(
-        "\nFallback (2-means bisection): {carves} carves; "
+        "\nFallback (straight cuts, then an exact division of the locations): {carves} carves; "
     )));
     // The fallback off: "off", not "0 carves".
     let off = run_validated(
@@ -403,7 +403,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     assert_eq!(off.report["params"]["fallback"], false);
     let md = geocells::export::report_markdown(&off.report);
     assert!(
-        md.contains("\nFallback (2-means bisection): off; cells above MAX at the end: "),
+        md.contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: "),
         "{md}"
     );
     assert!(!md.contains("0 carves"), "{md}");
