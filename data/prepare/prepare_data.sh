@@ -33,3 +33,5 @@ python3 -m venv "$TMP/venv"
 
 # 3. Build.
 "$TMP/venv/bin/python" data/prepare/prepare.py "$TMP" data
+# 4. The test matrix's fixtures (data/fixtures/matrix/), from the files just written and us-atlas.
+"$TMP/venv/bin/python" data/prepare/matrix_fixtures.py "$TMP/us/package/counties-10m.json" data
