@@ -9,7 +9,7 @@
 //! Points inside no area (coastlines, GPS noise, points exactly on a border) are snapped if an
 //! area boundary is within [`AssignParams::snap_km`] (distance on the sphere, see
 //! [`crate::geodesy::point_segment_km`]): to the area holding the nearest boundary point moved a
-//! little on, away from the point ([`AreaIndex::snap`], [`crate::geodesy::nudge_inward`]), so
+//! little inside ([`AreaIndex::snap`], [`crate::geodesy::snap_site`]), so
 //! a point off a coast where two areas meet goes to the one on its side; farther points are
 //! rejected with [`RejectReason::OffLand`]. [`CellLookup`] labels new points with the same rule
 //! on the cells. Nearest-boundary queries use a second R-tree over all
@@ -28,7 +28,7 @@ use rstar::{AABB, RTree, RTreeObject};
 use thiserror::Error;
 
 use crate::admin::Area;
-use crate::geodesy::{closest_on_segment, degree_box, nudge_inward};
+use crate::geodesy::{closest_on_segment, degree_box, snap_site};
 use crate::io::points::{Points, RejectReason};
 
 /// Errors while assigning points.
@@ -69,6 +69,9 @@ pub enum Placement {
 struct Segment {
     a: Coord<f64>,
     b: Coord<f64>,
+    /// The ring's vertex before `a` and after `b`, for snapping into a corner.
+    prev: Coord<f64>,
+    next: Coord<f64>,
     area: u32,
 }
 
@@ -169,10 +172,21 @@ impl AreaIndex {
             let mut segs = Vec::new();
             for (area, rings) in self.rings.iter().enumerate() {
                 for ring in rings {
-                    for w in ring.windows(2) {
+                    let n = ring.len();
+                    for i in 0..n.saturating_sub(1) {
                         segs.push(Segment {
-                            a: w[0],
-                            b: w[1],
+                            a: ring[i],
+                            b: ring[i + 1],
+                            prev: if i == 0 {
+                                ring[n.saturating_sub(2)]
+                            } else {
+                                ring[i - 1]
+                            },
+                            next: if i + 2 < n {
+                                ring[i + 2]
+                            } else {
+                                ring[1.min(n - 1)]
+                            },
                             area: area as u32,
                         });
                     }
@@ -183,8 +197,9 @@ impl AreaIndex {
     }
 
     /// The area whose boundary is nearest to the point, if one is within `max_km`, with the
-    /// distance and the nearest boundary point; ties go to the lower area index.
-    fn nearest_within(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64, Coord<f64>)> {
+    /// distance and where the point stands once snapped ([`crate::geodesy::snap_site`]); ties go
+    /// to the lower area index.
+    fn nearest_within(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64, (f64, f64))> {
         let (dlon, dlat) = degree_box(lat, max_km);
         let p = Coord { x: lon, y: lat };
         let lo_y = (lat - dlat).max(-90.0);
@@ -197,28 +212,33 @@ impl AreaIndex {
         if lon + dlon > 180.0 {
             ranges.push((-180.0, lon + dlon - 360.0));
         }
-        let mut best: Option<(u32, f64, Coord<f64>)> = None;
+        let mut best: Option<(u32, f64, Coord<f64>, &Segment)> = None;
         for (x0, x1) in ranges {
             let env = AABB::from_corners([x0, lo_y], [x1, hi_y]);
             for s in self.segments().locate_in_envelope_intersecting(&env) {
                 let (c, d) = closest_on_segment(p, s.a, s.b);
-                if d <= max_km && best.is_none_or(|(ba, bd, _)| d < bd || (d == bd && s.area < ba))
-                {
-                    best = Some((s.area, d, c));
+                let better = best.is_none_or(|(ba, bd, _, bs)| {
+                    d < bd
+                        || (d == bd
+                            && (s.area, s.a.x, s.a.y, s.b.x, s.b.y)
+                                .partial_cmp(&(ba, bs.a.x, bs.a.y, bs.b.x, bs.b.y))
+                                == Some(std::cmp::Ordering::Less))
+                });
+                if d <= max_km && better {
+                    best = Some((s.area, d, c, s));
                 }
             }
         }
-        best
+        best.map(|(a, d, q, s)| (a, d, snap_site(p, q, s.a, s.b, s.prev, s.next)))
     }
 
     /// Snaps a point that no area contains to an area within `max_km`: the nearest boundary
-    /// point `q` (ties: lower area index) is found, moved 25-75 cm on along the line from the
-    /// point ([`crate::geodesy::nudge_inward`]), and the area holding the moved point is the
-    /// answer (else the area of `q`). Returns the area and the distance to `q` in km. One rule
-    /// for training points and new points alike, so both get the same answer.
+    /// point (ties: lower area index) is found, the point is moved a little inside from there
+    /// ([`crate::geodesy::snap_site`]), and the area holding the moved point is the answer (else
+    /// the area of the boundary point). Returns the area and the distance to the boundary in
+    /// km. One rule for training points and new points alike, so both get the same answer.
     pub fn snap(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64)> {
-        let (area, d, q) = self.nearest_within(lon, lat, max_km)?;
-        let (x, y) = nudge_inward((lon, lat), (q.x, q.y));
+        let (area, d, (x, y)) = self.nearest_within(lon, lat, max_km)?;
         Some((self.containing(x, y).unwrap_or(area), d))
     }
 }

@@ -287,7 +287,8 @@ impl CellSet {
     ///   the grid rounding of every cell's boundary, or [`AREA_RTOL`]), and the cells' areas
     ///   sum to the land's;
     /// * every labelled point is inside its own cell (within [`POINT_TOL_KM`]), or, if it was
-    ///   snapped from off the land, within its snap distance of the cell;
+    ///   snapped from off the land, within its snap distance (plus
+    ///   [`crate::geodesy::snap_step_km`]) of the cell;
     /// * each cell's size equals the number of points labelled with it;
     /// * no cell holds points of two countries (the countries of the points' admin areas).
     ///
@@ -518,7 +519,9 @@ impl CellSet {
                         return None;
                     }
                     let d = distance_to_boundary_km(&cell.geometry, p);
-                    let allowed = labels.snap_km[i] + POINT_TOL_KM;
+                    let snap = labels.snap_km[i];
+                    let step = if snap > 0.0 { crate::geodesy::snap_step_km(snap) } else { 0.0 };
+                    let allowed = snap + step + POINT_TOL_KM;
                     (d > allowed).then(|| {
                         format!(
                             "point {} ({:.6}, {:.6}) is {d:.3} km outside its cell {} (allowed {allowed:.3})",

@@ -446,13 +446,19 @@ pub fn plan_cells_with(
                 .unwrap_or(c as u32);
         }
     }
-    // Neighbour maps between cells, with summed border lengths.
+    // Neighbour maps between cells, with summed border lengths. Only borders between areas of
+    // each cell's own country count: two cells that touch only through empty areas of another
+    // country (joined across a border) are not neighbours, so an island is not fused through
+    // them past the distance guard.
     let mut nbrs: Vec<BTreeMap<u32, f64>> = vec![BTreeMap::new(); n];
     for a in 0..n {
         let ca = parent[a];
         for &(b, km) in &adjacency.neighbours[a] {
             let cb = parent[b as usize];
-            if ca != cb {
+            let own = |x: usize, c: u32| {
+                areas[x].country_code == areas[dominant[c as usize] as usize].country_code
+            };
+            if ca != cb && own(a, ca) && own(b as usize, cb) {
                 *nbrs[ca as usize].entry(cb).or_insert(0.0) += km;
             }
         }

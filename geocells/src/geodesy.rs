@@ -103,29 +103,98 @@ pub fn degree_box(lat: f64, km: f64) -> (f64, f64) {
     (dlon, dlat)
 }
 
-/// Where a point off every polygon stands once snapped: `q`, the nearest boundary point, moved
-/// on along the line from `p` through `q` by 25 to 75 cm (more for points that came from
-/// farther; `p` itself when it lies on `q`). Points with different coordinates that snap to the
-/// same boundary point (a cape, a coastline vertex) so stay apart, and the polygon that holds
-/// the moved point is the one the point is snapped into. The same rule serves the assignment to
-/// admin areas ([`crate::assign::AreaIndex::snap`]), the split and the labelling of new points
-/// ([`crate::assign::CellLookup`]).
+/// Where a point `p` off every polygon stands once snapped to its nearest boundary point `q` on
+/// the ring segment `a`→`b` (rings are oriented with the interior on their left; `prev` is the
+/// vertex before `a`, `next` the one after `b`): [`snap_step_km`] inside the polygon from `q`
+/// (more for points that came from farther).
+///
+/// * `q` inside the segment: along the segment's inward normal (the line from `p` through `q`);
+/// * `q` at a vertex: into the corner, along its inward bisector turned by the angle at which
+///   `p` lies from the outward bisector (scaled to stay within the corner), so points from
+///   different directions stay apart.
+///
+/// Points with different coordinates that snap to the same boundary point (a cape, a coastline
+/// vertex) so stay different locations inside the polygon, and identical coordinates one. The
+/// same rule serves the assignment to admin areas ([`crate::assign::AreaIndex::snap`]), the
+/// split and the labelling of new points ([`crate::assign::CellLookup`]). Computed in a local
+/// frame in km (longitudes scaled by the cosine of the latitude, wrapped across ±180).
 ///
 /// ```
-/// let s = geocells::geodesy::nudge_inward((0.0, 1.0), (0.0, 0.0));
-/// assert!(s.1 < 0.0 && s.1 > -1e-5 && s.0 == 0.0);
+/// use geo_types::Coord;
+/// let c = |x: f64, y: f64| Coord { x, y };
+/// // The unit square's bottom edge, from outside below the middle: straight up into it.
+/// let s = geocells::geodesy::snap_site(c(0.5, -1.0), c(0.5, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
+/// assert!(s.1 > 0.0 && s.1 < 1e-5 && (s.0 - 0.5).abs() < 1e-12);
+/// // Its corner (1, 0), from the south-east: into the square.
+/// let s = geocells::geodesy::snap_site(c(2.0, -1.0), c(1.0, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
+/// assert!(s.0 < 1.0 && s.1 > 0.0);
 /// ```
-pub fn nudge_inward(p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
-    let k = q.1.to_radians().cos().max(1e-6);
-    let dx = wrap_dlon(p.0, q.0) * k * KM_PER_DEG;
-    let dy = (q.1 - p.1) * KM_PER_DEG;
-    let d = (dx * dx + dy * dy).sqrt();
-    if d == 0.0 || !d.is_finite() {
-        return q;
-    }
-    let step_km = 0.000_25 + 0.000_5 * d / (d + 1.0);
-    let lon = q.0 + dx / d * step_km / (k * KM_PER_DEG);
-    let lat = (q.1 + dy / d * step_km / KM_PER_DEG).clamp(-90.0, 90.0);
+pub fn snap_site(
+    p: Coord<f64>,
+    q: Coord<f64>,
+    a: Coord<f64>,
+    b: Coord<f64>,
+    prev: Coord<f64>,
+    next: Coord<f64>,
+) -> (f64, f64) {
+    let k = q.y.to_radians().cos().max(1e-6);
+    // Local frame around q, km.
+    let local = |c: Coord<f64>| {
+        (
+            wrap_dlon(q.x, c.x) * k * KM_PER_DEG,
+            (c.y - q.y) * KM_PER_DEG,
+        )
+    };
+    let unit = |v: (f64, f64)| {
+        let n = (v.0 * v.0 + v.1 * v.1).sqrt();
+        (n > 0.0 && n.is_finite()).then(|| (v.0 / n, v.1 / n))
+    };
+    let left = |u: (f64, f64), w: (f64, f64)| unit((-(w.1 - u.1), w.0 - u.0));
+    let pl = local(p);
+    let d = (pl.0 * pl.0 + pl.1 * pl.1).sqrt();
+    let (la, lb) = (local(a), local(b));
+    let edge = left(la, lb);
+    let corner = if q == a {
+        Some((left(local(prev), la), edge))
+    } else if q == b {
+        Some((edge, left(lb, local(next))))
+    } else {
+        None
+    };
+    let dir = match corner {
+        Some((Some(n1), Some(n2))) => match unit((n1.0 + n2.0, n1.1 + n2.1)) {
+            Some(bis) => {
+                // beta: angle between the two inward normals; a convex corner's interior angle
+                // is pi - beta, and an outside point p whose nearest point is the corner lies
+                // within beta / 2 of the outward bisector.
+                let cos_b = (n1.0 * n2.0 + n1.1 * n2.1).clamp(-1.0, 1.0);
+                let beta = cos_b.acos();
+                let convex = n1.0 * n2.1 - n1.1 * n2.0 >= 0.0;
+                let alpha = match unit((-pl.0, -pl.1)) {
+                    // Angle of (q - p) from the inward bisector.
+                    Some(v) => (bis.0 * v.1 - bis.1 * v.0).atan2(bis.0 * v.0 + bis.1 * v.1),
+                    None => 0.0,
+                };
+                let phi = if convex && beta > 1e-9 {
+                    (alpha / beta.max(1e-9)).clamp(-0.5, 0.5) * 0.8 * (std::f64::consts::PI - beta)
+                } else {
+                    0.0
+                };
+                Some((
+                    bis.0 * phi.cos() - bis.1 * phi.sin(),
+                    bis.0 * phi.sin() + bis.1 * phi.cos(),
+                ))
+            }
+            None => edge,
+        },
+        Some(_) | None => edge,
+    };
+    let Some(dir) = dir.or_else(|| unit((-pl.0, -pl.1))) else {
+        return (q.x, q.y);
+    };
+    let step_km = snap_step_km(d);
+    let lon = q.x + dir.0 * step_km / (k * KM_PER_DEG);
+    let lat = (q.y + dir.1 * step_km / KM_PER_DEG).clamp(-90.0, 90.0);
     let lon = if lon > 180.0 {
         lon - 360.0
     } else if lon < -180.0 {
@@ -134,6 +203,53 @@ pub fn nudge_inward(p: (f64, f64), q: (f64, f64)) -> (f64, f64) {
         lon
     };
     (lon, lat)
+}
+
+/// How far inside the polygon [`snap_site`] puts a point that was `d_km` off it: 25 cm plus 1 %
+/// of the distance, at most 50 m more. Sites of points that snap to one boundary point so stay
+/// farther apart than the overlay grid (2.6 cm) rounds, and a cell holding the site is at most
+/// `d_km` plus this from the point.
+///
+/// ```
+/// assert_eq!(geocells::geodesy::snap_step_km(0.0), 0.000_25);
+/// assert!((geocells::geodesy::snap_step_km(10.0) - 0.050_25).abs() < 1e-12);
+/// ```
+pub fn snap_step_km(d_km: f64) -> f64 {
+    0.000_25 + (0.01 * d_km).min(0.05)
+}
+
+/// The nearest boundary point of the rings to `p` (km, [`closest_on_segment`]; ties to the
+/// first segment) and where `p` stands once snapped there ([`snap_site`]), with the distance.
+/// Rings are closed (first vertex repeated last). `None` without a segment.
+pub fn snap_to_rings<'a>(
+    rings: impl IntoIterator<Item = &'a [Coord<f64>]>,
+    p: Coord<f64>,
+) -> Option<((f64, f64), f64)> {
+    let mut best: Option<(f64, Coord<f64>, [Coord<f64>; 4])> = None;
+    for ring in rings {
+        let n = ring.len();
+        if n < 2 {
+            continue;
+        }
+        for i in 0..n - 1 {
+            let (a, b) = (ring[i], ring[i + 1]);
+            let (c, d) = closest_on_segment(p, a, b);
+            if best.is_none_or(|x| d < x.0) {
+                let prev = if i == 0 {
+                    ring[n.saturating_sub(2)]
+                } else {
+                    ring[i - 1]
+                };
+                let next = if i + 2 < n {
+                    ring[i + 2]
+                } else {
+                    ring[1.min(n - 1)]
+                };
+                best = Some((d, c, [a, b, prev, next]));
+            }
+        }
+    }
+    best.map(|(d, q, [a, b, prev, next])| (snap_site(p, q, a, b, prev, next), d))
 }
 
 /// Mean of points on the unit sphere, returned as lon/lat degrees; `None` for an empty input or

@@ -52,7 +52,7 @@ use thiserror::Error;
 use crate::admin::Area;
 use crate::assign::AreaIndex;
 use crate::cells::{Cell, CellOrigin, CellSet, Labels, POINT_TOL_KM, union_tolerance};
-use crate::geodesy::{closest_on_segment, haversine_km, spherical_mean};
+use crate::geodesy::{haversine_km, spherical_mean};
 use crate::optics::{
     OpticsError, OpticsParams, optics_planar_fast, optics_sphere, optics_sphere_known,
 };
@@ -440,14 +440,18 @@ pub fn split_selected(
                 .iter()
                 .filter(|&&i| labels.snap_km[i as usize] > 0.0)
                 .map(|&i| {
-                    // The snap rule of the assignment (crate::geodesy::nudge_inward), on the
+                    // The snap rule of the assignment (crate::geodesy::snap_site), on the
                     // point's own area: the position lies inside that area, next to its edge.
                     let p = pos_of(labels, i);
                     let area = &areas[labels.area[i as usize] as usize].geometry;
-                    (
-                        i,
-                        crate::geodesy::nudge_inward(p, nearest_boundary_point(area, p)),
-                    )
+                    let rings = area
+                        .0
+                        .iter()
+                        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+                        .map(|r| r.0.as_slice());
+                    let site = crate::geodesy::snap_to_rings(rings, Coord { x: p.0, y: p.1 })
+                        .map_or(p, |(s, _)| s);
+                    (i, site)
                 })
                 .collect::<Vec<_>>()
         })
@@ -703,25 +707,6 @@ fn flush(
 
 fn pos_of(labels: &Labels, i: u32) -> (f64, f64) {
     (labels.points.lon[i as usize], labels.points.lat[i as usize])
-}
-
-/// The point of `mp`'s boundary nearest to `p` (km on the sphere, see
-/// [`crate::geodesy::closest_on_segment`]).
-fn nearest_boundary_point(mp: &MultiPolygon<f64>, p: (f64, f64)) -> (f64, f64) {
-    let p = Coord { x: p.0, y: p.1 };
-    let mut best = (p, f64::INFINITY);
-    for ring in
-        mp.0.iter()
-            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-    {
-        for w in ring.0.windows(2) {
-            let (c, d) = closest_on_segment(p, w[0], w[1]);
-            if d < best.1 {
-                best = (c, d);
-            }
-        }
-    }
-    (best.0.x, best.0.y)
 }
 
 /// One OPTICS setting on one family: carve until no cell above MAX yields a carve. Returns
@@ -1149,16 +1134,14 @@ fn carve(
     }
     // Points follow the geometry: a point stays on its side if it is inside that side's polygon
     // or within POINT_TOL_KM of it (points on the cut, grid rounding); otherwise it goes to the
-    // polygon holding it, or the nearer one. A snapped point (off every polygon) goes where
-    // `CellLookup` would put it: the snap rule of `AreaIndex::snap` from its input position.
+    // polygon holding it, or the nearer one. Snapped points stand at their site inside their
+    // area (crate::geodesy::snap_site), so they follow the same rule; `reconcile` checks them
+    // against the lookup rule for new points once the family is done.
     let sides = AreaIndex::from_polygons(&[&region, &rest]);
     let (mut new_pts, mut old_pts) = (Vec::new(), Vec::new());
     let mut uncertain = Vec::new();
     for (j, &i) in part.points.iter().enumerate() {
-        let to_new = if labels.snap_km[i as usize] > 0.0 {
-            let (lon, lat) = pos_of(labels, i);
-            sides.locate(lon, lat).is_some_and(|(side, _)| side == 0)
-        } else {
+        let to_new = {
             let c = Coord {
                 x: pos[i as usize].0,
                 y: pos[i as usize].1,
