@@ -124,7 +124,7 @@ pub fn degree_box(lat: f64, km: f64) -> (f64, f64) {
 /// let c = |x: f64, y: f64| Coord { x, y };
 /// // The unit square's bottom edge, from outside below the middle: straight up into it.
 /// let s = geocells::geodesy::snap_site(c(0.5, -1.0), c(0.5, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
-/// assert!(s.1 > 0.0 && s.1 < 1e-5 && (s.0 - 0.5).abs() < 1e-12);
+/// assert!(s.1 > 0.0 && s.1 < 1e-3 && (s.0 - 0.5).abs() < 1e-12);
 /// // Its corner (1, 0), from the south-east: into the square.
 /// let s = geocells::geodesy::snap_site(c(2.0, -1.0), c(1.0, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
 /// assert!(s.0 < 1.0 && s.1 > 0.0);
