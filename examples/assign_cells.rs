@@ -1,7 +1,8 @@
 //! `assign_cells`: label new points (a validation set, a photo collection) with the cells of an
 //! existing run. Points inside a cell get it; points off every cell get the nearest one, with
 //! the distance in `off_cell_km`. Unreadable rows go to `<OUT stem>_rejects.parquet` with their
-//! reason, so every input row is accounted for.
+//! reason, so every input row is accounted for. Both files carry the same run id and a lock
+//! keeps two runs from writing the same output; `--check OUT` verifies a pair.
 //!
 //! ```text
 //! cargo run --release --example assign_cells -- --cells out/cells.parquet \
@@ -24,7 +25,7 @@ struct Args {
     cells: PathBuf,
     /// Points: GeoParquet (WKB points) or Parquet/CSV with lon/lat columns.
     #[arg(long)]
-    points: PathBuf,
+    points: Option<PathBuf>,
     /// Longitude column (default: auto-detect).
     #[arg(long)]
     lon_col: Option<String>,
@@ -34,9 +35,16 @@ struct Args {
     /// Id column (default: auto-detect, else the row number).
     #[arg(long)]
     id_col: Option<String>,
-    /// Output Parquet: id, row, lon, lat, cell_id, off_cell_km.
-    #[arg(long, default_value = "out/assigned.parquet")]
+    /// Output Parquet: id, row, lon, lat, cell_id, off_cell_km; unreadable rows go to
+    /// `<OUT stem>_rejects.parquet` (always written, with no rows when none was rejected).
+    /// Both carry the same run id. Not inside a build_cells output directory, which a run
+    /// replaces whole.
+    #[arg(long, default_value = "assigned.parquet")]
     out: PathBuf,
+    /// Check that FILE and its `_rejects.parquet` are one complete assignment (same run id,
+    /// labelled + rejected = input rows) and exit: 0 when they are, 1 when not.
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
 }
 
 fn main() {
@@ -48,10 +56,33 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if let Some(path) = &args.check {
+        let c = geocells::output::check_assigned(path)?;
+        for (name, bytes, rows) in &c.files {
+            println!("  {name}: {bytes} bytes, {} rows", rows.unwrap_or(0));
+        }
+        if !c.is_consistent() {
+            eprintln!("error: {} is not one complete assignment:", path.display());
+            for p in &c.problems {
+                eprintln!("  - {p}");
+            }
+            std::process::exit(1);
+        }
+        println!(
+            "OK: one complete assignment, run id {}",
+            c.run_id.unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let Some(points) = args.points.clone() else {
+        return Err("--points is required (the points to label)".into());
+    };
     let t = Instant::now();
+    // Checked and locked before reading anything.
+    let out = geocells::output::OutputFile::prepare(&args.out)?;
     let lookup = CellLookup::read(&args.cells)?;
     let t_cells = t.elapsed().as_secs_f64();
-    let mut spec = PointsSpec::new(&args.points);
+    let mut spec = PointsSpec::new(&points);
     spec.lon_column = args.lon_col.clone();
     spec.lat_column = args.lat_col.clone();
     spec.id_column = args.id_col.clone();
@@ -59,30 +90,36 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let t_read = t.elapsed().as_secs_f64() - t_cells;
     let located = lookup.locate_all(&read.points);
     let t_locate = t.elapsed().as_secs_f64() - t_cells - t_read;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    geocells::export::write_located_parquet(&args.out, &read.points, &located)?;
+    // The run id: what determines the output (version, cells file, points file, columns).
+    let key = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "cells": geocells::pipeline::file_sha256(&args.cells),
+        "points": geocells::pipeline::file_sha256(&points),
+        "columns": [&args.lon_col, &args.lat_col, &args.id_col],
+    });
+    let run_id = geocells::output::run_id(&serde_json::json!({}), &key);
+    let metadata = vec![
+        (geocells::output::RUN_ID_KEY.to_string(), run_id.clone()),
+        (
+            geocells::output::INPUT_ROWS_KEY.to_string(),
+            read.total_rows.to_string(),
+        ),
+    ];
+    // The rejects first (always, possibly with no rows, so no stale file survives), then the
+    // labels: both carry the run id, so a pair from two runs is detectable (--check).
+    geocells::export::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
+    geocells::export::write_located_parquet(out.target(), &read.points, &located, &metadata)?;
     let off = located.iter().filter(|l| l.1 > 0.0).count();
     println!(
-        "{} rows: {} labelled ({} off every cell, given the nearest), {} rejected",
+        "{} rows: {} labelled ({} off every cell, given the nearest), {} rejected -> {}",
         read.total_rows,
         located.len(),
         off,
-        read.rejects.len()
+        read.rejects.len(),
+        out.rejects().display()
     );
-    if !read.rejects.is_empty() {
-        let stem = args
-            .out
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "assigned".into());
-        let p = args.out.with_file_name(format!("{stem}_rejects.parquet"));
-        geocells::export::write_rejects_parquet(&read.rejects, &p)?;
-        println!("rejects: {}", p.display());
-    }
     println!(
-        "read cells {t_cells:.2} s, read points {t_read:.2} s, locate {t_locate:.2} s, total {:.2} s -> {}",
+        "read cells {t_cells:.2} s, read points {t_read:.2} s, locate {t_locate:.2} s, total {:.2} s -> {} (run id {run_id})",
         t.elapsed().as_secs_f64(),
         args.out.display()
     );

@@ -163,13 +163,22 @@ struct Args {
     /// Draw the labelled points as dots on map.png.
     #[arg(long)]
     map_points: bool,
-    /// Width of map.png in pixels.
-    #[arg(long, default_value_t = 2400)]
+    /// Width of map.png in pixels (16 to 10000; a tall extent is drawn narrower so that the
+    /// map stays below 50 million pixels).
+    #[arg(long, default_value_t = 2400,
+          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::map::MAX_WIDTH)))]
     map_width: u32,
 
-    /// Output directory.
+    /// Output directory. A run writes into a staging directory beside it and swaps it in at
+    /// the end, so it holds one complete run; it must be new, empty, or hold an earlier run
+    /// (other files are refused by name). A second run on it is refused while one is writing.
     #[arg(long, default_value = "out")]
     out: PathBuf,
+    /// Check that DIR holds one complete run (one run id across the files, the manifest's
+    /// sizes and SHA-256, row counts, every point's cell exists), print what was found and
+    /// exit: 0 when it does, 1 when it does not. Nothing else runs.
+    #[arg(long, value_name = "DIR")]
+    check_output: Option<PathBuf>,
     /// Run for these countries only (codes or names, comma-separated, e.g. `FRA,DEU`): every
     /// point and boundary is still read, but only these countries' cells are split and
     /// written. Combine such runs with `--merge`.
@@ -179,7 +188,7 @@ struct Args {
     /// `--out`: byte-identical to one run over the whole world. Repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
     merge: Vec<PathBuf>,
-    /// Worker threads (default: all cores). Outputs do not depend on it.
+    /// Worker threads (default: all cores; at most 4 per core). Outputs do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Skip the partition invariant check (faster; not recommended).
@@ -272,9 +281,103 @@ fn main() {
     }
 }
 
+/// The fault hook of the fault tests (`geocells/tests/faults.rs`), active only when
+/// `GEOCELLS_TEST_FAULT` is set: `pause:STAGE` stops at that stage of the output sequence
+/// (a file name, `lock`, `swap`; see `geocells::output::Hook`) and waits to be killed,
+/// `fail:STAGE` fails there as a full disk would.
+fn test_fault(stage: &str) -> Result<(), String> {
+    let Ok(spec) = std::env::var("GEOCELLS_TEST_FAULT") else {
+        return Ok(());
+    };
+    let Some((action, at)) = spec.split_once(':') else {
+        return Ok(());
+    };
+    if at != stage {
+        return Ok(());
+    }
+    match action {
+        "pause" => {
+            eprintln!("GEOCELLS_TEST_FAULT: paused at {stage}");
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        "fail" => {
+            Err("No space left on device (os error 28) [injected by GEOCELLS_TEST_FAULT]".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `--check-output DIR`.
+fn check_output(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    // Undo what a killed run left (when no run is writing), then check.
+    match geocells::output::recover(dir) {
+        Ok(notes) => notes.iter().for_each(|n| println!("note: {n}")),
+        Err(geocells::output::OutputError::Busy { holder, .. }) => println!(
+            "note: a run ({holder}) is writing {} now; it holds the previous run until that run swaps its files in",
+            dir.display()
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    let c = geocells::output::check(dir)?;
+    println!("{}", dir.display());
+    if let Some(id) = &c.run_id {
+        println!(
+            "  run id {id}, status {}",
+            c.status.as_deref().unwrap_or("(none)")
+        );
+    }
+    for (name, bytes, rows) in &c.files {
+        match rows {
+            Some(r) => println!("  {name:<18} {bytes:>12} bytes {r:>10} rows"),
+            None => println!("  {name:<18} {bytes:>12} bytes"),
+        }
+    }
+    match c.validation_ok {
+        Some(true) => println!("  partition check of the run: passed"),
+        Some(false) => {
+            println!("  partition check of the run: FAILED (see report.json → validation)")
+        }
+        None => println!("  partition check of the run: not run"),
+    }
+    for l in &c.leftovers {
+        println!(
+            "  note: {} was left by a killed run (the next run on this directory removes it)",
+            l.display()
+        );
+    }
+    if !c.is_consistent() {
+        eprintln!("error: {} is not one complete run:", dir.display());
+        for p in &c.problems {
+            eprintln!("  - {p}");
+        }
+        std::process::exit(1);
+    }
+    if c.status.as_deref() == Some("failed") {
+        println!(
+            "  one complete run that FAILED: no point labelled, every row in rejects.parquet (report.json → error)"
+        );
+        std::process::exit(1);
+    }
+    println!("  OK: one complete run");
+    Ok(())
+}
+
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if let Some(dir) = &args.check_output {
+        return check_output(dir);
+    }
     if let Some(t) = args.threads {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if !(1..=4 * cores).contains(&t) {
+            return Err(format!(
+                "--threads {t}: must be from 1 to {} (4 x the {cores} cores here)",
+                4 * cores
+            )
+            .into());
+        }
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()?;
@@ -339,16 +442,37 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }),
     };
     let inputs = Inputs { points, boundaries };
+    // The output location is checked and locked before any input is read.
+    let hook: Option<geocells::output::Hook> =
+        std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::output::Hook);
+    let out = geocells::output::OutputDir::prepare_with(&args.out, hook)?;
+    for note in out.recovered() {
+        eprintln!("note: {note}");
+    }
     let bars = Bars {
         quiet: args.quiet,
         bar: std::sync::Mutex::new(None),
     };
     let started = Instant::now();
     let pipeline = Pipeline::new(params)?;
-    let mut run = if args.merge.is_empty() {
-        pipeline.run(&inputs, &bars)?
+    let result = if args.merge.is_empty() {
+        pipeline.run(&inputs, &bars)
     } else {
-        pipeline.merge(&inputs, &args.merge, &bars)?
+        pipeline.merge(&inputs, &args.merge, &bars)
+    };
+    let mut run = match result {
+        Ok(run) => run,
+        // Nothing labelled: the rejects are still written, with a report that says so.
+        Err(geocells::Error::NoPoints(failure)) => {
+            let written = geocells::export::write_failed_run(&failure, out)?;
+            eprintln!("error: {failure}");
+            eprintln!("wrote (a failed run):");
+            for f in &written.files {
+                eprintln!("    {}", f.display());
+            }
+            std::process::exit(1);
+        }
+        Err(e) => return Err(e.into()),
     };
     // A failed check does not cost the run: the outputs are written with the problems in
     // report.json, the problems are printed, and the exit status says it failed.
@@ -362,22 +486,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     bars.stage("write outputs", 0);
     let t = Instant::now();
-    // Timings go in before writing so report.json has them all but its own write.
-    run.timings.push(("export".into(), 0.0));
-    let written = {
-        let options = geocells::export::ExportOptions::default().map(
-            geocells::map::MapParams::default()
-                .points(args.map_points)
-                .width(args.map_width),
-        );
-        let w = geocells::export::write_all_with(&run, &args.out, &options)?;
-        if let Some(last) = run.timings.last_mut() {
-            last.1 = t.elapsed().as_secs_f64();
-        }
-        refresh_timings(&mut run);
-        geocells::export::write_report(&run.report, &args.out.join("report.json"))?;
-        w
-    };
+    let options = geocells::export::ExportOptions::default().map(
+        geocells::map::MapParams::default()
+            .points(args.map_points)
+            .width(args.map_width),
+    );
+    let written = geocells::export::write_run(&run, out, &options)?;
+    run.timings
+        .push(("export".into(), t.elapsed().as_secs_f64()));
     bars.done();
     print_summary(&run, &written.files, started.elapsed().as_secs_f64());
     if let Some(e) = failed_check {
@@ -392,15 +508,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(3);
     }
     Ok(())
-}
-
-fn refresh_timings(run: &mut geocells::pipeline::Run) {
-    let map: serde_json::Map<String, serde_json::Value> = run
-        .timings
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::json!((v * 1000.0).round() / 1000.0)))
-        .collect();
-    run.report["timings_s"] = serde_json::Value::Object(map);
 }
 
 fn print_summary(run: &geocells::pipeline::Run, files: &[PathBuf], wall: f64) {

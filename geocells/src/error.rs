@@ -11,7 +11,8 @@ pub use crate::io::IoError;
 pub use crate::labels::LabelsError;
 pub use crate::merge::MergeError;
 pub use crate::optics::OpticsError;
-pub use crate::pipeline::ParamsError;
+pub use crate::output::OutputError;
+pub use crate::pipeline::{NoPointsError, ParamsError};
 pub use crate::split::SplitError;
 pub use crate::voronoi::VoronoiError;
 
@@ -53,6 +54,12 @@ pub enum Error {
     /// Invalid parameters.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// No input row could be labelled.
+    #[error(transparent)]
+    NoPoints(#[from] Box<NoPointsError>),
+    /// The output directory (its location, lock or swap).
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// A per-country run or a merge of them.
     #[error(transparent)]
     Merge(#[from] MergeError),

@@ -35,6 +35,7 @@ use thiserror::Error;
 
 use crate::cells::{Cell, CellSet};
 use crate::io::points::{PointIds, Reject};
+use crate::output::{OutputDir, OutputError, RUN_ID_KEY};
 use crate::pipeline::Run;
 
 /// Errors while writing outputs. Each names the file.
@@ -49,6 +50,19 @@ pub enum ExportError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// An export parameter is out of range.
+    #[error("{name} {value} is out of range: allowed {allowed}")]
+    BadParam {
+        /// The parameter.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed range.
+        allowed: String,
+    },
+    /// The output directory (its location, lock or swap).
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// Encoding failed.
     #[error("{path}: {message}")]
     Encode {
@@ -309,6 +323,7 @@ pub fn write_cells_parquet(
     cells: &CellSet,
     path: &Path,
     area_codes: &[String],
+    run_id: &str,
 ) -> Result<(), ExportError> {
     let c = &cells.cells;
     let wkb: Vec<Vec<u8>> = c
@@ -342,10 +357,13 @@ pub fn write_cells_parquet(
         Column::Str(vec![]),
         Column::Bin(vec![]),
     ];
-    let kv = vec![(
-        "geo".to_string(),
-        geo_metadata("geometry", &["MultiPolygon"], Some(bbox_of(c))),
-    )];
+    let kv = vec![
+        (
+            "geo".to_string(),
+            geo_metadata("geometry", &["MultiPolygon"], Some(bbox_of(c))),
+        ),
+        (RUN_ID_KEY.to_string(), run_id.to_string()),
+    ];
     write_parquet(
         path,
         &CELL_COLUMNS,
@@ -399,13 +417,19 @@ pub fn write_cells_parquet(
     )
 }
 
-/// Writes `cells.geojson` (RFC 7946).
-pub fn write_cells_geojson(cells: &CellSet, path: &Path) -> Result<(), ExportError> {
+/// Writes `cells.geojson` (RFC 7946), with the run id as the foreign member
+/// [`RUN_ID_KEY`] of the feature collection (before the features, so that it is in the
+/// first line).
+pub fn write_cells_geojson(cells: &CellSet, path: &Path, run_id: &str) -> Result<(), ExportError> {
     let (admin1_id, country_id) = cells.parent_ids();
     write_atomic(path, |w| {
         let err = |e: std::io::Error| e.to_string();
-        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
-            .map_err(err)?;
+        writeln!(
+            w,
+            "{{\"type\":\"FeatureCollection\",\"{RUN_ID_KEY}\":{},\"features\":[",
+            serde_json::Value::from(run_id)
+        )
+        .map_err(err)?;
         for (i, c) in cells.cells.iter().enumerate() {
             let geom = geojson::Geometry::new(geojson::GeometryValue::from(&c.geometry));
             let props = serde_json::json!({
@@ -500,7 +524,7 @@ fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
 }
 
 /// Writes `points.parquet`: one row per labelled point, in input order (GeoParquet, Point).
-pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
+pub fn write_points_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), ExportError> {
     let l = &run.labels;
     let areas = &run.areas.areas;
     let id_kind = id_column(&l.points.ids, 0..0);
@@ -520,10 +544,13 @@ pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
         Column::Str(vec![]),
         Column::Bin(vec![]),
     ];
-    let kv = vec![(
-        "geo".to_string(),
-        geo_metadata("geometry", &["Point"], None),
-    )];
+    let kv = vec![
+        (
+            "geo".to_string(),
+            geo_metadata("geometry", &["Point"], None),
+        ),
+        (RUN_ID_KEY.to_string(), run_id.to_string()),
+    ];
     write_parquet(
         path,
         &POINT_COLUMNS,
@@ -563,7 +590,7 @@ pub fn write_points_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
 ///
 /// # Errors
 /// [`ExportError`] when the targets cannot be computed or the file cannot be written.
-pub fn write_targets_parquet(run: &Run, path: &Path) -> Result<(), ExportError> {
+pub fn write_targets_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), ExportError> {
     use rayon::prelude::*;
     let l = &run.labels;
     let encode = |message: String| ExportError::Encode {
@@ -614,7 +641,7 @@ pub fn write_targets_parquet(run: &Run, path: &Path) -> Result<(), ExportError> 
             Column::I64(vec![]),
             Column::F64(vec![]),
         ],
-        vec![],
+        vec![(RUN_ID_KEY.to_string(), run_id.to_string())],
         groups,
     )
 }
@@ -624,7 +651,7 @@ const TARGET_CHUNK: usize = 100_000;
 
 /// Writes the cells of new points ([`crate::assign::CellLookup`]): columns `id`, `row`, `lon`,
 /// `lat`, `cell_id`, `off_cell_km` (0 inside a cell, else the distance to the nearest one), in
-/// input order, atomically.
+/// input order, atomically; `metadata` goes into the key-value metadata (the run id).
 ///
 /// # Errors
 /// [`ExportError`] when the file cannot be written.
@@ -632,6 +659,7 @@ pub fn write_located_parquet(
     path: &Path,
     points: &crate::io::points::Points,
     located: &[(u32, f64)],
+    metadata: &[(String, String)],
 ) -> Result<(), ExportError> {
     let id_kind = id_column(&points.ids, 0..0);
     let kinds = [
@@ -648,7 +676,7 @@ pub fn write_located_parquet(
         &kinds,
         points.len().min(located.len()),
         1 << 18,
-        vec![],
+        metadata.to_vec(),
         |r| {
             vec![
                 id_column(&points.ids, r.clone()),
@@ -668,6 +696,9 @@ pub fn write_located_parquet(
 pub fn report_markdown(report: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut md = String::from("# geocells report\n\n");
+    if let Some(id) = report["run_id"].as_str() {
+        let _ = writeln!(md, "Run id ({RUN_ID_KEY}): `{id}`\n");
+    }
     let c = &report["counts"];
     let _ = writeln!(
         md,
@@ -922,8 +953,13 @@ fn settings_sentence(p: &serde_json::Value) -> String {
     )
 }
 
-/// Writes `rejects.parquet`: one row per rejected input row.
-pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
+/// Writes `rejects.parquet`: one row per rejected input row (a file with no rows when none was
+/// rejected, so that an output directory always has the same files).
+pub fn write_rejects_parquet(
+    rejects: &[Reject],
+    path: &Path,
+    run_id: &str,
+) -> Result<(), ExportError> {
     let names = ["row", "id", "lon", "lat", "reason", "detail"];
     let kinds = [
         Column::I64(vec![]),
@@ -933,7 +969,8 @@ pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), Expo
         Column::Str(vec![]),
         Column::Str(vec![]),
     ];
-    write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, vec![], |r| {
+    let kv = vec![(RUN_ID_KEY.to_string(), run_id.to_string())];
+    write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, kv, |r| {
         let s = &rejects[r];
         vec![
             Column::I64(s.iter().map(|x| x.row as i64).collect()),
@@ -957,7 +994,7 @@ pub fn write_report(report: &serde_json::Value, path: &Path) -> Result<(), Expor
 /// Files written by [`write_all`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written {
-    /// Paths written, in order.
+    /// Paths written, in order (in the output directory, after the swap).
     pub files: Vec<PathBuf>,
 }
 
@@ -1016,51 +1053,71 @@ pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {
     write_all_with(run, dir, &ExportOptions::default())
 }
 
-/// Writes every output of a run into `dir`: `cells.parquet`, `cells.geojson`, `cells.qml` (its
-/// QGIS style, see [`crate::qml`]), `points.parquet`,
-/// `targets.parquet`, `rejects.parquet` (only if there are rejects; a stale one is removed
-/// otherwise), `report.json`, `map.png` and `report.md`.
+/// Writes every output of a run into `dir` as one unit ([`OutputDir::prepare`], then
+/// [`write_run`]): `dir` afterwards holds this run's complete set of files, or, if anything
+/// failed, still the earlier run's.
 ///
 /// # Errors
-/// [`ExportError`] naming the file that could not be written.
+/// [`ExportError::Output`] when `dir` cannot be an output directory (a file, foreign files,
+/// another run writing it) and [`ExportError`] naming the file that could not be written.
 pub fn write_all_with(
     run: &Run,
     dir: &Path,
     options: &ExportOptions,
 ) -> Result<Written, ExportError> {
+    write_run(run, OutputDir::prepare(dir)?, options)
+}
+
+/// The export options that shape the files, for the run id.
+fn options_json(options: &ExportOptions) -> serde_json::Value {
+    serde_json::json!({
+        "map_width": options.map.width,
+        "map_points": options.map.points,
+        "map_caption": options.map.caption,
+        "map_scale_bar": options.map.scale_bar,
+    })
+}
+
+/// Writes every output of a run into the staging directory of `out` and swaps it in
+/// ([`OutputDir::commit`]): `cells.parquet`, `cells.geojson`, `cells.qml` (its QGIS style, see
+/// [`crate::qml`]), `points.parquet`, `targets.parquet`, `rejects.parquet` (no rows when
+/// nothing was rejected), `map.png`, `report.md`, and last `report.json`, which gets the run
+/// id ([`crate::output::run_id`]), `status: "complete"`, the export time in `timings_s` and
+/// the manifest `outputs` (each file's name, bytes and SHA-256; see [`crate::output::check`]).
+/// Every file carries the run id.
+///
+/// # Errors
+/// [`ExportError`] naming the file that could not be written; the target is then unchanged.
+pub fn write_run(
+    run: &Run,
+    out: OutputDir,
+    options: &ExportOptions,
+) -> Result<Written, ExportError> {
+    let started = std::time::Instant::now();
+    let run_id = crate::output::run_id(&run.report, &options_json(options));
+    let dir = out.staging().to_path_buf();
+    let mut report = run.report.clone();
+    report["run_id"] = run_id.clone().into();
+    report["status"] = "complete".into();
     let codes: Vec<String> = run.areas.areas.iter().map(|a| a.code.clone()).collect();
-    let mut files = Vec::new();
-    let p = dir.join("cells.parquet");
-    write_cells_parquet(&run.cells, &p, &codes)?;
-    files.push(p);
-    let p = dir.join("cells.geojson");
-    write_cells_geojson(&run.cells, &p)?;
-    files.push(p);
-    let p = dir.join("cells.qml");
-    crate::qml::write_qml(&run.cells, &p)?;
-    files.push(p);
-    let p = dir.join("points.parquet");
-    write_points_parquet(run, &p)?;
-    files.push(p);
-    let p = dir.join("targets.parquet");
-    write_targets_parquet(run, &p)?;
-    files.push(p);
-    let p = dir.join("rejects.parquet");
-    if run.rejects.is_empty() {
-        if p.exists() {
-            std::fs::remove_file(&p).map_err(|source| ExportError::Io {
-                path: p.clone(),
-                source,
-            })?;
-        }
-    } else {
-        write_rejects_parquet(&run.rejects, &p)?;
-        files.push(p);
-    }
-    let p = dir.join("report.json");
-    write_report(&run.report, &p)?;
-    files.push(p);
-    let p = dir.join("map.png");
+    let mut names = Vec::new();
+    let mut staged = |name: &'static str| -> Result<(), ExportError> {
+        out.checkpoint(name)?;
+        names.push(name);
+        Ok(())
+    };
+    write_cells_parquet(&run.cells, &dir.join("cells.parquet"), &codes, &run_id)?;
+    staged("cells.parquet")?;
+    write_cells_geojson(&run.cells, &dir.join("cells.geojson"), &run_id)?;
+    staged("cells.geojson")?;
+    crate::qml::write_qml(&run.cells, &dir.join("cells.qml"), &run_id)?;
+    staged("cells.qml")?;
+    write_points_parquet(run, &dir.join("points.parquet"), &run_id)?;
+    staged("points.parquet")?;
+    write_targets_parquet(run, &dir.join("targets.parquet"), &run_id)?;
+    staged("targets.parquet")?;
+    write_rejects_parquet(&run.rejects, &dir.join("rejects.parquet"), &run_id)?;
+    staged("rejects.parquet")?;
     let mut map = options.map.clone();
     if map.caption.is_empty() {
         map.caption = map_caption(&run.report);
@@ -1068,21 +1125,71 @@ pub fn write_all_with(
             map.caption.push("DOTS: LABELLED POINTS.".into());
         }
     }
+    map.text = vec![(RUN_ID_KEY.to_string(), run_id.clone())];
     let lonlat: Vec<(f64, f64)> = if map.points {
         let l = &run.labels.points;
         (0..l.len()).map(|i| (l.lon[i], l.lat[i])).collect()
     } else {
         Vec::new()
     };
-    crate::map::write_map(&run.cells, &lonlat, &map, &p)?;
-    files.push(p);
-    let p = dir.join("report.md");
-    let md = report_markdown(&run.report);
-    write_atomic(&p, |w| {
+    crate::map::write_map(&run.cells, &lonlat, &map, &dir.join("map.png"))?;
+    staged("map.png")?;
+    let md = report_markdown(&report);
+    write_atomic(&dir.join("report.md"), |w| {
         w.write_all(md.as_bytes()).map_err(|e| e.to_string())
     })?;
-    files.push(p);
+    staged("report.md")?;
+    if let Some(t) = report["timings_s"].as_object_mut() {
+        let s = started.elapsed().as_secs_f64();
+        t.insert("export".into(), ((s * 1000.0).round() / 1000.0).into());
+    }
+    finish(report, &names, out)
+}
+
+/// Adds the manifest of the staged `names` to `report`, writes it as `report.json` (the last
+/// file) and swaps the staging directory in.
+fn finish(
+    mut report: serde_json::Value,
+    names: &[&'static str],
+    out: OutputDir,
+) -> Result<Written, ExportError> {
+    let mut manifest = Vec::with_capacity(names.len());
+    for name in names {
+        let (sha256, bytes) = crate::output::file_digest(&out.staging().join(name))?;
+        manifest.push(serde_json::json!({"file": name, "bytes": bytes, "sha256": sha256}));
+    }
+    report["outputs"] = manifest.into();
+    write_report(&report, &out.staging().join("report.json"))?;
+    out.checkpoint("report.json")?;
+    let target = out.commit()?;
+    let mut files: Vec<PathBuf> = names.iter().map(|n| target.join(n)).collect();
+    files.push(target.join("report.json"));
     Ok(Written { files })
+}
+
+/// Writes the outputs of a run that could label no point ([`crate::pipeline::NoPointsError`])
+/// as one unit, like [`write_run`]: `rejects.parquet` (every input row with its reason) and
+/// `report.json` (`status: "failed"`, the error, the counts, the run id and the manifest).
+/// An output directory thus always says what its last run did.
+///
+/// # Errors
+/// [`ExportError`] naming the file that could not be written; the target is then unchanged.
+pub fn write_failed_run(
+    failure: &crate::pipeline::NoPointsError,
+    out: OutputDir,
+) -> Result<Written, ExportError> {
+    let mut report = failure.report.clone();
+    let run_id = crate::output::run_id(&report, &serde_json::json!("failed"));
+    report["run_id"] = run_id.clone().into();
+    report["status"] = "failed".into();
+    report["error"] = failure.to_string().into();
+    write_rejects_parquet(
+        &failure.rejects,
+        &out.staging().join("rejects.parquet"),
+        &run_id,
+    )?;
+    out.checkpoint("rejects.parquet")?;
+    finish(report, &["rejects.parquet"], out)
 }
 
 #[cfg(test)]

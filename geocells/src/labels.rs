@@ -25,7 +25,9 @@ use crate::geodesy::EARTH_RADIUS_KM;
 #[non_exhaustive]
 pub enum LabelsError {
     /// `tau` is not a positive finite number or `k` is zero.
-    #[error("label smoothing needs tau_km > 0 (got {tau_km}) and k >= 1 (got {k})")]
+    #[error(
+        "label smoothing needs tau_km above 0 and at most 20015 (got {tau_km}) and k from 1 to 1000 (got {k})"
+    )]
     Params {
         /// tau given.
         tau_km: f64,
@@ -36,6 +38,9 @@ pub enum LabelsError {
     #[error("no cell centroids to smooth over")]
     NoCentroids,
 }
+
+/// The most weights kept per point ([`SmoothingParams::k`]).
+pub const MAX_K: usize = 1000;
 
 /// Parameters of the smoothing. `Default`: `tau_km` 75 (PIGEON), `k` 10.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,7 +78,10 @@ impl SmoothingParams {
     /// # Errors
     /// [`LabelsError::Params`].
     pub fn validate(&self) -> Result<(), LabelsError> {
-        if !(self.tau_km.is_finite() && self.tau_km > 0.0) || self.k == 0 {
+        // k sizes targets.parquet (k rows per point): bounded so that a typo cannot fill the
+        // disk; tau beyond half the Earth's circumference means nothing.
+        let tau_ok = self.tau_km.is_finite() && self.tau_km > 0.0 && self.tau_km <= 20_015.1;
+        if !(tau_ok && (1..=MAX_K).contains(&self.k)) {
             return Err(LabelsError::Params {
                 tau_km: self.tau_km,
                 k: self.k,

@@ -18,6 +18,7 @@
 //! | split | [`split`] | cells above MAX: OPTICS clusters ([`optics`]) carved as Voronoi regions ([`voronoi`]), 2-means fallback |
 //! | labels / metrics | [`labels`], [`metrics`] | haversine label smoothing targets; prediction and partition metrics |
 //! | export | [`export`] | GeoParquet, GeoJSON, point labels, rejects, `report.json`, all written atomically |
+//! | | [`output`] | the output directory as one unit: lock, staging directory swapped in, run id, [`output::check`] |
 //! | pipeline | [`pipeline`] | composes the stages with one [`pipeline::Params`] |
 //! | merge | [`merge`] | runs restricted to some countries, and their merge into the single run's outputs |
 //!
@@ -59,6 +60,7 @@ pub mod map;
 pub mod merge;
 pub mod metrics;
 pub mod optics;
+pub mod output;
 pub mod overlay;
 pub mod pipeline;
 pub mod qml;

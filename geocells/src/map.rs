@@ -34,6 +34,8 @@ pub struct MapParams {
     /// Draw a scale bar (km at the map's middle latitude) at the bottom left, or the bottom
     /// right when its box would hide part of the map at the left and nothing at the right.
     pub scale_bar: bool,
+    /// Text chunks (`tEXt`: keyword, text; Latin-1) written into the PNG, e.g. the run id.
+    pub text: Vec<(String, String)>,
 }
 
 impl Default for MapParams {
@@ -43,11 +45,32 @@ impl Default for MapParams {
             points: false,
             caption: Vec::new(),
             scale_bar: true,
+            text: Vec::new(),
         }
     }
 }
 
+/// The widest map drawn, in pixels.
+pub const MAX_WIDTH: u32 = 10_000;
+/// The most pixels drawn: a taller extent is drawn narrower than asked to stay below it
+/// (about 6 bytes a pixel are held while encoding, so at most about 300 MB).
+pub const MAX_PIXELS: usize = 50_000_000;
+
 impl MapParams {
+    /// Checks the width (16 to [`MAX_WIDTH`] pixels).
+    ///
+    /// # Errors
+    /// [`ExportError::BadParam`].
+    pub fn validate(&self) -> Result<(), ExportError> {
+        if !(16..=MAX_WIDTH).contains(&self.width) {
+            return Err(ExportError::BadParam {
+                name: "map width",
+                value: self.width.to_string(),
+                allowed: format!("16 to {MAX_WIDTH} pixels"),
+            });
+        }
+        Ok(())
+    }
     /// Sets [`MapParams::width`].
     pub fn width(mut self, v: u32) -> Self {
         self.width = v;
@@ -650,9 +673,12 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         ((x0 - mx).max(-180.0), (x1 + mx).min(180.0))
     };
     let (y0, y1) = ((y0 - my).max(-90.0), (y1 + my).min(90.0));
-    let w = params.width.max(16) as usize;
+    // Bounded: at most MAX_WIDTH wide and MAX_PIXELS in all (a tall extent is drawn narrower).
+    let asked = params.width.clamp(16, MAX_WIDTH) as f64;
+    let aspect = ((y1 - y0) / (x1 - x0)).max(1e-6);
+    let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
     let scale = w as f64 / (x1 - x0);
-    let h = (((y1 - y0) * scale).ceil() as usize).max(16);
+    let h = (((y1 - y0) * scale).ceil() as usize).clamp(16, (MAX_PIXELS / w).max(16));
     let mut canvas = Canvas {
         w,
         h,
@@ -740,7 +766,7 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         canvas.text(bx + pad, by, &label, scale, [20, 20, 20]);
         canvas.rect(bx + pad, by + 10 * scale, len, 3 * scale, [20, 20, 20], 1.0);
     }
-    encode_png(canvas.w, canvas.h, &canvas.px)
+    encode_png(canvas.w, canvas.h, &canvas.px, &params.text)
 }
 
 /// The largest 1, 2 or 5 times a power of ten not above `km` (at least 1).
@@ -759,7 +785,7 @@ fn nice_length(km: f64) -> u64 {
 }
 
 /// A truecolour PNG (no filtering, deflate level 6).
-fn encode_png(w: usize, h: usize, px: &[[u8; 3]]) -> Vec<u8> {
+fn encode_png(w: usize, h: usize, px: &[[u8; 3]], text: &[(String, String)]) -> Vec<u8> {
     let mut raw = Vec::with_capacity(h * (1 + 3 * w));
     for row in px.chunks(w) {
         raw.push(0u8);
@@ -786,6 +812,13 @@ fn encode_png(w: usize, h: usize, px: &[[u8; 3]]) -> Vec<u8> {
     ihdr.extend_from_slice(&(h as u32).to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
     chunk(&mut out, b"IHDR", &ihdr);
+    for (key, value) in text {
+        // tEXt: a Latin-1 keyword of 1 to 79 characters, a NUL, the text.
+        let mut data: Vec<u8> = key.bytes().filter(|&b| b != 0).take(79).collect();
+        data.push(0);
+        data.extend(value.bytes().filter(|&b| b != 0));
+        chunk(&mut out, b"tEXt", &data);
+    }
     chunk(&mut out, b"IDAT", &idat);
     chunk(&mut out, b"IEND", &[]);
     out
@@ -801,6 +834,7 @@ pub fn write_map(
     params: &MapParams,
     path: &Path,
 ) -> Result<(), ExportError> {
+    params.validate()?;
     let bytes = render_png(cells, points, params);
     write_atomic(path, |w| w.write_all(&bytes).map_err(|e| e.to_string()))
 }

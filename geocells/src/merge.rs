@@ -175,6 +175,17 @@ pub fn read_shard(dir: &Path) -> Result<Shard, MergeError> {
         dir: dir.to_path_buf(),
         message,
     };
+    // A shard must be one complete run (not a mix, not an interrupted or failed one).
+    let checked = crate::output::check(dir).map_err(|e| err(e.to_string()))?;
+    if !checked.is_consistent() {
+        return Err(err(format!(
+            "not one complete run: {}",
+            checked.problems.join("; ")
+        )));
+    }
+    if checked.status.as_deref() != Some("complete") {
+        return Err(err("its run failed (report.json → error)".into()));
+    }
     let text = std::fs::read_to_string(dir.join("report.json"))
         .map_err(|e| err(format!("report.json: {e}")))?;
     let report: serde_json::Value =

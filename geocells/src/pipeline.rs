@@ -46,10 +46,14 @@ pub enum ParamsError {
         max: usize,
     },
     /// The snap distance is negative or not finite.
-    #[error("snap_km must be a finite number >= 0, got {0}")]
+    #[error(
+        "snap_km must be a number from 0 to 20015 (half the Earth's circumference, in km), got {0}"
+    )]
     BadSnap(f64),
     /// The fuse's distance guard is not a positive finite number.
-    #[error("fuse_max_km must be a finite number > 0 (or off), got {0}")]
+    #[error(
+        "fuse_max_km must be a number above 0 and at most 20015 (half the Earth's circumference, in km; turn the guard off for no limit), got {0}"
+    )]
     BadFuseGuard(f64),
     /// The split's settings are out of range (an OPTICS setting, or the sizes).
     #[error(transparent)]
@@ -66,6 +70,125 @@ pub enum ParamsError {
     )]
     MergeWithCountries,
 }
+
+/// A run in which no input row could be labelled (every row rejected, or none at all): there
+/// is no cell to build. Carries the rejects, so that they can still be written
+/// ([`crate::export::write_failed_run`]), and a message that counts them by reason with a hint
+/// for the usual causes (longitude and latitude swapped, a decimal comma, polygons given as
+/// points, boundaries of another region).
+#[derive(Debug, Clone)]
+pub struct NoPointsError {
+    /// The points file.
+    pub path: PathBuf,
+    /// Rows in the points file.
+    pub input_rows: usize,
+    /// Every rejected row, by row.
+    pub rejects: Vec<Reject>,
+    /// The report of the failed run: version, parameters, inputs and counts.
+    pub report: serde_json::Value,
+}
+
+impl NoPointsError {
+    fn new(inputs: &Inputs, params: &Params, input_rows: usize, rejects: Vec<Reject>) -> Box<Self> {
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &rejects {
+            *by_reason.entry(r.reason.code()).or_default() += 1;
+        }
+        let report = json!({
+            "geocells_version": env!("CARGO_PKG_VERSION"),
+            "params": params.report_json(),
+            "inputs": inputs_report(inputs),
+            "counts": {
+                "input_rows": input_rows,
+                "points_labelled": 0,
+                "rejects": rejects.len(),
+                "rejects_by_reason": by_reason,
+            },
+        });
+        Box::new(Self {
+            path: inputs.points.path.clone(),
+            input_rows,
+            rejects,
+            report,
+        })
+    }
+
+    /// A hint for the most likely cause, from the reasons and the rejected coordinates.
+    fn hint(&self) -> Option<&'static str> {
+        let n = self.rejects.len();
+        if n == 0 {
+            return None;
+        }
+        let count = |code: &str| {
+            self.rejects
+                .iter()
+                .filter(|r| r.reason.code() == code)
+                .count()
+        };
+        let swapped = self
+            .rejects
+            .iter()
+            .filter(|r| r.lat.abs() > 90.0 && r.lat.abs() <= 180.0 && r.lon.abs() <= 90.0)
+            .count();
+        if 2 * swapped > n {
+            Some("longitude and latitude look swapped: name the columns (--lon-col / --lat-col)")
+        } else if 2 * count("not_a_number") > n {
+            Some(
+                "the coordinate columns hold text: a decimal comma, or the wrong columns (--lon-col / --lat-col)?",
+            )
+        } else if 2 * count("bad_geometry") > n {
+            Some(
+                "the geometry column holds no usable points (polygons or lines?): give one point per row",
+            )
+        } else if 2 * count("off_land") > n {
+            Some(
+                "no point is on or near a boundary polygon: are longitude and latitude swapped, the coordinates projected, or the boundaries of another region?",
+            )
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for NoPointsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.input_rows == 0 {
+            return write!(
+                f,
+                "{}: the file has no rows: there is no point to build cells from",
+                self.path.display()
+            );
+        }
+        let mut by_reason: std::collections::BTreeMap<&str, (usize, String)> = Default::default();
+        for r in &self.rejects {
+            by_reason
+                .entry(r.reason.code())
+                .or_insert_with(|| (0, r.reason.to_string()))
+                .0 += 1;
+        }
+        let reasons: Vec<String> = by_reason
+            .iter()
+            .map(|(code, (k, example))| format!("{k} {code} ({example})"))
+            .collect();
+        write!(
+            f,
+            "{}: none of the {} rows could be labelled: {}",
+            self.path.display(),
+            self.input_rows,
+            reasons.join(", ")
+        )?;
+        if let Some(h) = self.hint() {
+            write!(f, "; hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NoPointsError {}
+
+/// Half the Earth's circumference in km (great-circle distances never exceed it): the upper
+/// bound of every distance parameter.
+pub const HALF_CIRCUMFERENCE_KM: f64 = 20_015.1;
 
 /// Parameters of a run. `Default` is the `pigeon` preset.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,17 +419,19 @@ impl Params {
         if self.min_size == 0 {
             return Err(ParamsError::MinSizeZero);
         }
-        if self.max_size < 2 * self.min_size {
+        if self.max_size < self.min_size.saturating_mul(2) {
             return Err(ParamsError::MaxTooSmall {
                 min: self.min_size,
                 max: self.max_size,
             });
         }
-        if !(self.assign.snap_km.is_finite() && self.assign.snap_km >= 0.0) {
+        if !(self.assign.snap_km.is_finite()
+            && (0.0..=HALF_CIRCUMFERENCE_KM).contains(&self.assign.snap_km))
+        {
             return Err(ParamsError::BadSnap(self.assign.snap_km));
         }
         if let Some(km) = self.fuse_max_km
-            && !(km.is_finite() && km > 0.0)
+            && !(km.is_finite() && km > 0.0 && km <= HALF_CIRCUMFERENCE_KM)
         {
             return Err(ParamsError::BadFuseGuard(km));
         }
@@ -474,6 +599,9 @@ impl Pipeline {
             }
         }
         rejects.sort_by_key(|r| r.row);
+        if keep.is_empty() {
+            return Err(NoPointsError::new(inputs, &self.params, read.total_rows, rejects).into());
+        }
         let points = read.points.select(&keep);
         progress.done();
         lap("assign", &mut timings);

@@ -243,12 +243,18 @@ fn categorised_renderer(out: &mut String, cells: &CellSet) {
 }
 
 /// Writes the style of `cells` ([`qml_string`]) to `path` (atomically), normally `cells.qml`
-/// next to `cells.geojson` so that QGIS applies it when the layer is opened.
+/// next to `cells.geojson` so that QGIS applies it when the layer is opened. The run id goes
+/// in an XML comment after the document type line.
 ///
 /// # Errors
 /// [`ExportError`] when the file cannot be written.
-pub fn write_qml(cells: &CellSet, path: &Path) -> Result<(), ExportError> {
-    let text = qml_string(cells);
+pub fn write_qml(cells: &CellSet, path: &Path, run_id: &str) -> Result<(), ExportError> {
+    let mut text = qml_string(cells);
+    let line = text.find('\n').map_or(0, |i| i + 1);
+    text.insert_str(
+        line,
+        &format!("<!-- {}: {run_id} -->\n", crate::output::RUN_ID_KEY),
+    );
     write_atomic(path, |w| {
         w.write_all(text.as_bytes()).map_err(|e| e.to_string())
     })
@@ -552,9 +558,16 @@ mod tests {
         let cells = cell_set();
         let dir = std::env::temp_dir().join(format!("geocells-qml-{}", std::process::id()));
         let path = dir.join("cells.qml");
-        write_qml(&cells, &path).expect("write");
+        write_qml(&cells, &path, "0123456789abcdef").expect("write");
         let back = std::fs::read_to_string(&path).expect("read");
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(back, qml_string(&cells));
+        // The style, with the run id as a comment on line 2, still well-formed.
+        let text = qml_string(&cells);
+        let (first, rest) = text.split_at(text.find('\n').expect("line") + 1);
+        assert_eq!(
+            back,
+            format!("{first}<!-- geocells:run_id: 0123456789abcdef -->\n{rest}")
+        );
+        assert!(check_well_formed(&back).is_ok());
     }
 }
