@@ -102,6 +102,8 @@ pub enum Column {
     F64(Vec<f64>),
     /// UTF-8 strings.
     Str(Vec<String>),
+    /// Nullable UTF-8 strings (an `OPTIONAL` column).
+    OptStr(Vec<Option<String>>),
     /// Raw bytes (WKB).
     Bin(Vec<Vec<u8>>),
 }
@@ -111,7 +113,7 @@ impl Column {
         match self {
             Column::I64(_) => "INT64",
             Column::F64(_) => "DOUBLE",
-            Column::Str(_) => "BYTE_ARRAY",
+            Column::Str(_) | Column::OptStr(_) => "BYTE_ARRAY",
             Column::Bin(_) => "BYTE_ARRAY",
         }
     }
@@ -120,6 +122,7 @@ impl Column {
             Column::I64(v) => v.len(),
             Column::F64(v) => v.len(),
             Column::Str(v) => v.len(),
+            Column::OptStr(v) => v.len(),
             Column::Bin(v) => v.len(),
         }
     }
@@ -159,12 +162,17 @@ pub fn write_parquet_groups(
         .iter()
         .zip(kinds)
         .map(|(n, k)| {
-            let ann = if matches!(k, Column::Str(_)) {
+            let ann = if matches!(k, Column::Str(_) | Column::OptStr(_)) {
                 " (UTF8)"
             } else {
                 ""
             };
-            format!("  REQUIRED {} {n}{ann};", k.physical())
+            let rep = if matches!(k, Column::OptStr(_)) {
+                "OPTIONAL"
+            } else {
+                "REQUIRED"
+            };
+            format!("  {rep} {} {n}{ann};", k.physical())
         })
         .collect();
     let message = format!("message schema {{\n{}\n}}", fields.join("\n"));
@@ -203,6 +211,16 @@ pub fn write_parquet_groups(
                             .map(|s| ByteArray::from(s.into_bytes()))
                             .collect();
                         cw.typed::<ByteArrayType>().write_batch(&v, None, None)
+                    }
+                    Column::OptStr(v) => {
+                        let def: Vec<i16> = v.iter().map(|s| i16::from(s.is_some())).collect();
+                        let v: Vec<ByteArray> = v
+                            .into_iter()
+                            .flatten()
+                            .map(|s| ByteArray::from(s.into_bytes()))
+                            .collect();
+                        cw.typed::<ByteArrayType>()
+                            .write_batch(&v, Some(&def), None)
                     }
                     Column::Bin(v) => {
                         let v: Vec<ByteArray> = v.into_iter().map(ByteArray::from).collect();
@@ -922,9 +940,15 @@ fn settings_sentence(p: &serde_json::Value) -> String {
     )
 }
 
-/// Writes `rejects.parquet`: one row per rejected input row.
+/// Writes `rejects.parquet`: one row per rejected input row, with the columns `row`, `id`,
+/// `lon`, `lat` (NaN when missing), `reason` (a [`crate::io::points::RejectReason::code`]),
+/// `detail` (its text) and `raw` (nullable: the original text of a coordinate that is not a
+/// number, as `column=text`; see [`Reject::raw`]).
+///
+/// # Errors
+/// [`ExportError`] naming the file.
 pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), ExportError> {
-    let names = ["row", "id", "lon", "lat", "reason", "detail"];
+    let names = ["row", "id", "lon", "lat", "reason", "detail", "raw"];
     let kinds = [
         Column::I64(vec![]),
         Column::Str(vec![]),
@@ -932,6 +956,7 @@ pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), Expo
         Column::F64(vec![]),
         Column::Str(vec![]),
         Column::Str(vec![]),
+        Column::OptStr(vec![]),
     ];
     write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, vec![], |r| {
         let s = &rejects[r];
@@ -942,6 +967,7 @@ pub fn write_rejects_parquet(rejects: &[Reject], path: &Path) -> Result<(), Expo
             Column::F64(s.iter().map(|x| x.lat).collect()),
             Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
             Column::Str(s.iter().map(|x| x.reason.to_string()).collect()),
+            Column::OptStr(s.iter().map(|x| x.raw.clone()).collect()),
         ]
     })
 }

@@ -470,6 +470,7 @@ impl Pipeline {
                     lon: read.points.lon[i],
                     lat: read.points.lat[i],
                     reason,
+                    raw: None,
                 }),
             }
         }
