@@ -878,6 +878,7 @@ impl Run {
                 crate::baselines::quadtree_baseline(&lonlat, self.cells.len()),
             ],
             "inputs": inputs_json,
+            "warnings": notes.warnings,
             "counts": {
                 "input_rows": self.input_rows,
                 "points_labelled": self.labels.points.len(),
