@@ -839,6 +839,57 @@ fn null_and_empty_boundary_geometries_are_dropped_and_listed() {
 }
 
 #[test]
+fn shapefile_null_shape_is_dropped_and_listed() {
+    // The Lesotho / South Africa shapefile with its last record made a null shape (shape type
+    // 0, content 2 words), .shx and file length to match.
+    let dir = temp_dir("nullshape");
+    let shp = shapefile_without_prj(&dir, "lesotho_south_africa_admin1", "nullshape");
+    std::fs::copy(
+        data("fixtures/lesotho_south_africa_admin1.prj"),
+        dir.join("nullshape.prj"),
+    )
+    .expect("copy prj");
+    let mut shx = std::fs::read(dir.join("nullshape.shx")).expect("shx");
+    let n = (shx.len() - 100) / 8;
+    let at = 100 + 8 * (n - 1);
+    let words = |b: &[u8]| i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let offset = 2 * words(&shx[at..at + 4]);
+    shx[at + 4..at + 8].copy_from_slice(&2i32.to_be_bytes());
+    std::fs::write(dir.join("nullshape.shx"), &shx).expect("write shx");
+    let mut bytes = std::fs::read(&shp).expect("shp");
+    bytes.truncate(offset + 8);
+    bytes[offset + 4..offset + 8].copy_from_slice(&2i32.to_be_bytes());
+    bytes.extend_from_slice(&0i32.to_le_bytes());
+    let len = (bytes.len() / 2) as i32;
+    bytes[24..28].copy_from_slice(&len.to_be_bytes());
+    std::fs::write(&shp, &bytes).expect("write shp");
+
+    let file = read_boundaries(&shp, &["adm1_code".into()]).expect("read");
+    assert_eq!(file.features.len(), n);
+    assert!(file.features[n - 1].geometry.0.is_empty());
+    assert!(
+        file.features[..n - 1]
+            .iter()
+            .all(|f| !f.geometry.0.is_empty())
+    );
+    let code = file.features[n - 1].props["adm1_code"].clone();
+    let built = build_areas(&BoundarySpec {
+        admin1: Some(lso_level(&shp)),
+        ..Default::default()
+    })
+    .expect("areas");
+    assert_eq!(built.areas.len(), n - 1);
+    assert!(built.areas.iter().all(|a| a.code != code));
+    assert_eq!(built.notes.dropped_empty.len(), 1);
+    assert!(
+        built.notes.dropped_empty[0].starts_with(&format!("{}: {code} (", shp.display())),
+        "{:?}",
+        built.notes.dropped_empty
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn non_polygon_features_are_errors_naming_the_feature() {
     let dir = temp_dir("nonpoly");
     let cases = [
