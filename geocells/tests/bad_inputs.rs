@@ -484,6 +484,21 @@ const POINTS_CASES: &[PointsCase] = &[
         expect: Expect::Error(&["line 4 (data row 2,", "has 3 fields, the header has 2"]),
     },
     PointsCase {
+        name: "a blank line with an integer id column: the null id is an error naming the row",
+        make: |d| write(&d.join("blank_id.csv"), "id,lon,lat\n1,4,50\n\n2,5,51\n"),
+        spec: same,
+        expect: Expect::Error(&["row 1: id column 'id' is null"]),
+    },
+    PointsCase {
+        name: "a UTF-8 byte-order mark before the header",
+        make: |d| write(&d.join("bom.csv"), "\u{feff}lon,lat\n4,50\nabc,51\n"),
+        spec: same,
+        expect: Expect::Read {
+            rows: 2,
+            rejects: &[(1, "not_a_number", Some("lon=abc"))],
+        },
+    },
+    PointsCase {
         name: "GeoParquet points with a projected CRS",
         make: |d| {
             write_geoparquet(
