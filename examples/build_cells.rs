@@ -496,6 +496,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .push(("export".into(), t.elapsed().as_secs_f64()));
     bars.done();
     print_summary(&run, &written.files, started.elapsed().as_secs_f64());
+    for w in &run.areas.notes.warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(e) = failed_check {
         eprintln!(
             "\nerror: the outputs in {} were written, but the partition check failed ({} problem(s), also in report.json → validation):",

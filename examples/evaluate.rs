@@ -2,7 +2,13 @@
 //! accuracy at 1 / 25 / 200 / 750 / 2500 km and the mean GeoGuessr score
 //! (`geocells::metrics`). Input: a CSV or Parquet table with the true coordinates and either
 //! predicted coordinates or a predicted `cell_id` (turned into the cell's centroid from a cells
-//! file). Rows with a missing or invalid coordinate are counted and left out.
+//! file).
+//!
+//! Every row counts: a row whose prediction is missing or invalid, or whose predicted cell is not
+//! in the cells file, is a miss (an infinite error: within no threshold, GeoGuessr score 0). A row
+//! without a valid true coordinate cannot be scored: the table is refused with an error naming the
+//! first such rows. An empty table is an error. The counts and the rule are printed and are in the
+//! JSON line (`rows`, `scored`, `missing_prediction`, `unknown_cell`, `rule`, `stats`).
 //!
 //! ```text
 //! cargo run --release --example evaluate -- --predictions preds.csv            # true_lon,true_lat,pred_lon,pred_lat
@@ -80,19 +86,34 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             lat: args.pred_lat.clone(),
         },
     };
-    let (m, skipped) = evaluate_file(
+    let e = evaluate_file(
         &args.predictions,
         &args.true_lon,
         &args.true_lat,
         &predicted,
     )?;
-    println!("rows evaluated {} (left out: {skipped})", m.n);
+    let m = &e.stats;
+    println!("rule: {}", e.rule);
+    println!(
+        "rows {} (scored {}, missing prediction {}, unknown cell {})",
+        e.rows, e.scored, e.missing_prediction, e.unknown_cell
+    );
     println!("median error km {:.2}", m.median_km);
-    println!("mean error km {:.2}", m.mean_km);
+    println!(
+        "mean error km {:.2} (scored rows only: {:.2})",
+        m.mean_km, e.mean_km_scored
+    );
     for a in &m.accuracy {
         println!("accuracy within {} km {:.4}", a.km, a.fraction);
     }
     println!("GeoGuessr score (mean) {:.1}", m.geoguessr);
-    println!("{}", serde_json::to_string(&m)?);
+    println!("{}", serde_json::to_string(&e)?);
+    if e.scored == 0 {
+        eprintln!(
+            "warning: no row of {} has a usable prediction (check --pred-lon/--pred-lat or \
+             --pred-cell and --cells)",
+            args.predictions.display()
+        );
+    }
     Ok(())
 }

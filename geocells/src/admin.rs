@@ -264,6 +264,9 @@ pub struct AdminNotes {
     /// Areas whose parent was looked for by location but that no parent area holds; they keep
     /// the parent code their file gives, if any.
     pub parents_not_located: Vec<String>,
+    /// Warnings of the boundary readers, each naming its file (e.g. a shapefile without `.prj`
+    /// read as lon/lat): `report.json`'s top-level `warnings`.
+    pub warnings: Vec<String>,
 }
 
 /// The finest admin areas, sorted by (country code, admin-1 code, code).
@@ -317,6 +320,7 @@ fn read_level(
         .into());
     };
     columns.settle(spec, &file.features);
+    notes.warnings.extend(file.warnings);
     let mut by_code: BTreeMap<String, RawArea> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     // Features of each code, and the distinct names seen.

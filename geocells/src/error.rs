@@ -10,6 +10,7 @@ pub use crate::fuse::FuseError;
 pub use crate::io::IoError;
 pub use crate::labels::LabelsError;
 pub use crate::merge::MergeError;
+pub use crate::metrics::EvaluateError;
 pub use crate::optics::OpticsError;
 pub use crate::output::OutputError;
 pub use crate::pipeline::{NoPointsError, ParamsError};
@@ -63,4 +64,7 @@ pub enum Error {
     /// A per-country run or a merge of them.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// Scoring a predictions table.
+    #[error(transparent)]
+    Evaluate(#[from] EvaluateError),
 }

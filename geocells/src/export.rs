@@ -116,6 +116,8 @@ pub enum Column {
     F64(Vec<f64>),
     /// UTF-8 strings.
     Str(Vec<String>),
+    /// Nullable UTF-8 strings (an `OPTIONAL` column).
+    OptStr(Vec<Option<String>>),
     /// Raw bytes (WKB).
     Bin(Vec<Vec<u8>>),
 }
@@ -125,7 +127,7 @@ impl Column {
         match self {
             Column::I64(_) => "INT64",
             Column::F64(_) => "DOUBLE",
-            Column::Str(_) => "BYTE_ARRAY",
+            Column::Str(_) | Column::OptStr(_) => "BYTE_ARRAY",
             Column::Bin(_) => "BYTE_ARRAY",
         }
     }
@@ -134,6 +136,7 @@ impl Column {
             Column::I64(v) => v.len(),
             Column::F64(v) => v.len(),
             Column::Str(v) => v.len(),
+            Column::OptStr(v) => v.len(),
             Column::Bin(v) => v.len(),
         }
     }
@@ -173,12 +176,17 @@ pub fn write_parquet_groups(
         .iter()
         .zip(kinds)
         .map(|(n, k)| {
-            let ann = if matches!(k, Column::Str(_)) {
+            let ann = if matches!(k, Column::Str(_) | Column::OptStr(_)) {
                 " (UTF8)"
             } else {
                 ""
             };
-            format!("  REQUIRED {} {n}{ann};", k.physical())
+            let rep = if matches!(k, Column::OptStr(_)) {
+                "OPTIONAL"
+            } else {
+                "REQUIRED"
+            };
+            format!("  {rep} {} {n}{ann};", k.physical())
         })
         .collect();
     let message = format!("message schema {{\n{}\n}}", fields.join("\n"));
@@ -217,6 +225,16 @@ pub fn write_parquet_groups(
                             .map(|s| ByteArray::from(s.into_bytes()))
                             .collect();
                         cw.typed::<ByteArrayType>().write_batch(&v, None, None)
+                    }
+                    Column::OptStr(v) => {
+                        let def: Vec<i16> = v.iter().map(|s| i16::from(s.is_some())).collect();
+                        let v: Vec<ByteArray> = v
+                            .into_iter()
+                            .flatten()
+                            .map(|s| ByteArray::from(s.into_bytes()))
+                            .collect();
+                        cw.typed::<ByteArrayType>()
+                            .write_batch(&v, Some(&def), None)
                     }
                     Column::Bin(v) => {
                         let v: Vec<ByteArray> = v.into_iter().map(ByteArray::from).collect();
@@ -953,14 +971,20 @@ fn settings_sentence(p: &serde_json::Value) -> String {
     )
 }
 
-/// Writes `rejects.parquet`: one row per rejected input row (a file with no rows when none was
-/// rejected, so that an output directory always has the same files).
+/// Writes `rejects.parquet`: one row per rejected input row, with the columns `row`, `id`,
+/// `lon`, `lat` (NaN when missing), `reason` (a [`crate::io::points::RejectReason::code`]),
+/// `detail` (its text) and `raw` (nullable: the original text of a coordinate that is not a
+/// number, as `column=text`; see [`Reject::raw`]). A file with no rows when nothing was
+/// rejected, so that an output directory always has the same files.
+///
+/// # Errors
+/// [`ExportError`] naming the file.
 pub fn write_rejects_parquet(
     rejects: &[Reject],
     path: &Path,
     run_id: &str,
 ) -> Result<(), ExportError> {
-    let names = ["row", "id", "lon", "lat", "reason", "detail"];
+    let names = ["row", "id", "lon", "lat", "reason", "detail", "raw"];
     let kinds = [
         Column::I64(vec![]),
         Column::Str(vec![]),
@@ -968,6 +992,7 @@ pub fn write_rejects_parquet(
         Column::F64(vec![]),
         Column::Str(vec![]),
         Column::Str(vec![]),
+        Column::OptStr(vec![]),
     ];
     let kv = vec![(RUN_ID_KEY.to_string(), run_id.to_string())];
     write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, kv, |r| {
@@ -979,6 +1004,7 @@ pub fn write_rejects_parquet(
             Column::F64(s.iter().map(|x| x.lat).collect()),
             Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
             Column::Str(s.iter().map(|x| x.reason.to_string()).collect()),
+            Column::OptStr(s.iter().map(|x| x.raw.clone()).collect()),
         ]
     })
 }

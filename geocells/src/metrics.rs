@@ -10,6 +10,12 @@
 //! oracle accuracy (every point predicted as its cell's centroid) at each threshold, and the
 //! number of multi-polygon cells.
 //!
+//! [`evaluate_file`] scores a predictions table: every row counts ([`EVALUATION_RULE`]). A
+//! missing or invalid prediction, or a predicted cell the cells file does not have, is a miss
+//! (an infinite error), never a row left out, so a model cannot score better by predicting
+//! less; rows without a valid true coordinate make the table an error naming them, and a table
+//! without rows is an error.
+//!
 //! Complexity: `O(n log n)` for `n` points (one sort for the median).
 
 use serde::Serialize;
@@ -53,7 +59,8 @@ pub struct ErrorStats {
     pub geoguessr: f64,
 }
 
-/// Statistics of errors `d_km` (NaN entries are ignored).
+/// Statistics of errors `d_km` (NaN entries are ignored; an infinite entry is a miss: it counts
+/// in every denominator, is within no threshold and scores 0).
 ///
 /// ```
 /// let s = geocells::metrics::error_stats(&[0.5, 10.0, 300.0, 1000.0]);
@@ -214,64 +221,173 @@ pub enum Predicted {
     },
 }
 
+/// The rule [`evaluate_file`] applies, as printed by `evaluate` and stored in
+/// [`Evaluation::rule`].
+pub const EVALUATION_RULE: &str = "every row counts: a missing or invalid prediction or an \
+unknown cell is a miss (an infinite error: outside every threshold, GeoGuessr score 0, sorted \
+last for the median); rows without a valid true coordinate are refused";
+
+/// What [`evaluate_file`] measured: statistics over every row of the table, and the counts
+/// behind them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Rows in the table; every one is in the statistics (`stats.n == rows`).
+    pub rows: usize,
+    /// Rows with a usable prediction, whose error is a distance.
+    pub scored: usize,
+    /// Rows whose prediction is missing or invalid (null, not a number, NaN, out of range): misses.
+    pub missing_prediction: usize,
+    /// Rows whose predicted cell has no centroid in the cells file (or is not an integer): misses.
+    pub unknown_cell: usize,
+    /// [`EVALUATION_RULE`].
+    pub rule: &'static str,
+    /// Statistics over all `rows`, a miss counting as an infinite error: the accuracies and the
+    /// GeoGuessr score have every row in their denominator; the mean is infinite (`null` in
+    /// JSON) as soon as one row misses, and so is the median when half the rows or more miss.
+    pub stats: ErrorStats,
+    /// Mean error in km over the `scored` rows only (NaN when none is).
+    pub mean_km_scored: f64,
+}
+
+/// Why [`evaluate_file`] cannot score a table.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvaluateError {
+    /// The table cannot be read, lacks a column, or a column has the wrong type.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
+    /// Rows without a valid true coordinate: they cannot be scored, and leaving them out would
+    /// flatter the model, so the table is refused.
+    #[error(
+        "{path}: {count} row(s) have no valid true coordinate in '{lon}' / '{lat}' and cannot be \
+         scored (rows counted from 0): {first}; fix or drop them"
+    )]
+    BadTruth {
+        /// The table.
+        path: std::path::PathBuf,
+        /// The true longitude column.
+        lon: String,
+        /// The true latitude column.
+        lat: String,
+        /// How many rows.
+        count: usize,
+        /// The first few, as `row 3 (missing_coordinate)`, comma separated.
+        first: String,
+    },
+}
+
 /// Prediction metrics of a CSV / Parquet table with true coordinates in `true_lon` /
-/// `true_lat` and the predictions as `predicted` says. Returns the statistics and the number of
-/// rows left out (a missing or invalid coordinate, or a cell without a centroid).
+/// `true_lat` and the predictions as `predicted` says.
+///
+/// Every row counts ([`EVALUATION_RULE`]): a row whose prediction is missing or invalid, or
+/// names a cell without a centroid, is a miss with an infinite error, so it lowers every
+/// accuracy and the GeoGuessr score instead of leaving the denominator. A predicted cell is read
+/// as a number and must be an integer (`3.0` is cell 3, as pandas writes an integer column
+/// with gaps).
 ///
 /// # Errors
-/// [`crate::io::IoError`] when the table cannot be read or lacks a column, or the cell column is
-/// not integer.
+/// [`EvaluateError::Io`] when the table cannot be read (an empty table or one with only a
+/// header included) or lacks a column; [`EvaluateError::BadTruth`] naming the first rows
+/// without a valid true coordinate and their count.
 pub fn evaluate_file(
     path: &std::path::Path,
     true_lon: &str,
     true_lat: &str,
     predicted: &Predicted,
-) -> Result<(ErrorStats, usize), crate::io::IoError> {
-    use crate::io::points::{PointIds, PointsSpec, read_points};
-    let mut spec = PointsSpec::new(path)
-        .lon_column(true_lon)
-        .lat_column(true_lat);
-    if let Predicted::Cells { column, .. } = predicted {
-        spec = spec.id_column(column);
+) -> Result<Evaluation, EvaluateError> {
+    use crate::io::points::{PointsSpec, RejectReason, read_points};
+    let truth = read_points(
+        &PointsSpec::new(path)
+            .lon_column(true_lon)
+            .lat_column(true_lat),
+    )?;
+    if !truth.rejects.is_empty() {
+        let first: Vec<String> = truth
+            .rejects
+            .iter()
+            .take(5)
+            .map(|r| format!("row {} ({})", r.row, r.reason.code()))
+            .collect();
+        return Err(EvaluateError::BadTruth {
+            path: path.to_path_buf(),
+            lon: true_lon.to_string(),
+            lat: true_lat.to_string(),
+            count: truth.rejects.len(),
+            first: first.join(", "),
+        });
     }
-    let truth = read_points(&spec)?;
-    let mut t = Vec::new();
-    let mut p = Vec::new();
+    let n = truth.total_rows;
+    let mut pred: Vec<Option<(f64, f64)>> = vec![None; n];
+    let mut missing_prediction = 0;
+    let mut unknown_cell = 0;
     match predicted {
-        Predicted::Cells { column, centroids } => {
-            let PointIds::Int(cells) = &truth.points.ids else {
-                return Err(crate::io::IoError::Decode {
-                    path: path.to_path_buf(),
-                    message: format!("column '{column}' must hold integer cell ids"),
-                });
-            };
-            for (i, c) in cells.iter().enumerate() {
-                if let Some(&q) = centroids.get(c) {
-                    t.push((truth.points.lon[i], truth.points.lat[i]));
-                    p.push(q);
+        Predicted::Coordinates { lon, lat } => {
+            let p = read_points(&PointsSpec::new(path).lon_column(lon).lat_column(lat))?;
+            for i in 0..p.points.len() {
+                if let Some(slot) = pred.get_mut(p.points.rows[i] as usize) {
+                    *slot = Some((p.points.lon[i], p.points.lat[i]));
                 }
             }
+            missing_prediction = p.rejects.len();
         }
-        Predicted::Coordinates { lon, lat } => {
-            let pred = read_points(&PointsSpec::new(path).lon_column(lon).lat_column(lat))?;
-            let by_row: std::collections::BTreeMap<u64, (f64, f64)> = (0..pred.points.len())
-                .map(|i| {
-                    (
-                        pred.points.rows[i],
-                        (pred.points.lon[i], pred.points.lat[i]),
-                    )
-                })
-                .collect();
-            for i in 0..truth.points.len() {
-                if let Some(&q) = by_row.get(&truth.points.rows[i]) {
-                    t.push((truth.points.lon[i], truth.points.lat[i]));
-                    p.push(q);
+        Predicted::Cells { column, centroids } => {
+            // The cell column read as a number per row, through the points reader (as both
+            // coordinates): a cell id above 90 is "out of range" there but keeps its value.
+            let p = read_points(&PointsSpec::new(path).lon_column(column).lat_column(column))?;
+            let mut value: Vec<Option<f64>> = vec![None; n];
+            for i in 0..p.points.len() {
+                if let Some(slot) = value.get_mut(p.points.rows[i] as usize) {
+                    *slot = Some(p.points.lon[i]);
+                }
+            }
+            for r in &p.rejects {
+                if r.reason == RejectReason::OutOfRange
+                    && let Some(slot) = value.get_mut(r.row as usize)
+                {
+                    *slot = Some(r.lon);
+                }
+            }
+            for (slot, v) in pred.iter_mut().zip(value) {
+                match v {
+                    None => missing_prediction += 1,
+                    Some(v) => {
+                        let cell = (v.fract() == 0.0).then_some(v as i64);
+                        match cell.and_then(|c| centroids.get(&c)) {
+                            Some(&q) => *slot = Some(q),
+                            None => unknown_cell += 1,
+                        }
+                    }
                 }
             }
         }
     }
-    let left_out = truth.total_rows - t.len();
-    Ok((prediction_metrics(&t, &p), left_out))
+    let d: Vec<f64> = truth
+        .points
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, &row)| {
+            let t = (truth.points.lon[i], truth.points.lat[i]);
+            pred.get(row as usize)
+                .copied()
+                .flatten()
+                .map_or(f64::INFINITY, |q| haversine_km(t, q))
+        })
+        .collect();
+    let finite: Vec<f64> = d.iter().copied().filter(|x| x.is_finite()).collect();
+    Ok(Evaluation {
+        rows: n,
+        scored: finite.len(),
+        missing_prediction,
+        unknown_cell,
+        rule: EVALUATION_RULE,
+        stats: error_stats(&d),
+        mean_km_scored: if finite.is_empty() {
+            f64::NAN
+        } else {
+            finite.iter().sum::<f64>() / finite.len() as f64
+        },
+    })
 }
 
 #[cfg(test)]

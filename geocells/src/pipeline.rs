@@ -595,6 +595,7 @@ impl Pipeline {
                     lon: read.points.lon[i],
                     lat: read.points.lat[i],
                     reason,
+                    raw: None,
                 }),
             }
         }
@@ -1005,6 +1006,7 @@ impl Run {
                 crate::baselines::quadtree_baseline(&lonlat, self.cells.len()),
             ],
             "inputs": inputs_json,
+            "warnings": notes.warnings,
             "counts": {
                 "input_rows": self.input_rows,
                 "points_labelled": self.labels.points.len(),

@@ -539,7 +539,6 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
             run.labels.points.lon[i], run.labels.points.lat[i], run.labels.cell[i]
         ));
     }
-    csv.push_str("1.0,1.0,999999\n"); // a cell that does not exist: left out
     let table = dir.join("preds.csv");
     std::fs::write(&table, csv).expect("write");
     let centroids = run
@@ -549,7 +548,7 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
         .enumerate()
         .filter_map(|(i, c)| c.map(|c| (i as i64, c)))
         .collect();
-    let (m, left_out) = evaluate_file(
+    let e = evaluate_file(
         &table,
         "true_lon",
         "true_lat",
@@ -559,17 +558,20 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
         },
     )
     .expect("evaluate");
-    assert_eq!(left_out, 1);
-    assert_eq!(m, run.quality().quantization);
-    // Coordinates: errors 0, 111.195 and 222.390 km (one and two degrees on the equator), one
-    // row with a missing coordinate.
+    assert_eq!(
+        (e.rows, e.scored, e.unknown_cell),
+        (run.labels.points.len(), run.labels.points.len(), 0)
+    );
+    assert_eq!(e.stats, run.quality().quantization);
+    // Coordinates: errors 0, 111.195 and 222.390 km (one and two degrees on the equator). (Rows
+    // with a missing prediction or true coordinate: tests/bad_inputs.rs.)
     let coords = dir.join("coords.csv");
     std::fs::write(
         &coords,
-        "true_lon,true_lat,pred_lon,pred_lat\n0,0,0,0\n0,0,1,0\n10,0,12,0\n5,,1,1\n",
+        "true_lon,true_lat,pred_lon,pred_lat\n0,0,0,0\n0,0,1,0\n10,0,12,0\n",
     )
     .expect("write");
-    let (m, left_out) = evaluate_file(
+    let e = evaluate_file(
         &coords,
         "true_lon",
         "true_lat",
@@ -579,7 +581,8 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
         },
     )
     .expect("evaluate");
-    assert_eq!((m.n, left_out), (3, 1));
+    let m = e.stats;
+    assert_eq!((m.n, e.scored, e.missing_prediction), (3, 3, 0));
     assert!((m.median_km - 111.19508).abs() < 1e-4);
     assert!((m.mean_km - 111.19508).abs() < 1e-4);
     assert_eq!(m.accuracy[2].fraction, 2.0 / 3.0);

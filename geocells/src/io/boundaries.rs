@@ -4,7 +4,11 @@
 //! than CRS84/EPSG:4326 is refused), and Shapefile (the `.prj` beside it is read: lon/lat WGS84 is
 //! used as is, anything else is reprojected with the `proj` feature or refused with
 //! [`IoError::Crs`]; a shapefile without `.prj` is accepted only when its coordinates fit in
-//! lon/lat ranges).
+//! lon/lat ranges, with a warning in [`BoundaryFile::warnings`]).
+//!
+//! A feature with a null or empty geometry is kept with no polygons (the admin stage drops it
+//! and lists it in `admin.dropped_empty`); a feature whose geometry is not a polygon (a point,
+//! a line) is an [`IoError::Feature`] naming it.
 //!
 //! Attribute values are returned as strings (numbers in their shortest form, null as empty). A
 //! GeoJSON feature's top-level `id` (where topojson-client's `topo2geo` puts us-atlas' FIPS codes)
@@ -41,6 +45,9 @@ pub struct BoundaryFile {
     pub columns: Vec<String>,
     /// Its features, in file order.
     pub features: Vec<Feature>,
+    /// What was assumed while reading, each naming the file (a shapefile without `.prj` read
+    /// as lon/lat WGS84).
+    pub warnings: Vec<String>,
 }
 
 /// Reads the polygon features of `path` with the attribute `columns` (each must exist; matched
@@ -228,15 +235,17 @@ fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoErro
             feature: index,
             message,
         };
-        let geom = f
-            .geometry
-            .as_ref()
-            .ok_or_else(|| feature_err("no geometry".into()))?;
-        let g: Geometry<f64> = geom
-            .clone()
-            .try_into()
-            .map_err(|e: geojson::Error| feature_err(format!("bad geometry: {e}")))?;
-        let geometry = to_multipolygon(g).map_err(feature_err)?;
+        // A null geometry is a feature with no polygons.
+        let geometry = match &f.geometry {
+            None => MultiPolygon::new(vec![]),
+            Some(geom) => {
+                let g: Geometry<f64> = geom
+                    .clone()
+                    .try_into()
+                    .map_err(|e: geojson::Error| feature_err(format!("bad geometry: {e}")))?;
+                to_multipolygon(g).map_err(feature_err)?
+            }
+        };
         let mut props = BTreeMap::new();
         for key in &wanted {
             let v = if feature_ids && key == "id" {
@@ -264,6 +273,7 @@ fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoErro
         path: path.to_path_buf(),
         columns: all_columns,
         features,
+        warnings: Vec::new(),
     })
 }
 
@@ -329,10 +339,15 @@ fn read_shapefile(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoEr
             });
             wanted = choose(&all_columns)?;
         }
-        let g: Geometry<f64> = shape
-            .try_into()
-            .map_err(|e| feature_err(format!("bad geometry: {e:?}")))?;
-        let mut geometry = to_multipolygon(g).map_err(feature_err)?;
+        // A null shape is a feature with no polygons.
+        let mut geometry = if matches!(shape, shapefile::Shape::NullShape) {
+            MultiPolygon::new(vec![])
+        } else {
+            let g: Geometry<f64> = shape
+                .try_into()
+                .map_err(|e| feature_err(format!("bad geometry: {e:?}")))?;
+            to_multipolygon(g).map_err(feature_err)?
+        };
         match &reproject {
             Some(r) => reproject_in_place(r.as_ref(), &mut geometry).map_err(feature_err)?,
             None if !prj_path.is_file() => {
@@ -365,10 +380,20 @@ fn read_shapefile(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoEr
             geometry,
         });
     }
+    let warnings = if prj_path.is_file() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "{}: no .prj file beside it; coordinates read as lon/lat WGS84 (EPSG:4326) since \
+             they fit in lon/lat ranges; add the .prj if they are something else",
+            path.display()
+        )]
+    };
     Ok(BoundaryFile {
         path: path.to_path_buf(),
         columns: all_columns,
         features,
+        warnings,
     })
 }
 
@@ -404,7 +429,17 @@ fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoE
             .ok_or_else(|| missing(path, "geometry", &all_columns))?,
     };
     let reproject: Option<Box<dyn Reprojector>> = match meta.as_ref().and_then(|m| m.crs.clone()) {
-        Some(c) if !crs::projjson_is_lonlat(&c) => Some(crs::reprojector(path, &c.to_string())?),
+        Some(c) if !crs::projjson_is_lonlat(&c) => Some(
+            // Named as PROJJSON names it (the reprojector names a WKT by its first string).
+            crs::reprojector(path, &c.to_string()).map_err(|e| match e {
+                IoError::Crs { path, hint, .. } => IoError::Crs {
+                    path,
+                    crs: crs::projjson_name(&c),
+                    hint,
+                },
+                other => other,
+            })?,
+        ),
         _ => None,
     };
     let attributes: Vec<String> = all_columns
@@ -442,13 +477,18 @@ fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoE
             feature: index,
             message,
         };
-        let bytes = v.ok_or_else(|| feature_err("null geometry".into()))?;
-        let wkb =
-            wkb::reader::read_wkb(bytes).map_err(|e| feature_err(format!("invalid WKB: {e}")))?;
-        let g = wkb
-            .try_to_geometry()
-            .ok_or_else(|| feature_err("empty geometry".into()))?;
-        let mut geometry = to_multipolygon(g).map_err(feature_err)?;
+        // A null or empty geometry is a feature with no polygons.
+        let mut geometry = match v {
+            None => MultiPolygon::new(vec![]),
+            Some(bytes) => {
+                let wkb = wkb::reader::read_wkb(bytes)
+                    .map_err(|e| feature_err(format!("invalid WKB: {e}")))?;
+                match wkb.try_to_geometry() {
+                    None => MultiPolygon::new(vec![]),
+                    Some(g) => to_multipolygon(g).map_err(feature_err)?,
+                }
+            }
+        };
         if let Some(r) = &reproject {
             reproject_in_place(r.as_ref(), &mut geometry).map_err(feature_err)?;
         }
@@ -466,5 +506,6 @@ fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoE
         path: path.to_path_buf(),
         columns: all_columns,
         features,
+        warnings: Vec::new(),
     })
 }

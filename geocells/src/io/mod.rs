@@ -116,6 +116,28 @@ pub enum IoError {
         /// What the decoder said.
         message: String,
     },
+    /// A CSV record has more or fewer fields than the header (a stray or unquoted comma, such
+    /// as a decimal comma, or a missing field). Names the first such record.
+    #[error(
+        "{path}: line {line} (data row {row}, counted from 0 as in rejects.parquet) has {found} \
+         fields, the header has {expected}{}; quote fields that hold commas (\"4,35\") or fix \
+         the row",
+        more_rows(*.others)
+    )]
+    RaggedRow {
+        /// The file.
+        path: PathBuf,
+        /// One-based line where the record starts.
+        line: u64,
+        /// Zero-based data row (the header not counted).
+        row: u64,
+        /// Fields in that record.
+        found: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Further records with the wrong number of fields.
+        others: usize,
+    },
     /// One feature of a boundary file is unusable.
     #[error("{path}: feature {feature}: {message}")]
     Feature {
@@ -136,6 +158,14 @@ pub enum IoError {
         /// What the user can do.
         hint: String,
     },
+}
+
+fn more_rows(others: usize) -> String {
+    match others {
+        0 => String::new(),
+        1 => " (and 1 more row like it)".into(),
+        n => format!(" (and {n} more rows like it)"),
+    }
 }
 
 /// File formats recognised from the extension.
@@ -197,6 +227,12 @@ pub(crate) fn parquet_meta(path: &Path) -> Result<(Option<GeoParquetMeta>, Vec<S
         path: path.to_path_buf(),
         source,
     })?;
+    if file.metadata().is_ok_and(|m| m.len() == 0) {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "data: 0 bytes",
+        });
+    }
     let mut reader = ParquetReader::new(file);
     let decode = |e: PolarsError| IoError::Decode {
         path: path.to_path_buf(),

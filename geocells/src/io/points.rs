@@ -9,8 +9,15 @@
 //!   column.
 //!
 //! Each row either becomes a point or a [`Reject`] with its [`RejectReason`]: a missing, NaN,
-//! infinite or out-of-range coordinate, or an unusable geometry. Duplicate points are kept (each
-//! row is a training sample) and get the same cell.
+//! infinite or out-of-range coordinate, text that is not a number (kept in [`Reject::raw`]), or
+//! an unusable geometry. Duplicate points are kept (each row is a training sample) and get the
+//! same cell.
+//!
+//! Coordinate columns must hold numbers, or text holding numbers (each value parsed on its own,
+//! so one bad value rejects one row, not the file); other types (booleans, dates, binary) are an
+//! [`IoError::ColumnType`]. A CSV file is checked first for rows with more or fewer fields than
+//! its header ([`IoError::RaggedRow`], naming the line), and its coordinate columns are read as
+//! text so that no value is lost to type inference.
 
 use std::path::{Path, PathBuf};
 
@@ -163,8 +170,11 @@ impl Points {
 /// Why an input point was not labelled.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RejectReason {
-    /// Longitude or latitude is missing or not a number.
+    /// Longitude or latitude is missing (null or an empty field).
     MissingCoordinate,
+    /// Longitude or latitude is text that does not parse as a number (`abc`, a decimal comma
+    /// `4,35`); the text is in [`Reject::raw`].
+    NotANumber,
     /// Longitude or latitude is NaN or infinite.
     NotFinite,
     /// Longitude outside `[-180, 180]` or latitude outside `[-90, 90]`.
@@ -185,6 +195,7 @@ impl RejectReason {
     pub fn code(&self) -> &'static str {
         match self {
             RejectReason::MissingCoordinate => "missing_coordinate",
+            RejectReason::NotANumber => "not_a_number",
             RejectReason::NotFinite => "not_finite",
             RejectReason::OutOfRange => "out_of_range",
             RejectReason::BadGeometry(_) => "bad_geometry",
@@ -197,6 +208,7 @@ impl std::fmt::Display for RejectReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RejectReason::MissingCoordinate => write!(f, "longitude or latitude missing"),
+            RejectReason::NotANumber => write!(f, "longitude or latitude is not a number"),
             RejectReason::NotFinite => write!(f, "longitude or latitude is NaN or infinite"),
             RejectReason::OutOfRange => {
                 write!(
@@ -221,18 +233,24 @@ impl std::fmt::Display for RejectReason {
 }
 
 /// An input row that was not labelled, with its reason.
+///
+/// `rejects.parquet` has one row per reject with the columns `row`, `id`, `lon`, `lat`,
+/// `reason` ([`RejectReason::code`]), `detail` (its text) and `raw` (nullable).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
-    /// Zero-based row in the input file.
+    /// Zero-based row in the input file (the data row, the header not counted).
     pub row: u64,
     /// The row's id as text.
     pub id: String,
-    /// Its longitude (NaN when missing).
+    /// Its longitude (NaN when missing or not a number).
     pub lon: f64,
-    /// Its latitude (NaN when missing).
+    /// Its latitude (NaN when missing or not a number).
     pub lat: f64,
     /// Why it was rejected.
     pub reason: RejectReason,
+    /// The original text of the offending field(s) when it could not be kept as a number, as
+    /// `column=text` joined by `; ` (e.g. `lon=abc`, `lat=4,35`); `None` otherwise.
+    pub raw: Option<String>,
 }
 
 /// The result of reading a points file.
@@ -290,9 +308,20 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             (read_parquet_columns(path, &wanted)?, geom, columns)
         }
         Format::Csv => {
+            let header = check_csv_fields(path)?;
+            // The coordinate columns are read as text: each value is parsed on its own, so
+            // text in one row rejects that row and keeps what it said.
+            let text_columns: Schema = match lonlat_columns(path, &header, spec) {
+                Ok((lo, la)) => [lo, la]
+                    .into_iter()
+                    .map(|c| Field::new(c.into(), DataType::String))
+                    .collect(),
+                Err(e) => return Err(csv_separator_hint(path, &header).unwrap_or(e)),
+            };
             let df = CsvReadOptions::default()
                 .with_has_header(true)
                 .with_infer_schema_length(Some(10_000))
+                .with_schema_overwrite(Some(std::sync::Arc::new(text_columns)))
                 .try_into_reader_with_file_path(Some(path.to_path_buf()))
                 .map_err(decode)?
                 .finish()
@@ -325,6 +354,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
     let mut lon = vec![f64::NAN; n];
     let mut lat = vec![f64::NAN; n];
     let mut bad: Vec<Option<RejectReason>> = vec![None; n];
+    let mut raw: Vec<Option<String>> = vec![None; n];
     match &geo_col {
         Some(g) => {
             let bin = binary_column(path, &df, g)?;
@@ -340,19 +370,23 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
         }
         None => {
             let (lo, la) = lonlat_columns(path, &columns, spec)?;
-            let lo_vals = float_column(path, &df, &lo)?;
-            let la_vals = float_column(path, &df, &la)?;
-            for i in 0..n {
-                match (lo_vals[i], la_vals[i]) {
-                    (Some(x), Some(y)) => {
-                        lon[i] = x;
-                        lat[i] = y;
-                    }
-                    (x, y) => {
-                        lon[i] = x.unwrap_or(f64::NAN);
-                        lat[i] = y.unwrap_or(f64::NAN);
-                        bad[i] = Some(RejectReason::MissingCoordinate);
-                    }
+            let lo_vals = coordinate_column(path, &df, &lo)?;
+            let la_vals = coordinate_column(path, &df, &la)?;
+            for (i, (x, y)) in lo_vals.iter().zip(&la_vals).enumerate() {
+                lon[i] = x.value();
+                lat[i] = y.value();
+                let texts: Vec<String> = [(&lo, x), (&la, y)]
+                    .into_iter()
+                    .filter_map(|(c, v)| match v {
+                        Coordinate::Text(t) => Some(format!("{c}={t}")),
+                        _ => None,
+                    })
+                    .collect();
+                if !texts.is_empty() {
+                    bad[i] = Some(RejectReason::NotANumber);
+                    raw[i] = Some(texts.join("; "));
+                } else if matches!(x, Coordinate::Missing) || matches!(y, Coordinate::Missing) {
+                    bad[i] = Some(RejectReason::MissingCoordinate);
                 }
             }
         }
@@ -369,6 +403,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
                 lon: lon[i],
                 lat: lat[i],
                 reason,
+                raw: raw[i].take(),
             }),
         }
     }
@@ -400,6 +435,9 @@ fn decode_wkb_point(v: Option<&[u8]>) -> Result<(f64, f64), String> {
     let bytes = v.ok_or_else(|| "null geometry".to_string())?;
     let wkb = wkb::reader::read_wkb(bytes).map_err(|e| format!("invalid WKB: {e}"))?;
     match wkb.try_to_geometry() {
+        Some(geo_types::Geometry::Point(p)) if p.x().is_nan() && p.y().is_nan() => {
+            Err("empty point".into())
+        }
         Some(geo_types::Geometry::Point(p)) => Ok((p.x(), p.y())),
         Some(geo_types::Geometry::MultiPoint(mp)) if mp.0.len() == 1 => {
             Ok((mp.0[0].x(), mp.0[0].y()))
@@ -480,26 +518,228 @@ fn id_column(
     }
 }
 
-fn float_column(path: &Path, df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>, IoError> {
+/// One value of a coordinate column.
+#[derive(Debug, Clone, PartialEq)]
+enum Coordinate {
+    /// A number (possibly NaN or infinite).
+    Number(f64),
+    /// Null, or text that is empty or only spaces.
+    Missing,
+    /// Text that is not a number, as it was in the file.
+    Text(String),
+}
+
+impl Coordinate {
+    /// The number, NaN when there is none.
+    fn value(&self) -> f64 {
+        match self {
+            Coordinate::Number(x) => *x,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// The values of coordinate column `name`: numbers are taken as they are, text is parsed value
+/// by value (surrounding spaces ignored; `NaN` and `inf` are numbers, refused later as not
+/// finite).
+///
+/// # Errors
+/// [`IoError::ColumnType`] for a column that is neither numbers nor text (booleans, dates,
+/// binary, lists).
+fn coordinate_column(path: &Path, df: &DataFrame, name: &str) -> Result<Vec<Coordinate>, IoError> {
     let col = df.column(name).map_err(|e| IoError::Decode {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let cast = col
-        .cast(&DataType::Float64)
-        .map_err(|_| IoError::ColumnType {
-            path: path.to_path_buf(),
-            column: name.to_string(),
-            found: col.dtype().to_string(),
-            expected: "numbers",
-        })?;
-    let ca = cast.f64().map_err(|_| IoError::ColumnType {
+    let type_error = || IoError::ColumnType {
         path: path.to_path_buf(),
         column: name.to_string(),
         found: col.dtype().to_string(),
-        expected: "numbers",
-    })?;
-    Ok(ca.iter().collect())
+        expected: "numbers (or text holding numbers)",
+    };
+    let dtype = col.dtype();
+    if dtype.is_null() {
+        return Ok(vec![Coordinate::Missing; col.len()]);
+    }
+    if dtype.is_string() {
+        let ca = col.str().map_err(|_| type_error())?;
+        return Ok(ca
+            .iter()
+            .map(|v| match v.map(str::trim) {
+                None | Some("") => Coordinate::Missing,
+                Some(t) => match t.parse::<f64>() {
+                    Ok(x) => Coordinate::Number(x),
+                    Err(_) => Coordinate::Text(v.unwrap_or_default().to_string()),
+                },
+            })
+            .collect());
+    }
+    if !dtype.is_primitive_numeric() {
+        return Err(type_error());
+    }
+    let cast = col.cast(&DataType::Float64).map_err(|_| type_error())?;
+    let ca = cast.f64().map_err(|_| type_error())?;
+    Ok(ca
+        .iter()
+        .map(|v| v.map_or(Coordinate::Missing, Coordinate::Number))
+        .collect())
+}
+
+/// Checks that every record of the CSV file `path` has as many fields as its header, and
+/// returns the header's column names. Quotes are honoured as polars does (a `"` toggles
+/// quoting, so `""` inside quotes is a quote). A blank line after the header is a row, as polars
+/// reads it (all its fields missing), not a ragged one.
+///
+/// # Errors
+/// [`IoError::Read`] when the file cannot be read, [`IoError::Empty`] when it has no header,
+/// [`IoError::Decode`] when the header is one column holding `;` or tabs (another separator),
+/// [`IoError::RaggedRow`] naming the first record with a different number of fields, and how
+/// many others there are.
+fn check_csv_fields(path: &Path) -> Result<Vec<String>, IoError> {
+    use std::io::Read;
+    /// What the scan has seen so far.
+    #[derive(Default)]
+    struct Seen {
+        header: Option<Vec<String>>,
+        header_bytes: Vec<u8>,
+        /// Data rows so far (blank lines included).
+        row: u64,
+        /// The first ragged record: (line, row, fields).
+        first_bad: Option<(u64, u64, usize)>,
+        bad: usize,
+    }
+    impl Seen {
+        /// A record with content ends.
+        fn record(&mut self, fields: usize, line: u64) {
+            match &self.header {
+                None => self.header = Some(split_header(&self.header_bytes)),
+                Some(h) => {
+                    if fields != h.len() {
+                        self.bad += 1;
+                        if self.first_bad.is_none() {
+                            self.first_bad = Some((line, self.row, fields));
+                        }
+                    }
+                    self.row += 1;
+                }
+            }
+        }
+        /// A blank line ends: polars reads it as a row of nulls (counted, not ragged).
+        fn blank(&mut self) {
+            if self.header.is_some() {
+                self.row += 1;
+            }
+        }
+    }
+    let read_err = |source| IoError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(read_err)?);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut seen = Seen::default();
+    // The record being scanned: its first line, its fields so far, whether it has content.
+    let mut line: u64 = 1;
+    let mut start_line: u64 = 1;
+    let mut fields = 1usize;
+    let mut content = false;
+    let mut quoted = false;
+    loop {
+        let k = file.read(&mut buf).map_err(read_err)?;
+        if k == 0 {
+            break;
+        }
+        for &b in &buf[..k] {
+            if seen.header.is_none() && b != b'\n' {
+                seen.header_bytes.push(b);
+            }
+            match b {
+                b'"' => {
+                    quoted = !quoted;
+                    content = true;
+                }
+                b',' if !quoted => {
+                    fields += 1;
+                    content = true;
+                }
+                b'\n' => {
+                    line += 1;
+                    if !quoted {
+                        if content {
+                            seen.record(fields, start_line);
+                        } else {
+                            seen.blank();
+                        }
+                        fields = 1;
+                        content = false;
+                        start_line = line;
+                    }
+                }
+                b'\r' => {}
+                _ => content = true,
+            }
+        }
+    }
+    if content {
+        seen.record(fields, start_line);
+    }
+    let Some(header) = seen.header else {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "header or rows",
+        });
+    };
+    if let Some(e) = csv_separator_hint(path, &header) {
+        return Err(e);
+    }
+    if let Some((line, row, found)) = seen.first_bad {
+        return Err(IoError::RaggedRow {
+            path: path.to_path_buf(),
+            line,
+            row,
+            found,
+            expected: header.len(),
+            others: seen.bad - 1,
+        });
+    }
+    Ok(header)
+}
+
+/// The column names of a CSV header line (quotes removed, a UTF-8 byte-order mark dropped).
+fn split_header(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim_start_matches('\u{feff}').trim_end_matches('\r');
+    let mut names = vec![String::new()];
+    let mut quoted = false;
+    for ch in text.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => names.push(String::new()),
+            c => {
+                if let Some(last) = names.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// When a CSV header is a single column holding `;` or tabs, the file is not comma-separated:
+/// an error that says so.
+fn csv_separator_hint(path: &Path, header: &[String]) -> Option<IoError> {
+    let [only] = header else { return None };
+    let sep = [(';', "';'"), ('\t', "tabs"), ('|', "'|'")]
+        .into_iter()
+        .find(|(c, _)| only.contains(*c))?
+        .1;
+    Some(IoError::Decode {
+        path: path.to_path_buf(),
+        message: format!(
+            "the header is one column '{only}': the file seems separated by {sep}; geocells \
+             reads comma-separated files with a '.' decimal point (convert it first)"
+        ),
+    })
 }
 
 fn read_ids(path: &Path, df: &DataFrame, name: &str) -> Result<PointIds, IoError> {
