@@ -455,6 +455,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let started = Instant::now();
     let pipeline = Pipeline::new(params)?;
+    // Memory, estimated before reading: a warning, since the estimate is from measurements
+    // on the shipped boundaries (an out-of-memory kill still leaves the previous run in --out).
+    if let (Some(rows), Some(available)) = (
+        geocells::memory::points_rows(&inputs.points.path),
+        geocells::memory::available_bytes(),
+    ) {
+        let need = geocells::memory::run_bytes(rows);
+        if need > available {
+            eprintln!(
+                "warning: {rows} points need about {} MB (measured: 330 MB + 130 bytes a point), but {} MB are available: the run may be killed for lack of memory",
+                need >> 20,
+                available >> 20
+            );
+        }
+    }
     let result = if args.merge.is_empty() {
         pipeline.run(&inputs, &bars)
     } else {

@@ -29,7 +29,8 @@
 //! same colours for `cells.geojson` (see `docs/qgis.md`).
 //!
 //! Supporting modules: [`geodesy`] (distances on the sphere), [`overlay`] (polygon unions on one
-//! global grid), [`synth`] (a seeded point generator) and [`error`].
+//! global grid), [`synth`] (a seeded point generator), [`memory`] (estimates checked before big
+//! allocations) and [`error`].
 //!
 //! ```no_run
 //! use geocells::pipeline::{Inputs, Params, Pipeline};
@@ -57,6 +58,7 @@ pub mod io;
 mod keyed_tree;
 pub mod labels;
 pub mod map;
+pub mod memory;
 pub mod merge;
 pub mod metrics;
 pub mod optics;

@@ -658,11 +658,9 @@ fn extent(cells: &CellSet) -> (LonWindow, f64, f64) {
     }
 }
 
-/// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
-/// cells' longitude window ([`lon_window`]: across the antimeridian when that is narrower)
-/// and latitude range with a 2 % margin, clamped to the world (a window across the
-/// antimeridian to 360° of longitude).
-pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
+/// The drawn map's longitude window, its extent `[west, east, south, north]` (with margins)
+/// and its size in pixels.
+fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize, usize) {
     let (window, y0, y1) = extent(cells);
     let (x0, x1) = (window.west, window.east);
     let (mx, my) = (((x1 - x0) * 0.02).max(0.01), ((y1 - y0) * 0.02).max(0.01));
@@ -679,6 +677,23 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
     let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
     let scale = w as f64 / (x1 - x0);
     let h = (((y1 - y0) * scale).ceil() as usize).clamp(16, (MAX_PIXELS / w).max(16));
+    (window, [x0, x1, y0, y1], w, h)
+}
+
+/// Width and height in pixels of the map of `cells` drawn with `params`.
+pub fn map_size(cells: &CellSet, params: &MapParams) -> (usize, usize) {
+    let (_, _, w, h) = map_frame(cells, params);
+    (w, h)
+}
+
+/// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
+/// cells' longitude window ([`lon_window`]: across the antimeridian when that is narrower)
+/// and latitude range with a 2 % margin, clamped to the world (a window across the
+/// antimeridian to 360° of longitude). The size is [`map_size`]: `params.width` wide, at most
+/// [`MAX_WIDTH`], and narrower for a tall extent so as to stay below [`MAX_PIXELS`].
+pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
+    let (window, [x0, x1, y0, y1], w, h) = map_frame(cells, params);
+    let scale = w as f64 / (x1 - x0);
     let mut canvas = Canvas {
         w,
         h,
@@ -835,6 +850,21 @@ pub fn write_map(
     path: &Path,
 ) -> Result<(), ExportError> {
     params.validate()?;
+    let (w, h) = map_size(cells, params);
+    let need = crate::memory::map_bytes(w, h);
+    if let Some(available) = crate::memory::available_bytes()
+        && need > available
+    {
+        return Err(ExportError::BadParam {
+            name: "map width",
+            value: params.width.to_string(),
+            allowed: format!(
+                "a map this machine can hold: {w} x {h} px needs about {} MB, {} MB are available",
+                need >> 20,
+                available >> 20
+            ),
+        });
+    }
     let bytes = render_png(cells, points, params);
     write_atomic(path, |w| w.write_all(&bytes).map_err(|e| e.to_string()))
 }
@@ -981,6 +1011,39 @@ mod tests {
         // The contiguous US 360° east of its longitudes, the gap between them sea.
         assert_eq!(at(-100.0 + 360.0, 40.0), colour_of(2));
         assert_eq!(at(200.0, 40.0), SEA);
+    }
+
+    #[test]
+    fn the_map_size_is_bounded() {
+        // The world at the widest allowed width: 10,000 x ~5,000 px, within MAX_PIXELS.
+        let world = CellSet {
+            cells: vec![boxes(0, &[(-179.0, -89.0, 179.0, 89.0)])],
+        };
+        let (w, h) = map_size(&world, &MapParams::default().width(MAX_WIDTH));
+        assert_eq!(w, MAX_WIDTH as usize);
+        assert!(w * h <= MAX_PIXELS, "{w} x {h}");
+        // A tall extent (1° x 80°) asked 10,000 px wide is drawn narrower to stay in bounds.
+        let tall = CellSet {
+            cells: vec![boxes(0, &[(10.0, -40.0, 11.0, 40.0)])],
+        };
+        let (w, h) = map_size(&tall, &MapParams::default().width(MAX_WIDTH));
+        assert!(w < MAX_WIDTH as usize && w * h <= MAX_PIXELS, "{w} x {h}");
+        // Widths beyond the bounds are refused.
+        assert!(MapParams::default().width(100_000).validate().is_err());
+        assert!(MapParams::default().width(8).validate().is_err());
+        assert!(MapParams::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_run_id_goes_in_a_text_chunk() {
+        let cells = CellSet {
+            cells: vec![boxes(0, &[(0.0, 0.0, 4.0, 2.0)])],
+        };
+        let mut params = MapParams::default().width(64);
+        params.text = vec![("geocells:run_id".into(), "0123456789abcdef".into())];
+        let png = render_png(&cells, &[], &params);
+        let chunk = b"tEXtgeocells:run_id\x000123456789abcdef";
+        assert!(png.windows(chunk.len()).any(|w| w == chunk));
     }
 
     #[test]
