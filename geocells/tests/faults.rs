@@ -130,20 +130,14 @@ fn kill_at(mut c: Command, stage: &str) {
     let _ = child.wait();
 }
 
-/// The moments of the output sequence (`geocells::output::Hook`), in order.
-const STAGES: [&str; 11] = [
-    "lock",
-    "cells.parquet",
-    "cells.geojson",
-    "cells.qml",
-    "points.parquet",
-    "targets.parquet",
-    "rejects.parquet",
-    "map.png",
-    "report.md",
-    "report.json",
-    "swap",
-];
+/// The moments of the output sequence (`geocells::output::Hook`), in order: the lock taken,
+/// each file staged (`RUN_FILES` is in the order of writing), between the swap's renames.
+fn stages() -> Vec<&'static str> {
+    let mut s = vec!["lock"];
+    s.extend(geocells::output::RUN_FILES);
+    s.push("swap");
+    s
+}
 
 #[test]
 fn a_run_killed_at_any_moment_leaves_the_previous_complete_run() {
@@ -152,7 +146,7 @@ fn a_run_killed_at_any_moment_leaves_the_previous_complete_run() {
     assert!(run(build(&out, &[])).status.success());
     let first = complete(&out);
     let id = first.run_id.clone().expect("run id");
-    for stage in STAGES {
+    for stage in stages() {
         // Other settings, so that a mix of the two runs would show as two run ids.
         kill_at(build(&out, &["--max", "90"]), stage);
         if stage == "swap" {
@@ -196,7 +190,7 @@ fn a_write_error_at_any_file_leaves_the_previous_complete_run() {
     let out = base.join("out");
     assert!(run(build(&out, &[])).status.success());
     let first = complete(&out);
-    for stage in &STAGES[1..] {
+    for stage in &stages()[1..] {
         let mut c = build(&out, &["--max", "90"]);
         c.env("GEOCELLS_TEST_FAULT", format!("fail:{stage}"));
         let o = run(c);

@@ -57,16 +57,15 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
 /// `report.json` but for `timings_s` (the only field that varies between runs); `what` names
 /// the two sides in the failure message.
 pub fn assert_same_outputs(a: &std::path::Path, b: &std::path::Path, what: &str) {
-    for name in [
-        "cells.parquet",
-        "cells.geojson",
-        "cells.qml",
-        "points.parquet",
-        "targets.parquet",
-        "rejects.parquet",
-        "report.md",
-        "map.png",
-    ] {
+    // Each directory is one complete run (run id, manifest, row counts, cell ids).
+    for d in [a, b] {
+        let c = geocells::output::check(d).expect("check");
+        assert!(c.is_consistent(), "{}: {:?}", d.display(), c.problems);
+    }
+    for name in geocells::output::RUN_FILES
+        .iter()
+        .filter(|n| **n != "report.json")
+    {
         let x = std::fs::read(a.join(name)).expect("read");
         let y = std::fs::read(b.join(name)).expect("read");
         assert!(x == y, "{name} differs between {what}");
