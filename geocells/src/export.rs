@@ -732,6 +732,13 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
         c["cells_below_min"],
         c["cells_above_max"]
     );
+    if let Some(w) = report["warnings"].as_array().filter(|w| !w.is_empty()) {
+        md.push_str("Warnings:\n\n");
+        for x in w {
+            let _ = writeln!(md, "* {}", x.as_str().unwrap_or_default());
+        }
+        md.push('\n');
+    }
     let p = &report["params"];
     let _ = writeln!(md, "{}\n", settings_sentence(p));
     let admin = &report["admin"];
@@ -1288,6 +1295,24 @@ mod tests {
         let no_split = md(&Params::default().split(false));
         assert!(no_split.contains("Split off:"), "{no_split}");
         assert!(!no_split.contains("Fallback"));
+    }
+
+    #[test]
+    fn report_md_lists_the_warnings_and_the_run_id() {
+        let mut r = report(&Params::default());
+        r["run_id"] = "0123456789abcdef".into();
+        r["warnings"] = serde_json::json!(["a.shp: no .prj file; read as lon/lat"]);
+        let md = report_markdown(&r);
+        assert!(
+            md.contains("Run id (geocells:run_id): `0123456789abcdef`"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Warnings:\n\n* a.shp: no .prj file; read as lon/lat\n"),
+            "{md}"
+        );
+        r["warnings"] = serde_json::json!([]);
+        assert!(!report_markdown(&r).contains("Warnings"));
     }
 
     #[test]
