@@ -572,7 +572,10 @@ fn install_hook() {
                 *last = Some(format!("{payload} at {at}"));
             }
             let name = std::thread::current().name().unwrap_or("").to_string();
-            let quiet = name.starts_with("fuzz-") || name.is_empty() || name.contains("rayon");
+            let quiet = name.starts_with("fuzz-")
+                || name.starts_with("polars")
+                || name.is_empty()
+                || name.contains("rayon");
             if !quiet {
                 default(info);
             }
@@ -642,6 +645,9 @@ fn mem_limit_mb() -> u64 {
 /// Runs the reader on `path` in a worker thread under `catch_unwind`, with the timeout.
 fn run_one(run: fn(&Path) -> Result<(), String>, path: &Path, dir: &Path) -> Outcome {
     install_hook();
+    if let Ok(mut last) = LAST_PANIC.lock() {
+        *last = None;
+    }
     let before = peak_rss_mb();
     let (tx, rx) = mpsc::channel();
     let p = path.to_path_buf();
@@ -680,11 +686,10 @@ fn run_one(run: fn(&Path) -> Result<(), String>, path: &Path, dir: &Path) -> Out
 // ---------------------------------------------------------------------------------------------
 // The fuzz loop
 
-/// A finding: what happened and the input's files.
+/// A finding: what happened and where its input was saved.
 struct Finding {
     target: &'static str,
     outcome: Outcome,
-    files: Files,
     saved: Option<PathBuf>,
 }
 
@@ -696,6 +701,9 @@ struct Report {
     findings: Vec<Finding>,
     corpus: usize,
     hang: bool,
+    /// Panics inside a dependency that the reader caught and turned into an error naming the
+    /// file (`guard_decoder`): location and count.
+    caught: BTreeMap<String, u64>,
 }
 
 enum Budget {
@@ -703,7 +711,7 @@ enum Budget {
     Time(Duration),
 }
 
-fn mutate(rng: &mut Rng, t: &Target, corpus: &[Files]) -> Files {
+fn mutate(rng: &mut Rng, corpus: &[Files]) -> Files {
     let mut f = rng.pick(corpus).clone();
     let which = rng.below(f.len());
     let other_case = rng.pick(corpus);
@@ -719,7 +727,6 @@ fn mutate(rng: &mut Rng, t: &Target, corpus: &[Files]) -> Files {
         }
         data.truncate(4 << 20);
     }
-    let _ = t;
     f
 }
 
@@ -783,15 +790,22 @@ fn fuzz(t: &Target, seed: u64, budget: Budget, out: &Path, minimize_for: Duratio
     let start = Instant::now();
     let mut iterations = 0u64;
     let mut hang = false;
+    let mut caught: BTreeMap<String, u64> = BTreeMap::new();
     loop {
         match budget {
             Budget::Iterations(n) if iterations >= n => break,
             Budget::Time(d) if start.elapsed() >= d => break,
             _ => {}
         }
-        let f = mutate(&mut rng, t, &corpus);
+        let f = mutate(&mut rng, &corpus);
         let outcome = run_files(t, &dir, &f);
         iterations += 1;
+        if let Outcome::Pass(_) = outcome
+            && let Some(p) = LAST_PANIC.lock().ok().and_then(|mut l| l.take())
+        {
+            let at = p.rsplit(" at ").next().unwrap_or(&p).to_string();
+            *caught.entry(at).or_insert(0) += 1;
+        }
         match outcome.key() {
             None => {
                 // Error-message feedback: an input giving a new kind of error joins the corpus.
@@ -830,7 +844,6 @@ fn fuzz(t: &Target, seed: u64, budget: Budget, out: &Path, minimize_for: Duratio
                 findings.push(Finding {
                     target: t.name,
                     outcome,
-                    files: f,
                     saved,
                 });
                 if hang {
@@ -846,6 +859,7 @@ fn fuzz(t: &Target, seed: u64, budget: Budget, out: &Path, minimize_for: Duratio
         findings,
         corpus: corpus.len(),
         hang,
+        caught,
     }
 }
 
@@ -882,7 +896,9 @@ fn print_report(r: &Report) {
                 .as_ref()
                 .map_or(String::new(), |p| p.display().to_string())
         );
-        let _ = &f.files;
+    }
+    for (at, n) in &r.caught {
+        println!("    caught at the reader boundary {n} times: panic at {at}");
     }
 }
 
@@ -1010,6 +1026,18 @@ fn regression_parquet_chunk_offset_overflow() {
     let m = regression("points_parquet_wkb", "parquet_chunk_offset_overflow");
     assert!(
         m.as_deref().is_some_and(|m| m.contains("input.parquet")),
+        "{m:?}"
+    );
+}
+
+/// polars 0.55.2 returned a DataFrame whose `lat` column was shorter than its height (a
+/// malformed row group); `read_points` indexed past its end (`points.rs:346`).
+#[test]
+fn regression_parquet_ragged_columns() {
+    let m = regression("points_parquet_lonlat", "parquet_ragged_columns");
+    assert!(
+        m.as_deref()
+            .is_some_and(|m| m.contains("input.parquet") && m.contains("values for")),
         "{m:?}"
     );
 }
