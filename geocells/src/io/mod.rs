@@ -279,7 +279,7 @@ pub(crate) fn read_parquet_columns(
         path: path.to_path_buf(),
         source,
     })?;
-    guard_decoder(path, "the Parquet reader", || {
+    let df = guard_decoder(path, "the Parquet reader", || {
         ParquetReader::new(file)
             .with_columns(Some(columns.to_vec()))
             .finish()
@@ -287,7 +287,21 @@ pub(crate) fn read_parquet_columns(
                 path: path.to_path_buf(),
                 message: e.to_string(),
             })
-    })
+    })?;
+    // polars 0.55 can return columns shorter than the frame from a malformed row group
+    // (docs/fuzzing.md); the readers index every column up to the height.
+    if let Some(c) = df.columns().iter().find(|c| c.len() != df.height()) {
+        return Err(IoError::Decode {
+            path: path.to_path_buf(),
+            message: format!(
+                "column '{}' has {} values for {} rows (the file is corrupt)",
+                c.name(),
+                c.len(),
+                df.height()
+            ),
+        });
+    }
+    Ok(df)
 }
 
 /// Finds a column by exact name, then case-insensitively.
