@@ -548,8 +548,13 @@ fn targets() -> Vec<Target> {
 // ---------------------------------------------------------------------------------------------
 // Running one input
 
-/// The last panic seen by the hook: message and location.
+/// The last panic seen by the hook in any thread: message and location.
 static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+thread_local! {
+    /// The last panic of this thread: message and location.
+    static LOCAL_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
 static HOOK: Once = Once::new();
 
 /// Records every panic's message and location; stays quiet in the fuzzer's worker threads and in
@@ -568,8 +573,10 @@ fn install_hook() {
                 .location()
                 .map(|l| format!("{}:{}", l.file(), l.line()))
                 .unwrap_or_default();
+            let m = format!("{payload} at {at}");
+            LOCAL_PANIC.with(|l| *l.borrow_mut() = Some(m.clone()));
             if let Ok(mut last) = LAST_PANIC.lock() {
-                *last = Some(format!("{payload} at {at}"));
+                *last = Some(m);
             }
             let name = std::thread::current().name().unwrap_or("").to_string();
             let quiet = name.starts_with("fuzz-")
@@ -654,7 +661,22 @@ fn run_one(run: fn(&Path) -> Result<(), String>, path: &Path, dir: &Path) -> Out
     let worker = std::thread::Builder::new()
         .name("fuzz-worker".into())
         .spawn(move || {
-            let r = catch_unwind(AssertUnwindSafe(|| run(&p)));
+            let r = catch_unwind(AssertUnwindSafe(|| run(&p))).map_err(|payload| {
+                // This thread's own panic, else one resumed from a pool thread: its payload,
+                // with the location the hook saw if the message is the same.
+                if let Some(m) = LOCAL_PANIC.with(|l| l.borrow_mut().take()) {
+                    return m;
+                }
+                let text = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                match LAST_PANIC.lock().ok().and_then(|mut l| l.take()) {
+                    Some(m) if m.starts_with(&text) => m,
+                    _ => format!("{text} at (a pool thread)"),
+                }
+            });
             let _ = tx.send(r);
         })
         .expect("spawn fuzz worker");
@@ -668,10 +690,8 @@ fn run_one(run: fn(&Path) -> Result<(), String>, path: &Path, dir: &Path) -> Out
                 Outcome::Unnamed(m)
             }
         }
-        Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let last = LAST_PANIC.lock().ok().and_then(|mut l| l.take());
-            Outcome::Panic(last.unwrap_or_else(|| "(panic message lost)".into()))
-        }
+        Ok(Err(m)) => Outcome::Panic(m),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Outcome::Panic("(worker lost)".into()),
         Err(mpsc::RecvTimeoutError::Timeout) => return Outcome::Hang,
     };
     let _ = worker.join();
@@ -1038,6 +1058,18 @@ fn regression_parquet_ragged_columns() {
     assert!(
         m.as_deref()
             .is_some_and(|m| m.contains("input.parquet") && m.contains("values for")),
+        "{m:?}"
+    );
+}
+
+/// geojson 1.0.0 indexed a position's `[0]` and `[1]` without checking its length
+/// (`to_geo_types.rs:310`); here a MultiPolygon ring holds `[9]` and `[]`.
+#[test]
+fn regression_geojson_short_position() {
+    let m = regression("boundaries_geojson", "geojson_short_position");
+    assert!(
+        m.as_deref()
+            .is_some_and(|m| m.contains("input.geojson") && m.contains("feature 0")),
         "{m:?}"
     );
 }
