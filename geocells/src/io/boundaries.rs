@@ -232,6 +232,11 @@ fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoErro
             .geometry
             .as_ref()
             .ok_or_else(|| feature_err("no geometry".into()))?;
+        if !positions_complete(geom) {
+            return Err(feature_err(
+                "bad geometry: a position with fewer than two numbers".into(),
+            ));
+        }
         let g: Geometry<f64> = geom
             .clone()
             .try_into()
@@ -467,4 +472,20 @@ fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoE
         columns: all_columns,
         features,
     })
+}
+
+/// True when every position of `g` has at least two numbers: geojson 1.0's conversion to
+/// geo-types indexes `[0]` and `[1]` unchecked and panics otherwise (docs/fuzzing.md).
+fn positions_complete(g: &geojson::Geometry) -> bool {
+    use geojson::GeometryValue as V;
+    let ok = |p: &geojson::Position| p.len() >= 2;
+    match &g.value {
+        V::Point { coordinates } => ok(coordinates),
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.iter().all(ok),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            coordinates.iter().flatten().all(ok)
+        }
+        V::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().all(ok),
+        V::GeometryCollection { geometries } => geometries.iter().all(positions_complete),
+    }
 }
