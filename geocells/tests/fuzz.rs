@@ -1074,6 +1074,17 @@ fn regression_geojson_short_position() {
     );
 }
 
+/// The same geojson panic reached through `CellLookup::read` of a cells GeoJSON.
+#[test]
+fn regression_cell_lookup_short_position() {
+    let m = regression("cell_lookup", "cell_lookup_short_position");
+    assert!(
+        m.as_deref()
+            .is_some_and(|m| m.contains("input.geojson") && m.contains("fewer than two")),
+        "{m:?}"
+    );
+}
+
 /// `GEOCELLS_FUZZ_SECS` seconds over the targets (see the module docs and docs/fuzzing.md).
 #[test]
 #[ignore = "long: run with GEOCELLS_FUZZ_SECS=... -- --ignored fuzz_long"]
