@@ -1085,6 +1085,18 @@ fn regression_cell_lookup_short_position() {
     );
 }
 
+/// polars-io 0.55.2's CSV parser sliced `bytes[1..len - 1]` of a quoted field one byte long
+/// (`csv/read/builder.rs:141`); here the last field is a lone `"`.
+#[test]
+fn regression_csv_lone_quote() {
+    let m = regression("points_csv", "csv_lone_quote");
+    assert!(
+        m.as_deref()
+            .is_some_and(|m| m.contains("input.csv") && m.contains("CSV reader")),
+        "{m:?}"
+    );
+}
+
 /// `GEOCELLS_FUZZ_SECS` seconds over the targets (see the module docs and docs/fuzzing.md).
 #[test]
 #[ignore = "long: run with GEOCELLS_FUZZ_SECS=... -- --ignored fuzz_long"]
