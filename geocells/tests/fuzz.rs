@@ -1034,7 +1034,10 @@ fn regression(target: &str, stem: &str) -> Option<String> {
     assert!(!files.is_empty(), "no regression input {stem}.*");
     let work = work_dir(&out_dir().join("regressions"), stem);
     match run_files(&t, &work, &files) {
-        Outcome::Pass(m) => m,
+        Outcome::Pass(m) => {
+            println!("{stem}: {m:?}");
+            m
+        }
         other => panic!("{stem}: {other:?}"),
     }
 }
