@@ -239,6 +239,12 @@ fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoErro
         let geometry = match &f.geometry {
             None => MultiPolygon::new(vec![]),
             Some(geom) => {
+                // geojson's conversion panics on a position with fewer than two numbers.
+                if !positions_complete(geom) {
+                    return Err(feature_err(
+                        "bad geometry: a position with fewer than two numbers".into(),
+                    ));
+                }
                 let g: Geometry<f64> = geom
                     .clone()
                     .try_into()
@@ -508,4 +514,20 @@ fn read_geoparquet(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoE
         features,
         warnings: Vec::new(),
     })
+}
+
+/// True when every position of `g` has at least two numbers: geojson 1.0's conversion to
+/// geo-types indexes `[0]` and `[1]` unchecked and panics otherwise (docs/fuzzing.md).
+fn positions_complete(g: &geojson::Geometry) -> bool {
+    use geojson::GeometryValue as V;
+    let ok = |p: &geojson::Position| p.len() >= 2;
+    match &g.value {
+        V::Point { coordinates } => ok(coordinates),
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.iter().all(ok),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            coordinates.iter().flatten().all(ok)
+        }
+        V::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().all(ok),
+        V::GeometryCollection { geometries } => geometries.iter().all(positions_complete),
+    }
 }

@@ -220,8 +220,33 @@ pub(crate) struct GeoParquetMeta {
     pub crs: Option<serde_json::Value>,
 }
 
+/// Runs a decoder call that can panic on malformed input instead of returning an error
+/// (polars-parquet 0.55: see `docs/fuzzing.md`), turning a panic into [`IoError::Decode`]
+/// naming the file. Needs `panic = "unwind"` (the default).
+pub(crate) fn guard_decoder<T>(
+    path: &Path,
+    decoder: &str,
+    f: impl FnOnce() -> Result<T, IoError>,
+) -> Result<T, IoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(IoError::Decode {
+            path: path.to_path_buf(),
+            message: format!("{decoder} failed on malformed input (the file is corrupt): {what}"),
+        })
+    })
+}
+
 /// Reads a Parquet file's key-value metadata and column names with polars.
 pub(crate) fn parquet_meta(path: &Path) -> Result<(Option<GeoParquetMeta>, Vec<String>), IoError> {
+    guard_decoder(path, "the Parquet reader", || parquet_meta_unguarded(path))
+}
+
+fn parquet_meta_unguarded(path: &Path) -> Result<(Option<GeoParquetMeta>, Vec<String>), IoError> {
     use polars::prelude::*;
     let file = std::fs::File::open(path).map_err(|source| IoError::Read {
         path: path.to_path_buf(),
@@ -290,13 +315,29 @@ pub(crate) fn read_parquet_columns(
         path: path.to_path_buf(),
         source,
     })?;
-    ParquetReader::new(file)
-        .with_columns(Some(columns.to_vec()))
-        .finish()
-        .map_err(|e| IoError::Decode {
+    let df = guard_decoder(path, "the Parquet reader", || {
+        ParquetReader::new(file)
+            .with_columns(Some(columns.to_vec()))
+            .finish()
+            .map_err(|e| IoError::Decode {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+    })?;
+    // polars 0.55 can return columns shorter than the frame from a malformed row group
+    // (docs/fuzzing.md); the readers index every column up to the height.
+    if let Some(c) = df.columns().iter().find(|c| c.len() != df.height()) {
+        return Err(IoError::Decode {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+            message: format!(
+                "column '{}' has {} values for {} rows (the file is corrupt)",
+                c.name(),
+                c.len(),
+                df.height()
+            ),
+        });
+    }
+    Ok(df)
 }
 
 /// Finds a column by exact name, then case-insensitively.

@@ -318,14 +318,17 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
                     .collect(),
                 Err(e) => return Err(csv_separator_hint(path, &header).unwrap_or(e)),
             };
-            let df = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(10_000))
-                .with_schema_overwrite(Some(std::sync::Arc::new(text_columns)))
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .map_err(decode)?
-                .finish()
-                .map_err(decode)?;
+            // polars-io 0.55 panics on some malformed quoting (docs/fuzzing.md).
+            let df = super::guard_decoder(path, "the CSV reader", || {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(10_000))
+                    .with_schema_overwrite(Some(std::sync::Arc::new(text_columns)))
+                    .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                    .map_err(decode)?
+                    .finish()
+                    .map_err(decode)
+            })?;
             let columns: Vec<String> = df
                 .get_column_names()
                 .iter()
