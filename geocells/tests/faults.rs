@@ -29,7 +29,7 @@ fn example(name: &str) -> PathBuf {
     let p = dir.join("examples").join(name);
     assert!(
         p.is_file(),
-        "{} is missing: `cargo test` builds the examples (default feature cli)",
+        "{} is missing: `cargo test` builds the examples",
         p.display()
     );
     p
