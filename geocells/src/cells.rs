@@ -331,7 +331,7 @@ impl CellSet {
         }
         // Covering and disjointness without one world-wide union (i_overlay took over ten
         // minutes and 24 GB on the union of the world's 7,686 areas, and mis-nested a hole on
-        // Canada's; see docs/decisions/0002-validation-without-world-union.md):
+        // Canada's; see docs/decisions/0002-validation-and-unions.md):
         // * each cell's polygon has the area of its member admin areas (its union lost or
         //   added nothing), and the cells' areas sum to the land's, so every area is covered;
         // * no two cells overlap: every pair with intersecting bounding boxes is intersected.

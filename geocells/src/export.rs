@@ -17,7 +17,7 @@
 //!
 //! Parquet is written with the `parquet` crate's low-level writer: plain `BYTE_ARRAY`/`INT64`/
 //! `DOUBLE` columns and no Arrow view types, which GDAL, QGIS, pyarrow, geopandas and DuckDB all
-//! read (see `docs/decisions/0001-parquet-writer.md`). Zstd compression, `created_by` fixed, no
+//! read (see `docs/decisions/0001-parquet-read-with-polars-write-with-parquet.md`). Zstd compression, `created_by` fixed, no
 //! timestamps: identical inputs give byte-identical files.
 
 use std::fs::File;
