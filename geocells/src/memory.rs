@@ -33,8 +33,8 @@ pub fn points_rows(path: &Path) -> Option<u64> {
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let mut file = std::fs::File::open(path).ok()?;
     if is_csv {
+        let mut file = std::fs::File::open(path).ok()?;
         let mut buf = vec![0u8; 1 << 16];
         let mut lines = 0u64;
         loop {
@@ -46,9 +46,7 @@ pub fn points_rows(path: &Path) -> Option<u64> {
         }
         return Some(lines.saturating_sub(1));
     }
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let reader = SerializedFileReader::new(file).ok()?;
-    u64::try_from(reader.metadata().file_metadata().num_rows()).ok()
+    crate::io::parquet_footer(path).ok().map(|(rows, _)| rows)
 }
 
 #[cfg(test)]

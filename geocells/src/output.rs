@@ -183,22 +183,15 @@ impl OutputDir {
             path: target.to_path_buf(),
             reason,
         };
-        // Resolve symbolic links and `..`, so the swap happens where the files really are.
-        let resolved = if target.exists() {
-            fs::canonicalize(target).map_err(io_err(target))?
-        } else {
-            let name = target
+        if !target.exists() {
+            target
                 .file_name()
                 .ok_or_else(|| bad("it names no directory"))?;
-            let parent = match target.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
+            let parent = parent_of(target);
             fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-            fs::canonicalize(&parent)
-                .map_err(io_err(&parent))?
-                .join(name)
-        };
+        }
+        // Resolve symbolic links and `..`, so the swap happens where the files really are.
+        let resolved = resolve(target).map_err(io_err(target))?;
         let name = resolved
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -337,18 +330,8 @@ impl Drop for OutputDir {
 /// [`OutputError::Busy`] while a run writes `target` (which then still holds the earlier
 /// complete run), [`OutputError::Io`].
 pub fn recover(target: &Path) -> Result<Vec<String>, OutputError> {
-    let resolved = match fs::canonicalize(target) {
-        Ok(p) => p,
-        Err(_) => {
-            let parent = match target.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            match (fs::canonicalize(&parent), target.file_name()) {
-                (Ok(p), Some(n)) => p.join(n),
-                _ => return Ok(Vec::new()),
-            }
-        }
+    let Ok(resolved) = resolve(target) else {
+        return Ok(Vec::new());
     };
     let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name()) else {
         return Ok(Vec::new());
@@ -437,10 +420,7 @@ impl OutputFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| bad("it names no file"))?;
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = parent_of(target);
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let stem = target
             .file_stem()
@@ -521,20 +501,33 @@ pub fn check_assigned(target: &Path) -> Result<OutputCheck, OutputError> {
 pub const INPUT_ROWS_KEY: &str = "geocells:input_rows";
 
 fn parquet_stamp_kv(path: &Path) -> Result<(Option<String>, u64, Option<u64>), String> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
-    let meta = reader.metadata().file_metadata();
-    let get = |key: &str| {
-        meta.key_value_metadata()
-            .and_then(|kvs| kvs.iter().find(|kv| kv.key == key))
-            .and_then(|kv| kv.value.clone())
-    };
+    let (rows, kv) = crate::io::parquet_footer(path)?;
+    let get = |key: &str| kv.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     Ok((
         get(RUN_ID_KEY),
-        meta.num_rows().max(0) as u64,
+        rows,
         get(INPUT_ROWS_KEY).and_then(|v| v.parse().ok()),
     ))
+}
+
+/// The directory `target` is in (`.` for a bare name).
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `target` made absolute with symbolic links and `..` resolved: itself when it exists, else
+/// its (existing) parent's resolved path joined with its name.
+fn resolve(target: &Path) -> std::io::Result<PathBuf> {
+    if target.exists() {
+        return fs::canonicalize(target);
+    }
+    let name = target.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    Ok(fs::canonicalize(parent_of(target))?.join(name))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), OutputError> {
@@ -691,19 +684,13 @@ pub fn check(dir: &Path) -> Result<OutputCheck, OutputError> {
         dir: dir.to_path_buf(),
         ..OutputCheck::default()
     };
-    let resolved = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    if let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name()) {
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        if parent.is_dir() {
-            c.leftovers = leftovers(parent, &name.to_string_lossy())?
-                .into_iter()
-                .map(|(p, _)| p)
-                .collect();
-        }
+    if let Ok(resolved) = resolve(dir)
+        && let (Some(parent), Some(name)) = (resolved.parent(), resolved.file_name())
+    {
+        c.leftovers = leftovers(parent, &name.to_string_lossy())?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
     }
     if !dir.is_dir() {
         let mut p = format!("{} is not a directory", dir.display());

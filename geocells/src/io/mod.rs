@@ -340,6 +340,22 @@ pub(crate) fn read_parquet_columns(
     Ok(df)
 }
 
+/// The row count and key-value metadata of a Parquet file, from its footer alone (the
+/// `parquet` crate's reader: no column is decoded).
+pub(crate) fn parquet_footer(path: &Path) -> Result<(u64, Vec<(String, String)>), String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+    let meta = reader.metadata().file_metadata();
+    let kv = meta
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+        .collect();
+    Ok((u64::try_from(meta.num_rows()).unwrap_or(0), kv))
+}
+
 /// Finds a column by exact name, then case-insensitively.
 pub(crate) fn find_column<'a>(columns: &'a [String], name: &str) -> Option<&'a String> {
     columns
