@@ -55,12 +55,12 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main,
 };
-use geocells::admin::{Area, BoundarySpec, LevelSpec, build_areas};
-use geocells::assign::{AreaIndex, AssignParams, Placement, assign_points};
-use geocells::fuse::plan_cells;
-use geocells::graph::Adjacency;
-use geocells::io::points::{Points, PointsSpec, read_points};
-use geocells::optics::{OpticsParams, optics_sphere};
+use geocells::input::admin::{Area, BoundarySpec, LevelSpec, build_areas};
+use geocells::input::points::{Points, PointsSpec, read_points};
+use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
+use geocells::partition::fuse::plan_cells;
+use geocells::partition::graph::Adjacency;
+use geocells::split::optics::{OpticsParams, optics_sphere};
 
 fn data(rel: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -130,7 +130,7 @@ fn stages(c: &mut Criterion) {
                     .map(|i| [pts.lon[i], pts.lat[i]])
                     .collect::<Vec<[f64; 2]>>()
             });
-            b.iter(|| geocells::optics::optics_planar_fast(planar, &params).expect("optics"))
+            b.iter(|| geocells::split::optics::optics_planar_fast(planar, &params).expect("optics"))
         });
     }
     g.finish();
@@ -174,7 +174,7 @@ fn stages(c: &mut Criterion) {
 /// The whole split stage (OPTICS settings, Voronoi carves, fallback) on the admin cells of `n`
 /// synthetic points with the `pigeon` preset.
 fn split(c: &mut Criterion) {
-    use geocells::pipeline::{Inputs, NoProgress, Params, Pipeline, Run};
+    use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
     let mut g = c.benchmark_group("split");
     g.sample_size(10);
     let params = Params::default();
@@ -200,7 +200,7 @@ fn split(c: &mut Criterion) {
                     .expect("admin cells")
             });
             b.iter(|| {
-                geocells::split::split_cells(
+                geocells::split::driver::split_cells(
                     &run.cells,
                     &run.areas.areas,
                     &run.labels,
@@ -252,7 +252,7 @@ fn make_points(n: usize) -> Points {
 
 /// The boundaries of a default `build_cells` run, with their R-tree.
 struct World {
-    inputs: geocells::pipeline::Inputs,
+    inputs: geocells::pipeline::run::Inputs,
     areas: Vec<Area>,
     index: AreaIndex,
     adjacency: Adjacency,
@@ -295,7 +295,7 @@ impl Scale {
 
     fn world(&self) -> &World {
         self.world.get_or_init(|| {
-            let inputs = geocells::pipeline::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
+            let inputs = geocells::pipeline::run::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
             let areas = build_areas(&inputs.boundaries).expect("areas").areas;
             let index = AreaIndex::new(&areas);
             let adjacency = Adjacency::build(&areas);
@@ -341,7 +341,7 @@ impl Scale {
                 .filter(|(_, a)| a.is_some_and(|a| plan.area_cell[a as usize] as usize == k))
                 .map(|(j, _)| (points.lon[j], points.lat[j]))
                 .collect();
-            let cell_geometry = geocells::overlay::union(
+            let cell_geometry = geocells::geom::overlay::union(
                 cell.areas
                     .iter()
                     .flat_map(|&a| w.areas[a as usize].geometry.0.iter()),
@@ -371,7 +371,7 @@ impl Scale {
             std::fs::create_dir_all(&self.dir).expect("temp dir");
             let path = self.dir.join(format!("points_{n}.parquet"));
             let pts = make_points(n);
-            geocells::export::write_lonlat_parquet(&path, &pts.lon, &pts.lat)
+            geocells::output::export::write_lonlat_parquet(&path, &pts.lon, &pts.lat)
                 .expect("write points");
             path
         })
@@ -457,8 +457,12 @@ fn scale(c: &mut Criterion) {
             let set = s.set(i);
             let flags = flags.get_or_insert_with(|| carve_flags(&set.cell_points));
             b.iter(|| {
-                geocells::voronoi::cluster_region(&set.cell_points, flags, &set.cell_geometry)
-                    .expect("carve")
+                geocells::split::voronoi::cluster_region(
+                    &set.cell_points,
+                    flags,
+                    &set.cell_geometry,
+                )
+                .expect("carve")
             })
         });
     }
@@ -466,11 +470,11 @@ fn scale(c: &mut Criterion) {
 
     let mut g = slow_group(c, "export");
     for (i, &n) in sizes.iter().enumerate() {
-        let mut run: Option<geocells::pipeline::Run> = None;
+        let mut run: Option<geocells::pipeline::run::Run> = None;
         let out = s.dir.join(format!("out_{n}"));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let run = run.get_or_insert_with(|| {
-                use geocells::pipeline::{NoProgress, Params, Pipeline};
+                use geocells::pipeline::run::{NoProgress, Params, Pipeline};
                 let mut inputs = s.world().inputs.clone();
                 inputs.points = PointsSpec::new(s.parquet(i));
                 let params = Params::preset("pigeotto").expect("preset").split(false);
@@ -479,7 +483,7 @@ fn scale(c: &mut Criterion) {
                     .run(&inputs, &NoProgress)
                     .expect("run")
             });
-            b.iter(|| geocells::export::write_all(run, &out).expect("export"))
+            b.iter(|| geocells::output::export::write_all(run, &out).expect("export"))
         });
         // Free the run (hundreds of MB at 1M points) before the next size.
         drop(run);
@@ -492,7 +496,7 @@ fn scale(c: &mut Criterion) {
 /// leaves points outside (the split also wants MINSIZE on both sides; the carve's cost does not
 /// depend on that). The western half of the points when no setting finds such a cluster.
 fn carve_flags(points: &[(f64, f64)]) -> Vec<bool> {
-    for (m, xi) in geocells::split::PIGEOTTO_SETTINGS {
+    for (m, xi) in geocells::split::driver::PIGEOTTO_SETTINGS {
         if points.len() < m {
             continue;
         }

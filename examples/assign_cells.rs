@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use geocells::assign::CellLookup;
-use geocells::io::points::{PointsSpec, read_points};
+use geocells::input::points::{PointsSpec, read_points};
+use geocells::partition::assign::CellLookup;
 
 /// Label points with the cells of cells.parquet / cells.geojson.
 #[derive(Parser, Debug)]
@@ -57,7 +57,7 @@ fn main() {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(path) = &args.check {
-        let c = geocells::output::check_assigned(path)?;
+        let c = geocells::output::dir::check_assigned(path)?;
         for (name, bytes, rows) in &c.files {
             println!("  {name}: {bytes} bytes, {} rows", rows.unwrap_or(0));
         }
@@ -79,7 +79,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let t = Instant::now();
     // Checked and locked before reading anything.
-    let out = geocells::output::OutputFile::prepare(&args.out)?;
+    let out = geocells::output::dir::OutputFile::prepare(&args.out)?;
     let lookup = CellLookup::read(&args.cells)?;
     let t_cells = t.elapsed().as_secs_f64();
     let mut spec = PointsSpec::new(&points);
@@ -93,22 +93,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The run id: what determines the output (version, cells file, points file, columns).
     let key = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "cells": geocells::pipeline::file_sha256(&args.cells),
-        "points": geocells::pipeline::file_sha256(&points),
+        "cells": geocells::pipeline::run::file_sha256(&args.cells),
+        "points": geocells::pipeline::run::file_sha256(&points),
         "columns": [&args.lon_col, &args.lat_col, &args.id_col],
     });
-    let run_id = geocells::output::run_id(&serde_json::json!({}), &key);
+    let run_id = geocells::output::dir::run_id(&serde_json::json!({}), &key);
     let metadata = vec![
-        (geocells::output::RUN_ID_KEY.to_string(), run_id.clone()),
         (
-            geocells::output::INPUT_ROWS_KEY.to_string(),
+            geocells::output::dir::RUN_ID_KEY.to_string(),
+            run_id.clone(),
+        ),
+        (
+            geocells::output::dir::INPUT_ROWS_KEY.to_string(),
             read.total_rows.to_string(),
         ),
     ];
     // The rejects first (always, possibly with no rows, so no stale file survives), then the
     // labels: both carry the run id, so a pair from two runs is detectable (--check).
-    geocells::export::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
-    geocells::export::write_located_parquet(out.target(), &read.points, &located, &metadata)?;
+    geocells::output::export::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
+    geocells::output::export::write_located_parquet(
+        out.target(),
+        &read.points,
+        &located,
+        &metadata,
+    )?;
     let off = located.iter().filter(|l| l.1 > 0.0).count();
     println!(
         "{} rows: {} labelled ({} off every cell, given the nearest), {} rejected -> {}",

@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::io::points::PointsSpec;
-use geocells::pipeline::{Inputs, Params, Pipeline, Progress};
-use geocells::split::Metric;
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::points::PointsSpec;
+use geocells::pipeline::run::{Inputs, Params, Pipeline, Progress};
+use geocells::split::driver::Metric;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Build semantic geocells (PIGEON-style admin cells fused to MINSIZE, then split to MAX by
@@ -147,7 +147,7 @@ struct Args {
     /// The fuse's distance guard: a small cell is never fused with a cell whose points'
     /// centroid is farther than this many km from its own (it stays below MINSIZE, reported
     /// as too_far_to_fuse).
-    #[arg(long, default_value_t = geocells::fuse::DEFAULT_FUSE_MAX_KM)]
+    #[arg(long, default_value_t = geocells::partition::fuse::DEFAULT_FUSE_MAX_KM)]
     fuse_max_km: f64,
     /// No distance guard in the fuse (PIGEON's behaviour: small islands join the nearest
     /// cell of their country, however far).
@@ -166,7 +166,7 @@ struct Args {
     /// Width of map.png in pixels (16 to 10000; a tall extent is drawn narrower so that the
     /// map stays below 50 million pixels).
     #[arg(long, default_value_t = 2400,
-          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::map::MAX_WIDTH)))]
+          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::output::map::MAX_WIDTH)))]
     map_width: u32,
 
     /// Output directory. A run writes into a staging directory beside it and swaps it in at
@@ -283,7 +283,7 @@ fn main() {
 
 /// The fault hook of the fault tests (`geocells/tests/faults.rs`), active only when
 /// `GEOCELLS_TEST_FAULT` is set: `pause:STAGE` stops at that stage of the output sequence
-/// (a file name, `lock`, `swap`; see `geocells::output::Hook`) and waits to be killed,
+/// (a file name, `lock`, `swap`; see `geocells::output::dir::Hook`) and waits to be killed,
 /// `fail:STAGE` fails there as a full disk would.
 fn test_fault(stage: &str) -> Result<(), String> {
     let Ok(spec) = std::env::var("GEOCELLS_TEST_FAULT") else {
@@ -312,15 +312,15 @@ fn test_fault(stage: &str) -> Result<(), String> {
 /// `--check-output DIR`.
 fn check_output(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     // Undo what a killed run left (when no run is writing), then check.
-    match geocells::output::recover(dir) {
+    match geocells::output::dir::recover(dir) {
         Ok(notes) => notes.iter().for_each(|n| println!("note: {n}")),
-        Err(geocells::output::OutputError::Busy { holder, .. }) => println!(
+        Err(geocells::output::dir::OutputError::Busy { holder, .. }) => println!(
             "note: a run ({holder}) is writing {} now; it holds the previous run until that run swaps its files in",
             dir.display()
         ),
         Err(e) => return Err(e.into()),
     }
-    let c = geocells::output::check(dir)?;
+    let c = geocells::output::dir::check(dir)?;
     println!("{}", dir.display());
     if let Some(id) = &c.run_id {
         println!(
@@ -443,9 +443,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let inputs = Inputs { points, boundaries };
     // The output location is checked and locked before any input is read.
-    let hook: Option<geocells::output::Hook> =
-        std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::output::Hook);
-    let out = geocells::output::OutputDir::prepare_with(&args.out, hook)?;
+    let hook: Option<geocells::output::dir::Hook> =
+        std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::output::dir::Hook);
+    let out = geocells::output::dir::OutputDir::prepare_with(&args.out, hook)?;
     for note in out.recovered() {
         eprintln!("note: {note}");
     }
@@ -479,7 +479,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(run) => run,
         // Nothing labelled: the rejects are still written, with a report that says so.
         Err(geocells::Error::NoPoints(failure)) => {
-            let written = geocells::export::write_failed_run(&failure, out)?;
+            let written = geocells::output::export::write_failed_run(&failure, out)?;
             eprintln!("error: {failure}");
             eprintln!("wrote (a failed run):");
             for f in &written.files {
@@ -501,12 +501,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     bars.stage("write outputs", 0);
     let t = Instant::now();
-    let options = geocells::export::ExportOptions::default().map(
-        geocells::map::MapParams::default()
+    let options = geocells::output::export::ExportOptions::default().map(
+        geocells::output::map::MapParams::default()
             .points(args.map_points)
             .width(args.map_width),
     );
-    let written = geocells::export::write_run(&run, out, &options)?;
+    let written = geocells::output::export::write_run(&run, out, &options)?;
     run.timings
         .push(("export".into(), t.elapsed().as_secs_f64()));
     bars.done();
@@ -528,7 +528,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn print_summary(run: &geocells::pipeline::Run, files: &[PathBuf], wall: f64) {
+fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f64) {
     let c = &run.report["counts"];
     let s = &run.report["sizes"];
     println!();

@@ -2,20 +2,20 @@
 
 use thiserror::Error;
 
-pub use crate::admin::AdminError;
-pub use crate::assign::AssignError;
-pub use crate::cells::ValidationError;
-pub use crate::export::ExportError;
-pub use crate::fuse::FuseError;
-pub use crate::io::IoError;
-pub use crate::labels::LabelsError;
-pub use crate::merge::MergeError;
-pub use crate::metrics::EvaluateError;
-pub use crate::optics::OpticsError;
-pub use crate::output::OutputError;
-pub use crate::pipeline::{NoPointsError, ParamsError};
-pub use crate::split::SplitError;
-pub use crate::voronoi::VoronoiError;
+pub use crate::input::admin::AdminError;
+pub use crate::input::files::IoError;
+pub use crate::output::dir::OutputError;
+pub use crate::output::export::ExportError;
+pub use crate::output::targets::LabelsError;
+pub use crate::partition::assign::AssignError;
+pub use crate::partition::cells::ValidationError;
+pub use crate::partition::fuse::FuseError;
+pub use crate::pipeline::merge::MergeError;
+pub use crate::pipeline::run::{NoPointsError, ParamsError};
+pub use crate::quality::metrics::EvaluateError;
+pub use crate::split::driver::SplitError;
+pub use crate::split::optics::OpticsError;
+pub use crate::split::voronoi::VoronoiError;
 
 /// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,
 /// row or feature concerned.

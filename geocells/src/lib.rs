@@ -44,32 +44,16 @@
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
-pub mod admin;
-pub mod assign;
-pub mod baselines;
-pub mod cells;
-pub mod division;
 pub mod error;
-pub mod export;
-pub mod fuse;
-pub mod geodesy;
-pub mod graph;
-pub mod io;
-mod keyed_tree;
-pub mod labels;
-pub mod map;
+pub mod geom;
+pub mod input;
 pub mod memory;
-pub mod merge;
-pub mod metrics;
-pub mod optics;
 pub mod output;
-pub mod overlay;
+pub mod partition;
 pub mod pipeline;
-pub mod qml;
+pub mod quality;
 pub mod split;
 pub mod synth;
-pub mod topology;
-pub mod voronoi;
 
 pub use error::Error;
 

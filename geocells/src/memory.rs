@@ -46,7 +46,9 @@ pub fn points_rows(path: &Path) -> Option<u64> {
         }
         return Some(lines.saturating_sub(1));
     }
-    crate::io::parquet_footer(path).ok().map(|(rows, _)| rows)
+    crate::input::files::parquet_footer(path)
+        .ok()
+        .map(|(rows, _)| rows)
 }
 
 #[cfg(test)]

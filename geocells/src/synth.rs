@@ -5,7 +5,7 @@
 //! pseudorandom number generators*, OOPSLA 2014): the same seed gives the same points on every
 //! machine. Complexity `O(m + n log m)` for `m` places and `n` points.
 
-use crate::geodesy::KM_PER_DEG;
+use crate::geom::geodesy::KM_PER_DEG;
 
 /// SplitMix64: a small, fast, seedable generator.
 #[derive(Debug, Clone)]
@@ -82,18 +82,18 @@ pub fn scatter(places: &[(f64, f64, f64)], n: usize, seed: u64, sigma_km: f64) -
 /// cities as photo collections are, `power = 0` weights every place alike.
 ///
 /// # Errors
-/// [`crate::io::IoError`] when the file cannot be read or lacks a column.
+/// [`crate::input::files::IoError`] when the file cannot be read or lacks a column.
 pub fn geonames_places(
     path: &std::path::Path,
     power: f64,
-) -> Result<Vec<(f64, f64, f64)>, crate::io::IoError> {
+) -> Result<Vec<(f64, f64, f64)>, crate::input::files::IoError> {
     let cols: Vec<String> = ["lon", "lat", "population"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let df = crate::io::read_parquet_columns(path, &cols)?;
-    let column = |name: &str| -> Result<Vec<f64>, crate::io::IoError> {
-        let missing = || crate::io::IoError::MissingColumn {
+    let df = crate::input::files::read_parquet_columns(path, &cols)?;
+    let column = |name: &str| -> Result<Vec<f64>, crate::input::files::IoError> {
+        let missing = || crate::input::files::IoError::MissingColumn {
             path: path.to_path_buf(),
             column: name.to_string(),
             available: "lon, lat, population".into(),

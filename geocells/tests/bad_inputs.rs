@@ -9,13 +9,13 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{data, run_validated, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
-use geocells::export::{Column, geo_metadata, write_parquet};
-use geocells::io::IoError;
-use geocells::io::boundaries::read_boundaries;
-use geocells::io::points::{PointsRead, PointsSpec, read_points};
-use geocells::metrics::{EvaluateError, Predicted, evaluate_file};
-use geocells::pipeline::{Inputs, Params};
+use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::boundaries::read_boundaries;
+use geocells::input::files::IoError;
+use geocells::input::points::{PointsRead, PointsSpec, read_points};
+use geocells::output::export::{Column, geo_metadata, write_parquet};
+use geocells::pipeline::run::{Inputs, Params};
+use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 
 // ---------------------------------------------------------------------------------------------
@@ -608,7 +608,7 @@ fn rejects_parquet_keeps_the_raw_text() {
     );
     let read = read_points(&PointsSpec::new(&csv)).expect("read");
     let out = dir.join("rejects.parquet");
-    geocells::export::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef")
+    geocells::output::export::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef")
         .expect("write");
     let df = ParquetReader::new(std::fs::File::open(&out).expect("open"))
         .finish()
@@ -711,13 +711,13 @@ fn pipeline_labels_or_rejects_every_hostile_row() {
 fn swapped_lon_lat_in_range_are_rejected_off_land() {
     // Belgian places with lon and lat swapped (lon 50.8, lat 4.4: in range, in the Indian
     // Ocean): each is an off_land reject against the Benelux boundaries, none is lost.
-    use geocells::assign::{AreaIndex, AssignParams, Placement, assign_points};
+    use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
     let built = build_areas(&BoundarySpec {
         admin1: Some(LevelSpec::admin1(data("fixtures/benelux_admin1.geojson"))),
         ..Default::default()
     })
     .expect("areas");
-    let points = geocells::io::points::Points::from_lonlat(
+    let points = geocells::input::points::Points::from_lonlat(
         vec![50.85, 51.22, 50.63],
         vec![4.35, 4.40, 5.57],
     );
@@ -732,7 +732,7 @@ fn swapped_lon_lat_in_range_are_rejected_off_land() {
         }
     }
     // The same places the right way round are all on land.
-    let right = geocells::io::points::Points::from_lonlat(
+    let right = geocells::input::points::Points::from_lonlat(
         vec![4.35, 4.40, 5.57],
         vec![50.85, 51.22, 50.63],
     );
@@ -796,7 +796,7 @@ fn duplicated_features_are_merged_and_reported() {
     // The two copies dissolve into one valid square of the original area.
     use geo::Area;
     let a = &built.areas[0].geometry;
-    assert!(geocells::admin::is_valid_fast(a));
+    assert!(geocells::input::admin::is_valid_fast(a));
     assert!(
         (a.unsigned_area() - 1.0).abs() < 1e-9,
         "{}",

@@ -8,12 +8,12 @@ use std::path::Path;
 
 use common::{data, temp_dir};
 use geo::{Area as _, Validation};
-use geocells::admin::{
+use geocells::input::admin::{
     AdminAreas, BoundarySpec, Level, LevelSpec, UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME,
     build_areas,
 };
-use geocells::io::IoError;
-use geocells::io::columns::Profile;
+use geocells::input::columns::Profile;
+use geocells::input::files::IoError;
 
 fn only(level: Level, spec: LevelSpec) -> AdminAreas {
     let mut b = BoundarySpec::default();
@@ -301,7 +301,7 @@ fn unknown_columns_give_an_error_listing_columns_and_the_flag() {
     assert!(
         matches!(
             err,
-            geocells::admin::AdminError::Io(IoError::NoCodeColumn { .. })
+            geocells::input::admin::AdminError::Io(IoError::NoCodeColumn { .. })
         ),
         "{msg}"
     );

@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, mpsc};
 use std::time::{Duration, Instant};
 
-use geocells::assign::CellLookup;
-use geocells::io::boundaries::read_boundaries_with;
-use geocells::io::crs;
-use geocells::io::points::{PointsSpec, read_points};
-use geocells::metrics::{Predicted, evaluate_file};
+use geocells::input::boundaries::read_boundaries_with;
+use geocells::input::crs;
+use geocells::input::points::{PointsSpec, read_points};
+use geocells::partition::assign::CellLookup;
+use geocells::quality::metrics::{Predicted, evaluate_file};
 
 // ---------------------------------------------------------------------------------------------
 // Random numbers
@@ -332,7 +332,7 @@ fn write_files(dir: &Path, files: &Files) -> PathBuf {
 
 /// A GeoParquet of the WKB blobs (ids 0, 1, ...) with `geo` metadata `meta`.
 fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
-    use geocells::export::{Column, write_parquet};
+    use geocells::output::export::{Column, write_parquet};
     let n = blobs.len();
     let kinds = [Column::I64(vec![]), Column::Bin(vec![])];
     write_parquet(
@@ -356,7 +356,7 @@ fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
 fn prepare_wkb(dir: &Path, files: &Files) -> PathBuf {
     write_files(dir, files);
     let path = dir.join("input.parquet");
-    let meta = geocells::export::geo_metadata("geometry", &[], None);
+    let meta = geocells::output::export::geo_metadata("geometry", &[], None);
     geoparquet(&path, vec![files[0].1.clone()], meta);
     path
 }
@@ -1161,9 +1161,9 @@ mod seeds {
     use std::path::Path;
 
     use geo_types::{Geometry, MultiPolygon, Point};
-    use geocells::export::{Column, geo_metadata, write_parquet};
-    use geocells::io::boundaries::{Feature, read_boundaries};
-    use geocells::io::points::{PointsSpec, read_points};
+    use geocells::input::boundaries::{Feature, read_boundaries};
+    use geocells::input::points::{PointsSpec, read_points};
+    use geocells::output::export::{Column, geo_metadata, write_parquet};
 
     fn wkb(g: &Geometry<f64>, big_endian: bool) -> Vec<u8> {
         let mut buf = Vec::new();

@@ -4,9 +4,9 @@
 mod common;
 
 use common::{data, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
-use geocells::io::IoError;
-use geocells::io::points::{PointsSpec, read_points};
+use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::files::IoError;
+use geocells::input::points::{PointsSpec, read_points};
 
 #[test]
 fn missing_points_file_is_named() {
@@ -148,7 +148,7 @@ fn antimeridian_crossing_polygon_is_cut_and_keeps_its_area() {
     let fiji = &built.areas[0].geometry;
     let b = fiji.bounding_rect().expect("bbox");
     assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
-    assert!(geocells::admin::is_valid_fast(fiji));
+    assert!(geocells::input::admin::is_valid_fast(fiji));
     // Same area as Fiji in the shipped country file, which Natural Earth splits itself.
     let countries = build_areas(&BoundarySpec {
         country: Some(LevelSpec::country(data("admin0_world.parquet"))),
@@ -202,7 +202,7 @@ fn self_intersecting_polygon_is_repaired_and_reported() {
             && built.notes.repaired[0].contains("feature 0")
     );
     let bow = built.areas.iter().find(|a| a.code == "A").expect("A");
-    assert!(geocells::admin::is_valid_fast(&bow.geometry));
+    assert!(geocells::input::admin::is_valid_fast(&bow.geometry));
     assert!(geo::Validation::is_valid(&bow.geometry));
 }
 
@@ -233,16 +233,16 @@ fn non_polygon_feature_is_named() {
 fn failed_write_leaves_no_file_and_keeps_the_old_one() {
     let dir = temp_dir("atomic");
     let target = dir.join("out.json");
-    let err =
-        geocells::export::write_atomic(&target, |_| Err("boom".into())).expect_err("must fail");
+    let err = geocells::output::export::write_atomic(&target, |_| Err("boom".into()))
+        .expect_err("must fail");
     assert!(err.to_string().contains("boom"));
     assert!(!target.exists());
-    geocells::export::write_atomic(&target, |w| {
+    geocells::output::export::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"old").map_err(|e| e.to_string())
     })
     .expect("write");
-    let _ = geocells::export::write_atomic(&target, |w| {
+    let _ = geocells::output::export::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"half").map_err(|e| e.to_string())?;
         Err("crash".into())

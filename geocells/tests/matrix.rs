@@ -48,10 +48,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{data, root};
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::io::points::PointsSpec;
-use geocells::pipeline::{Inputs, NoProgress, Params, Pipeline, Run};
-use geocells::split::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::points::PointsSpec;
+use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
+use geocells::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};
 use geocells::synth::SplitMix64;
 
 /// Check (g): areas of one cell whose points are farther apart than this, and that share no
@@ -396,10 +396,10 @@ impl Case {
         // The place repeated by the seeded sets: one inside an admin area, so that the
         // repeated points are labelled, not rejected.
         let hot = |base: &[(f64, f64)], rng: &mut SplitMix64| -> (f64, f64) {
-            let areas = geocells::admin::build_areas(&self.bounds.spec())
+            let areas = geocells::input::admin::build_areas(&self.bounds.spec())
                 .expect("areas")
                 .areas;
-            let index = geocells::assign::AreaIndex::new(&areas);
+            let index = geocells::partition::assign::AreaIndex::new(&areas);
             let inside: Vec<(f64, f64)> = base
                 .iter()
                 .copied()
@@ -795,7 +795,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
     println!("MATRIX-TIMINGS f {:.2}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     // (g)
-    let graph = geocells::graph::Adjacency::build(areas);
+    let graph = geocells::partition::graph::Adjacency::build(areas);
     let mut g = Vec::new();
     for c in cells {
         let mut by_area: BTreeMap<u32, BTreeSet<(u64, u64)>> = BTreeMap::new();
@@ -830,7 +830,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
                     || locs[i].iter().any(|&p| {
                         locs[j]
                             .iter()
-                            .any(|&q| geocells::geodesy::haversine_km(p, q) <= FAR_KM)
+                            .any(|&q| geocells::geom::geodesy::haversine_km(p, q) <= FAR_KM)
                     });
                 if near {
                     let (a, b) = (find(&comp, i), find(&comp, j));
@@ -933,7 +933,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
     if case.threads {
         let two = dir.join("out2");
         std::fs::create_dir_all(&two).expect("mkdir");
-        if let Err(e) = geocells::export::write_all(&run, &two) {
+        if let Err(e) = geocells::output::export::write_all(&run, &two) {
             fail(&mut out, 'e', format!("writing the outputs failed: {e}"));
             return (out, summary);
         }
@@ -943,7 +943,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
             Ok(one_run) => {
                 let one = dir.join("out1");
                 std::fs::create_dir_all(&one).expect("mkdir");
-                match geocells::export::write_all(&one_run, &one) {
+                match geocells::output::export::write_all(&one_run, &one) {
                     Err(e) => fail(&mut out, 'e', format!("writing at 1 thread failed: {e}")),
                     Ok(_) => {
                         let (a, b) = (outputs(&one), outputs(&two));

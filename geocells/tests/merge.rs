@@ -3,16 +3,16 @@
 mod common;
 
 use common::{assert_same_outputs, data, run_validated, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::io::points::PointsSpec;
-use geocells::merge::MergeError;
-use geocells::pipeline::{Inputs, NoProgress, Params, Pipeline};
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::points::PointsSpec;
+use geocells::pipeline::merge::MergeError;
+use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline};
 
 /// Benelux admin-1 with the GeoNames places of a box around it (some in the sea or in
 /// Germany and France: snapped or rejected), `pigeon` sizes so that every country is split.
 fn benelux_inputs(dir: &std::path::Path) -> Inputs {
     let all =
-        geocells::io::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        geocells::input::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
             .expect("points")
             .points;
     let mut rows = String::from("id,lon,lat\n");
@@ -42,7 +42,7 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
     let single = run_validated(&inputs, params.clone());
     let single_dir = base.join("single");
     std::fs::create_dir_all(&single_dir).expect("dir");
-    geocells::export::write_all(&single, &single_dir).expect("write");
+    geocells::output::export::write_all(&single, &single_dir).expect("write");
     let split = single.split.as_ref().expect("split ran");
     assert!(split.settings.iter().map(|s| s.carves).sum::<usize>() > 0);
 
@@ -81,7 +81,7 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
         shard_points += run.labels.points.len();
         let dir = base.join(format!("shard{k}"));
         std::fs::create_dir_all(&dir).expect("dir");
-        geocells::export::write_all(&run, &dir).expect("write shard");
+        geocells::output::export::write_all(&run, &dir).expect("write shard");
         shard_dirs.push(dir);
     }
     // The shards hold every labelled point once.
@@ -94,7 +94,7 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
     merged.validate().expect("merged partition valid");
     let merged_dir = base.join("merged");
     std::fs::create_dir_all(&merged_dir).expect("dir");
-    geocells::export::write_all(&merged, &merged_dir).expect("write merged");
+    geocells::output::export::write_all(&merged, &merged_dir).expect("write merged");
     assert_same_outputs(&single_dir, &merged_dir, "the single run and the merge");
 
     // A missing country, a shard given twice, a shard made with other parameters: refused.

@@ -5,10 +5,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{assert_same_outputs, data, root, run_validated, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::fuse::SmallReason;
-use geocells::io::points::{PointsSpec, RejectReason};
-use geocells::pipeline::{Inputs, Params};
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::points::{PointsSpec, RejectReason};
+use geocells::partition::fuse::SmallReason;
+use geocells::pipeline::run::{Inputs, Params};
 
 #[test]
 fn world_default_data_gives_a_valid_fused_partition() {
@@ -21,12 +21,12 @@ fn world_default_data_gives_a_valid_fused_partition() {
     assert!(
         areas
             .iter()
-            .any(|a| a.level == geocells::admin::Level::Admin2)
+            .any(|a| a.level == geocells::input::admin::Level::Admin2)
     );
     assert!(
         !areas
             .iter()
-            .any(|a| a.country_code == "USA" && a.level != geocells::admin::Level::Admin2)
+            .any(|a| a.country_code == "USA" && a.level != geocells::input::admin::Level::Admin2)
     );
     // Every rejected point is off land, with coordinates.
     for r in &run.rejects {
@@ -86,7 +86,7 @@ fn world_default_data_gives_a_valid_fused_partition() {
                 .iter()
                 .find(|g| g.cell == *c)
                 .expect("guard decision");
-            assert!(g.km > geocells::fuse::DEFAULT_FUSE_MAX_KM);
+            assert!(g.km > geocells::partition::fuse::DEFAULT_FUSE_MAX_KM);
         }
     }
     // The guard stops the far merges the shipped data has (Bonaire to Zeeland, 6,900 km).
@@ -129,7 +129,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
                 .expect("pool");
             pool.install(|| {
                 let run = run_validated(&inputs, Params::default());
-                geocells::export::write_all(&run, &dir).expect("write");
+                geocells::output::export::write_all(&run, &dir).expect("write");
             });
             dir
         })
@@ -269,12 +269,12 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
         admin1: Some(LevelSpec::admin1(data("fixtures/benelux_admin1.geojson"))),
         ..Default::default()
     };
-    let areas = geocells::admin::build_areas(&boundaries)
+    let areas = geocells::input::admin::build_areas(&boundaries)
         .expect("areas")
         .areas;
-    let index = geocells::assign::AreaIndex::new(&areas);
+    let index = geocells::partition::assign::AreaIndex::new(&areas);
     let all =
-        geocells::io::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        geocells::input::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
             .expect("points")
             .points;
     let mut rows = String::from("id,lon,lat\n");
@@ -345,7 +345,7 @@ fn small_lso_inputs() -> Inputs {
 }
 
 /// [`small_lso_inputs`] with tiny MINSIZE / MAX so that every stage has work.
-fn small_lso_run() -> geocells::pipeline::Run {
+fn small_lso_run() -> geocells::pipeline::run::Run {
     run_validated(
         &small_lso_inputs(),
         Params::default().min_size(1).max_size(2),
@@ -364,7 +364,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
         serde_json::json!(["min_size", "max_size"])
     );
     assert_eq!((&p["min_size"], &p["max_size"]), (&1.into(), &2.into()));
-    let md = geocells::export::report_markdown(&run.report);
+    let md = geocells::output::export::report_markdown(&run.report);
     assert!(
         md.contains("\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 1 (preset 30), MAX 2 (preset 60), OPTICS metric sphere.\n"),
         "{md}"
@@ -380,7 +380,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     );
     assert_eq!(off.split.as_ref().expect("split").fallback_carves, 0);
     assert_eq!(off.report["params"]["fallback"], false);
-    let md = geocells::export::report_markdown(&off.report);
+    let md = geocells::output::export::report_markdown(&off.report);
     assert!(
         md.contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: "),
         "{md}"
@@ -389,7 +389,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     // The preset's own values are no override: params as before, without the field.
     let own = Params::default()
         .min_size(30)
-        .optics(geocells::split::PIGEON_SETTINGS.to_vec());
+        .optics(geocells::split::driver::PIGEON_SETTINGS.to_vec());
     assert_eq!(own.report_json(), Params::default().report_json());
     assert!(own.report_json().get("preset_overrides").is_none());
 }
@@ -398,7 +398,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
 fn outputs_read_back_through_our_own_readers() {
     let run = small_lso_run();
     let dir = temp_dir("readback");
-    let written = geocells::export::write_all(&run, &dir).expect("write");
+    let written = geocells::output::export::write_all(&run, &dir).expect("write");
     assert_eq!(written.files.len(), 9);
     // map.png is a PNG of the requested width.
     let png = std::fs::read(dir.join("map.png")).expect("map");
@@ -408,7 +408,7 @@ fn outputs_read_back_through_our_own_readers() {
         2400
     );
     // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
-    let back = geocells::io::boundaries::read_boundaries(
+    let back = geocells::input::boundaries::read_boundaries(
         &dir.join("cells.parquet"),
         &["cell_id".to_string(), "name".to_string()],
     )
@@ -419,26 +419,27 @@ fn outputs_read_back_through_our_own_readers() {
         assert_eq!(f.geometry, c.geometry);
     }
     // cells.geojson too.
-    let gj = geocells::io::boundaries::read_boundaries(
+    let gj = geocells::input::boundaries::read_boundaries(
         &dir.join("cells.geojson"),
         &["name".to_string()],
     )
     .expect("read cells.geojson");
     assert_eq!(gj.features.len(), run.cells.len());
     // points.parquet: WKB points with the input ids.
-    let pts = geocells::io::points::read_points(&PointsSpec::new(dir.join("points.parquet")))
+    let pts = geocells::input::points::read_points(&PointsSpec::new(dir.join("points.parquet")))
         .expect("read points");
     assert_eq!(pts.points.len(), run.labels.points.len());
     assert_eq!(pts.points.lon, run.labels.points.lon);
     assert_eq!(pts.points.ids, run.labels.points.ids);
     // rejects.parquet has one row per reject, readable as a plain table with lon/lat.
-    let rej = geocells::io::points::read_points(
+    let rej = geocells::input::points::read_points(
         &PointsSpec::new(dir.join("rejects.parquet")).id_column("row"),
     )
     .expect("read rejects");
     assert_eq!(rej.total_rows, run.rejects.len());
     // cells.parquet labels the run's points again through CellLookup, as the run did.
-    let lookup = geocells::assign::CellLookup::read(&dir.join("cells.parquet")).expect("lookup");
+    let lookup =
+        geocells::partition::assign::CellLookup::read(&dir.join("cells.parquet")).expect("lookup");
     let again = lookup.locate_all(&run.labels.points);
     for (i, (cell, _)) in again.iter().enumerate() {
         if run.labels.snap_km[i] == 0.0 {
@@ -480,12 +481,12 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
     // PIGEON flaw 1: its fuse recomputes cell geometries on every merge (quadratic in areas).
     // Ours reads each area's polygon once, for one anchor point, and then works on the graph:
     // replacing every polygon by a tiny square at its anchor gives the very same plan.
-    use geocells::assign::{AreaIndex, AssignParams, Placement, assign_points};
-    use geocells::fuse::{anchor, plan_cells};
-    use geocells::graph::Adjacency;
-    use geocells::io::points::read_points;
+    use geocells::input::points::read_points;
+    use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
+    use geocells::partition::fuse::{anchor, plan_cells};
+    use geocells::partition::graph::Adjacency;
     let inputs = Inputs::default_data(root());
-    let areas = geocells::admin::build_areas(&inputs.boundaries)
+    let areas = geocells::input::admin::build_areas(&inputs.boundaries)
         .expect("areas")
         .areas;
     let adjacency = Adjacency::build(&areas);
@@ -504,7 +505,7 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
         }
     }
     let plan = plan_cells(&areas, &adjacency, &counts, 30).expect("fuse");
-    let squares: Vec<geocells::admin::Area> = areas
+    let squares: Vec<geocells::input::admin::Area> = areas
         .iter()
         .map(|a| {
             let (x, y) = anchor(a);
@@ -529,7 +530,7 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
 fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
     // Predicting every point as its own cell is the oracle the report measures; the evaluation
     // of a predictions table must give the same numbers. Plus a hand-checked coordinate case.
-    use geocells::metrics::{Predicted, evaluate_file};
+    use geocells::quality::metrics::{Predicted, evaluate_file};
     let run = small_lso_run();
     let dir = temp_dir("evaluate");
     let mut csv = String::from("true_lon,true_lat,pred_cell\n");
@@ -591,7 +592,7 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
 
 #[test]
 fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
-    use geocells::baselines::{h3_partition, quadtree};
+    use geocells::quality::baselines::{h3_partition, quadtree};
     let run = small_lso_run();
     let pts: Vec<(f64, f64)> = (0..run.labels.points.len())
         .map(|i| (run.labels.points.lon[i], run.labels.points.lat[i]))
@@ -622,7 +623,7 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
         assert!(quadtree(&pts, t).classes.abs_diff(target) >= got.abs_diff(target));
     }
     // The report.md table has a column per partition.
-    let md = geocells::export::report_markdown(&run.report);
+    let md = geocells::output::export::report_markdown(&run.report);
     assert!(
         md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"),
         "{md}"

@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::assign::AreaIndex;
-use geocells::fuse::SmallReason;
-use geocells::io::boundaries::read_boundaries;
-use geocells::io::points::{PointsSpec, read_points};
-use geocells::pipeline::{Inputs, Params};
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::boundaries::read_boundaries;
+use geocells::input::points::{PointsSpec, read_points};
+use geocells::partition::assign::AreaIndex;
+use geocells::partition::fuse::SmallReason;
+use geocells::pipeline::run::{Inputs, Params};
 use geocells::synth::SplitMix64;
 
 /// Writes `pts` as a CSV of id, lon, lat.
@@ -66,7 +66,9 @@ fn places_in(boundary: &Path) -> Vec<((f64, f64), String)> {
         admin1: Some(LevelSpec::admin1(boundary)),
         ..Default::default()
     };
-    let areas = geocells::admin::build_areas(&spec).expect("areas").areas;
+    let areas = geocells::input::admin::build_areas(&spec)
+        .expect("areas")
+        .areas;
     let index = AreaIndex::new(&areas);
     let pts = read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
         .expect("points")
@@ -122,7 +124,7 @@ fn overlapping_louisiana_parishes_are_resolved_and_the_run_validates() {
     let a = &run.areas.areas;
     for i in 0..a.len() {
         for j in i + 1..a.len() {
-            let x = geocells::overlay::intersection(&a[i].geometry, &a[j].geometry);
+            let x = geocells::geom::overlay::intersection(&a[i].geometry, &a[j].geometry);
             assert_eq!(
                 geo::Area::unsigned_area(&x),
                 0.0,
@@ -196,11 +198,12 @@ fn an_empty_exclave_never_makes_two_countries_one_cell() {
         }
     }
     // A run for Azerbaijan alone is accepted and holds its 12 points.
-    let aze =
-        geocells::pipeline::Pipeline::new(Params::default().countries(Some(vec!["AZE".into()])))
-            .expect("params")
-            .run(&inputs, &geocells::pipeline::NoProgress)
-            .expect("a run for AZE");
+    let aze = geocells::pipeline::run::Pipeline::new(
+        Params::default().countries(Some(vec!["AZE".into()])),
+    )
+    .expect("params")
+    .run(&inputs, &geocells::pipeline::run::NoProgress)
+    .expect("a run for AZE");
     aze.validate().expect("valid");
     assert_eq!(aze.labels.points.len(), 12);
     let _ = std::fs::remove_dir_all(dir);
@@ -221,7 +224,7 @@ fn a_far_island_is_not_fused_across_the_ocean_unless_asked() {
             ..Default::default()
         },
     };
-    let bonaire = |run: &geocells::pipeline::Run| {
+    let bonaire = |run: &geocells::pipeline::run::Run| {
         let a = run
             .areas
             .areas
@@ -239,8 +242,8 @@ fn a_far_island_is_not_fused_across_the_ocean_unless_asked() {
     let guarded = run_validated(&inputs, Params::default().min_size(40).max_size(80));
     let cell = bonaire(&guarded);
     assert!(cell.size < 40, "{}", cell.size);
-    let in_caribbean = |run: &geocells::pipeline::Run, a: u32| {
-        geocells::fuse::anchor(&run.areas.areas[a as usize]).0 < -60.0
+    let in_caribbean = |run: &geocells::pipeline::run::Run, a: u32| {
+        geocells::partition::fuse::anchor(&run.areas.areas[a as usize]).0 < -60.0
     };
     assert!(
         cell.areas.iter().all(|&a| in_caribbean(&guarded, a)),
@@ -333,9 +336,9 @@ fn a_failed_check_still_writes_every_output_and_says_so() {
             ..Default::default()
         },
     };
-    let mut run = geocells::pipeline::Pipeline::new(Params::default())
+    let mut run = geocells::pipeline::run::Pipeline::new(Params::default())
         .expect("params")
-        .run(&inputs, &geocells::pipeline::NoProgress)
+        .run(&inputs, &geocells::pipeline::run::NoProgress)
         .expect("run");
     run.cells.cells[0].size += 1;
     let err = run.validate_and_record().expect_err("the check fails");
@@ -348,7 +351,7 @@ fn a_failed_check_still_writes_every_output_and_says_so() {
         Some(err.problems.len())
     );
     let out = dir.join("out");
-    geocells::export::write_all(&run, &out).expect("write");
+    geocells::output::export::write_all(&run, &out).expect("write");
     for f in [
         "cells.parquet",
         "points.parquet",

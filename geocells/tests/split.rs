@@ -6,14 +6,14 @@
 mod common;
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::admin::{BoundarySpec, LevelSpec};
-use geocells::cells::CellOrigin;
-use geocells::io::points::PointsSpec;
-use geocells::pipeline::{Inputs, Params, Run};
-use geocells::split::{Metric, Unsplittable};
+use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::points::PointsSpec;
+use geocells::partition::cells::CellOrigin;
+use geocells::pipeline::run::{Inputs, Params, Run};
+use geocells::split::driver::{Metric, Unsplittable};
 use geocells::synth::SplitMix64;
 
-const KM_PER_DEG: f64 = geocells::geodesy::KM_PER_DEG;
+const KM_PER_DEG: f64 = geocells::geom::geodesy::KM_PER_DEG;
 
 /// A star-shaped ring around (lon, lat) with radii in km, as GeoJSON coordinates (CCW).
 fn star(rng: &mut SplitMix64, lon: f64, lat: f64, r_km: f64, vertices: usize) -> Vec<[f64; 2]> {
@@ -236,7 +236,7 @@ fn world_default_data_ends_with_no_cell_above_max() {
     }
     // New points get the cell the training run gave a point at the same position
     // (assign_cells and the training labels share one rule), snapped points included.
-    let lookup = geocells::assign::CellLookup::new(
+    let lookup = geocells::partition::assign::CellLookup::new(
         run.cells
             .cells
             .iter()

@@ -6,8 +6,8 @@ mod common;
 use common::data;
 use geo::{Area, Contains};
 use geo_types::{Coord, MultiPolygon};
-use geocells::admin::{BoundarySpec, LevelSpec, build_areas};
-use geocells::io::points::{PointsSpec, read_points};
+use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::points::{PointsSpec, read_points};
 
 fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
     let built = build_areas(&BoundarySpec {
@@ -24,8 +24,8 @@ fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
 }
 
 fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
-    let region = geocells::voronoi::cluster_region(pts, flags, parent).expect("carve");
-    let rest = geocells::overlay::difference(parent, &region);
+    let region = geocells::split::voronoi::cluster_region(pts, flags, parent).expect("carve");
+    let rest = geocells::geom::overlay::difference(parent, &region);
     let (a_parent, a_region, a_rest) = (
         parent.unsigned_area(),
         region.unsigned_area(),
@@ -37,11 +37,15 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
         (a_region + a_rest - a_parent).abs() < tol,
         "{a_region} + {a_rest} != {a_parent}"
     );
-    assert!(geocells::overlay::intersection(&region, &rest).unsigned_area() < tol);
+    assert!(geocells::geom::overlay::intersection(&region, &rest).unsigned_area() < tol);
     assert!(
-        (geocells::overlay::intersection(&region, parent).unsigned_area() - a_region).abs() < tol
+        (geocells::geom::overlay::intersection(&region, parent).unsigned_area() - a_region).abs()
+            < tol
     );
-    assert!(geocells::admin::is_valid_fast(&region) && geocells::admin::is_valid_fast(&rest));
+    assert!(
+        geocells::input::admin::is_valid_fast(&region)
+            && geocells::input::admin::is_valid_fast(&rest)
+    );
     // Each point inside the parent lies in the region iff it is in the cluster (points within
     // a few metres of the new border are skipped: the overlay grid is 2.6 cm).
     let mut checked = 0;
@@ -50,7 +54,7 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
         if !parent.contains(&c) {
             continue;
         }
-        let near = geocells::cells::distance_to_boundary_km(&region, c) < 0.01;
+        let near = geocells::partition::cells::distance_to_boundary_km(&region, c) < 0.01;
         if near {
             continue;
         }
@@ -72,8 +76,11 @@ fn largest_optics_cluster_of_bavaria_is_carved_exactly() {
         .collect();
     assert!(pts.len() > 1000, "{}", pts.len());
     let planar: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
-    let o = geocells::optics::optics_planar(&planar, &geocells::optics::OpticsParams::new(8, 0.05))
-        .expect("optics");
+    let o = geocells::split::optics::optics_planar(
+        &planar,
+        &geocells::split::optics::OpticsParams::new(8, 0.05),
+    )
+    .expect("optics");
     let mut sizes = std::collections::BTreeMap::new();
     for &l in o.labels.iter().filter(|&&l| l >= 0) {
         *sizes.entry(l).or_insert(0usize) += 1;
@@ -134,13 +141,13 @@ fn voronoi_borders_are_equidistant_on_the_sphere_at_high_latitude() {
     // 62° N in a box 10° wide: the true border (points equally far from both on the sphere)
     // is a great circle, which bends south of the 61st parallel away from the meridian; the
     // planar-degree border would be the parallel itself.
-    use geocells::geodesy::haversine_km;
+    use geocells::geom::geodesy::haversine_km;
     let parent = MultiPolygon::new(vec![
         geo_types::Rect::new(Coord { x: -5.0, y: 58.0 }, Coord { x: 5.0, y: 64.0 }).to_polygon(),
     ]);
     let (a, b) = ((0.0, 60.0), (0.0, 62.0));
     let region =
-        geocells::voronoi::cluster_region(&[a, b], &[true, false], &parent).expect("carve");
+        geocells::split::voronoi::cluster_region(&[a, b], &[true, false], &parent).expect("carve");
     // The region's northern edge at longitude ±4.9: find its highest vertex there.
     let mut checked = 0;
     for p in &region.0 {

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use geocells::pipeline::{Inputs, NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -59,10 +59,10 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
 pub fn assert_same_outputs(a: &std::path::Path, b: &std::path::Path, what: &str) {
     // Each directory is one complete run (run id, manifest, row counts, cell ids).
     for d in [a, b] {
-        let c = geocells::output::check(d).expect("check");
+        let c = geocells::output::dir::check(d).expect("check");
         assert!(c.is_consistent(), "{}: {:?}", d.display(), c.problems);
     }
-    for name in geocells::output::RUN_FILES
+    for name in geocells::output::dir::RUN_FILES
         .iter()
         .filter(|n| **n != "report.json")
     {

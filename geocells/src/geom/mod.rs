@@ -1,0 +1,4 @@
+//! Geometry on the sphere and in the plane shared by the stages.
+pub mod geodesy;
+pub(crate) mod keyed_tree;
+pub mod overlay;

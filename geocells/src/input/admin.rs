@@ -1,0 +1,1025 @@
+//! Admin areas: the finest available level of the boundaries the user supplied.
+//!
+//! The user gives one to three levels (country, admin-1, admin-2), each a polygon file whose
+//! features carry a code and a name, and, below the country level, the codes of their parents.
+//! The areas that cells are built from are the *finest* features: every admin-2 feature, every
+//! admin-1 feature with no admin-2 children, and every country with no admin-1 children. So a
+//! world admin-1 file plus a US county file gives counties in the US and admin-1 areas elsewhere.
+//!
+//! Which columns hold the codes, names and parents is set per level in [`LevelSpec`] or
+//! detected from the file's column names ([`crate::input::columns`]: GADM, geoBoundaries, Natural
+//! Earth, US Census TIGER, us-atlas, and geocells' own names). A missing name falls back to the
+//! code, a missing parent name to the parent's code. When a parent level is given, a feature
+//! whose file names no parent, or a parent code that level does not have (us-atlas' state FIPS
+//! codes under Natural Earth admin-1), gets the parent area that holds its interior point
+//! ([`AdminNotes::parents_by_location`]), so parents are replaced by their children and nothing
+//! overlaps. An area's country is, in order: its country column (or
+//! [`LevelSpec::fixed_country`]; a country name column alone serves as the code too), its
+//! admin-1 parent's country, and otherwise the placeholder
+//! [`UNKNOWN_COUNTRY_CODE`] (`XXX`, "Unknown country"), shared by every area without a country so
+//! that their cells can still fuse with one another (cells never fuse across countries). The US
+//! sources (TIGER, us-atlas) are in `USA`. An admin-2 area without a parent column is its own
+//! admin-1 area.
+//!
+//! Each area's geometry is cleaned once, here:
+//! * features that share a code are merged into one area (multi-row countries are common),
+//!   their polygons dissolved with [`crate::geom::overlay::union`] where they touch or overlap; each
+//!   such code is listed in [`AdminNotes::duplicate_codes`] with the names seen;
+//! * rings that cross the antimeridian (consecutive longitudes more than 180 degrees apart, not
+//!   both on the ±180 map edge) are unwrapped, cut at 180 and wrapped back, so every area lies in
+//!   `[-180, 180]`;
+//! * invalid polygons (self-intersections, bow-ties) are repaired with geo's `MakeValid` (the
+//!   prepair method: a constrained Delaunay triangulation of the rings, keeping the triangles
+//!   inside by the odd-even rule), falling back to an i_overlay self-union;
+//! * rings are oriented counter-clockwise (holes clockwise), as RFC 7946 wants.
+//!
+//! Every repair is listed in [`AdminNotes`], which the report carries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use geo::line_intersection::{LineIntersection, line_intersection};
+use geo::{Area as _, BooleanOps, BoundingRect, Contains, MakeValid, Orient, orient::Direction};
+use geo_types::{Coord, Line, LineString, MultiPolygon, Polygon, Rect};
+use rstar::{AABB, RTree, RTreeObject};
+use thiserror::Error;
+
+use crate::input::boundaries::read_boundaries_with;
+use crate::input::columns::Columns;
+use crate::input::files::IoError;
+
+/// Errors while building admin areas.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// No boundary level was given.
+    #[error("no boundary file given: at least one level (country, admin-1 or admin-2) is needed")]
+    NoLevels,
+    /// A feature has an empty code.
+    #[error("{path}: feature {feature}: empty value in code column '{column}'")]
+    EmptyCode {
+        /// The file.
+        path: PathBuf,
+        /// The feature index.
+        feature: usize,
+        /// The code column.
+        column: String,
+    },
+    /// No area with a polygon of non-zero area is left.
+    #[error("no admin area with a non-empty polygon in the boundary files")]
+    NoAreas,
+    /// Reading a boundary file failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
+
+/// An admin level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Countries (admin-0).
+    Country = 0,
+    /// First-level subdivisions (states, provinces).
+    Admin1 = 1,
+    /// Second-level subdivisions (counties, districts).
+    Admin2 = 2,
+}
+
+impl Level {
+    /// `"country"`, `"admin1"` or `"admin2"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Country => "country",
+            Level::Admin1 => "admin1",
+            Level::Admin2 => "admin2",
+        }
+    }
+}
+
+/// One boundary file and the columns that hold its codes and names.
+///
+/// Every column is optional: `None` means detected from the file's own column names (GADM,
+/// geoBoundaries, Natural Earth, US Census TIGER, us-atlas and geocells' names are known; see
+/// [`crate::input::columns`]). Only the code is required; a missing name falls back to the code.
+/// Parent columns a level cannot have are ignored (admin-1 columns of a country or admin-1
+/// file, country columns of a country file).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LevelSpec {
+    /// The file (GeoParquet, GeoJSON or Shapefile).
+    pub path: PathBuf,
+    /// Column with the feature's own code (unique per area; rows sharing a code are merged and
+    /// reported in [`AdminNotes::duplicate_codes`]).
+    pub code_column: Option<String>,
+    /// Column with the feature's name.
+    pub name_column: Option<String>,
+    /// Column with the admin-1 code of the parent (admin-2 files).
+    pub admin1_code_column: Option<String>,
+    /// Column with the admin-1 name of the parent (admin-2 files; used when the admin-1 level
+    /// is not given).
+    pub admin1_name_column: Option<String>,
+    /// Column with the country code (admin-1 and admin-2 files).
+    pub country_code_column: Option<String>,
+    /// Column with the country name (used when the country level is not given).
+    pub country_name_column: Option<String>,
+    /// Country code and name of every feature of the file, in place of any country column.
+    pub fixed_country: Option<(String, String)>,
+}
+
+impl LevelSpec {
+    /// A boundary file whose columns are all detected.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            ..Self::default()
+        }
+    }
+    /// A country file; the same as [`LevelSpec::new`] (the level is the [`BoundarySpec`] field
+    /// it goes in).
+    pub fn country(path: impl Into<PathBuf>) -> Self {
+        Self::new(path)
+    }
+    /// An admin-1 file; the same as [`LevelSpec::new`].
+    pub fn admin1(path: impl Into<PathBuf>) -> Self {
+        Self::new(path)
+    }
+    /// An admin-2 file; the same as [`LevelSpec::new`].
+    pub fn admin2(path: impl Into<PathBuf>) -> Self {
+        Self::new(path)
+    }
+    /// Sets the code column.
+    #[must_use]
+    pub fn code_column(mut self, c: impl Into<String>) -> Self {
+        self.code_column = Some(c.into());
+        self
+    }
+    /// Sets the name column.
+    #[must_use]
+    pub fn name_column(mut self, c: impl Into<String>) -> Self {
+        self.name_column = Some(c.into());
+        self
+    }
+    /// Sets the parent admin-1 code column (`None`: detect).
+    #[must_use]
+    pub fn admin1_code_column(mut self, c: Option<String>) -> Self {
+        self.admin1_code_column = c;
+        self
+    }
+    /// Sets the parent admin-1 name column (`None`: detect).
+    #[must_use]
+    pub fn admin1_name_column(mut self, c: Option<String>) -> Self {
+        self.admin1_name_column = c;
+        self
+    }
+    /// Sets the country code column (`None`: detect).
+    #[must_use]
+    pub fn country_code_column(mut self, c: Option<String>) -> Self {
+        self.country_code_column = c;
+        self
+    }
+    /// Sets the country name column (`None`: detect).
+    #[must_use]
+    pub fn country_name_column(mut self, c: Option<String>) -> Self {
+        self.country_name_column = c;
+        self
+    }
+    /// Puts every feature of the file in one country (code, name), whatever its columns say.
+    #[must_use]
+    pub fn fixed_country(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
+        self.fixed_country = Some((code.into(), name.into()));
+        self
+    }
+}
+
+/// The boundary levels a run uses; any non-empty subset.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BoundarySpec {
+    /// Countries.
+    pub country: Option<LevelSpec>,
+    /// Admin-1.
+    pub admin1: Option<LevelSpec>,
+    /// Admin-2.
+    pub admin2: Option<LevelSpec>,
+}
+
+/// One finest-level admin area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    /// The level it comes from.
+    pub level: Level,
+    /// Its code (unique among areas).
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Admin-1 code (the area's own code for admin-1 areas, the country code for countries).
+    pub admin1_code: String,
+    /// Admin-1 name.
+    pub admin1_name: String,
+    /// Country code.
+    pub country_code: String,
+    /// Country name.
+    pub country_name: String,
+    /// Cleaned, valid, CCW-oriented polygons in lon/lat degrees within `[-180, 180]`.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Features of one file that share a code: they were merged into one area (their polygons
+/// dissolved), which keeps the first feature's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateCode {
+    /// The level.
+    pub level: Level,
+    /// The file.
+    pub path: PathBuf,
+    /// The shared code.
+    pub code: String,
+    /// The features' zero-based indices in the file.
+    pub features: Vec<usize>,
+    /// The distinct names seen, in file order (the first is the area's).
+    pub names: Vec<String>,
+}
+
+/// What was repaired or dropped while building areas; each entry names file and feature.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminNotes {
+    /// Codes shared by several features of one file (merged into one area).
+    pub duplicate_codes: Vec<DuplicateCode>,
+    /// Files whose features got the placeholder country [`UNKNOWN_COUNTRY_CODE`]: no country
+    /// column, no country level, no parent with a country.
+    pub unknown_country: Vec<String>,
+    /// Invalid polygons repaired.
+    pub repaired: Vec<String>,
+    /// Polygons cut at the antimeridian.
+    pub antimeridian_split: Vec<String>,
+    /// Features dropped because their polygons have no area.
+    pub dropped_empty: Vec<String>,
+    /// Parent areas replaced by their children (admin-1 by admin-2, country by admin-1).
+    pub replaced_parents: usize,
+    /// Overlaps between areas, resolved: each shared part stays with one area
+    /// ([`crate::input::topology::resolve_overlaps`]).
+    pub overlaps: Vec<crate::input::topology::Overlap>,
+    /// Land between areas that no area covers ([`crate::input::topology::measure_gaps`]).
+    pub gaps: crate::input::topology::GapSummary,
+    /// Parent codes found by location: areas whose file names no parent (country, or admin-1
+    /// for admin-2) got the area of the parent level that holds their interior point.
+    pub parents_by_location: usize,
+    /// Areas whose parent was looked for by location but that no parent area holds; they keep
+    /// the parent code their file gives, if any.
+    pub parents_not_located: Vec<String>,
+    /// Warnings of the boundary readers, each naming its file (e.g. a shapefile without `.prj`
+    /// read as lon/lat): `report.json`'s top-level `warnings`.
+    pub warnings: Vec<String>,
+}
+
+/// The finest admin areas, sorted by (country code, admin-1 code, code).
+#[derive(Debug, Clone)]
+pub struct AdminAreas {
+    /// The areas.
+    pub areas: Vec<Area>,
+    /// Repairs and drops.
+    pub notes: AdminNotes,
+    /// Input files, by level, for the report.
+    pub files: Vec<(Level, PathBuf)>,
+    /// The columns used for each level (same order as `files`).
+    pub columns: Vec<Columns>,
+}
+
+/// Country code of areas whose country cannot be known (no country column, no country level,
+/// no parent with a country): `XXX`, the ICAO 9303 code for an unspecified nationality. All such
+/// areas form one country, so their cells can fuse with each other; name the real country with
+/// [`LevelSpec::fixed_country`] (build_cells: `--admin1-fixed-country CODE:NAME`).
+pub const UNKNOWN_COUNTRY_CODE: &str = "XXX";
+/// Country name of areas in [`UNKNOWN_COUNTRY_CODE`].
+pub const UNKNOWN_COUNTRY_NAME: &str = "Unknown country";
+
+struct RawArea {
+    code: String,
+    name: String,
+    admin1_code: Option<String>,
+    admin1_name: Option<String>,
+    country_code: Option<String>,
+    country_name: Option<String>,
+    geometry: MultiPolygon<f64>,
+}
+
+fn read_level(
+    level: Level,
+    spec: &LevelSpec,
+    notes: &mut AdminNotes,
+) -> Result<(Vec<RawArea>, Columns), AdminError> {
+    let mut columns: Option<Columns> = None;
+    let file = read_boundaries_with(&spec.path, |available| {
+        let c = Columns::detect(level, spec, available)?;
+        let needed = c.needed();
+        columns = Some(c);
+        Ok(needed)
+    })?;
+    let Some(mut columns) = columns else {
+        return Err(IoError::Empty {
+            path: spec.path.clone(),
+            what: "attribute columns",
+        }
+        .into());
+    };
+    columns.settle(spec, &file.features);
+    notes.warnings.extend(file.warnings);
+    let mut by_code: BTreeMap<String, RawArea> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    // Features of each code, and the distinct names seen.
+    let mut seen: BTreeMap<String, (Vec<usize>, Vec<String>)> = BTreeMap::new();
+    for f in file.features {
+        let v = columns.values(&f.props);
+        let code = v.code;
+        if code.is_empty() {
+            return Err(AdminError::EmptyCode {
+                path: spec.path.clone(),
+                feature: f.index,
+                column: columns.code.clone(),
+            });
+        }
+        let label = format!("{}: feature {} ({code})", spec.path.display(), f.index);
+        let geometry = clean_geometry(f.geometry, &label, notes);
+        let name = v.name.unwrap_or_else(|| code.clone());
+        let entry = seen.entry(code.clone()).or_default();
+        entry.0.push(f.index);
+        if !entry.1.contains(&name) {
+            entry.1.push(name.clone());
+        }
+        match by_code.get_mut(&code) {
+            Some(existing) => existing.geometry.0.extend(geometry.0),
+            None => {
+                order.push(code.clone());
+                by_code.insert(
+                    code.clone(),
+                    RawArea {
+                        code,
+                        name,
+                        admin1_code: v.admin1_code,
+                        admin1_name: v.admin1_name,
+                        // A country name alone identifies the country too.
+                        country_code: v.country_code.or_else(|| v.country_name.clone()),
+                        country_name: v.country_name,
+                        geometry,
+                    },
+                );
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    for code in order {
+        if let Some((features, names)) = seen.remove(&code)
+            && features.len() > 1
+        {
+            notes.duplicate_codes.push(DuplicateCode {
+                level,
+                path: spec.path.clone(),
+                code: code.clone(),
+                features,
+                names,
+            });
+        }
+        if let Some(mut a) = by_code.remove(&code) {
+            if a.geometry.0.is_empty() || a.geometry.unsigned_area() == 0.0 {
+                notes.dropped_empty.push(format!(
+                    "{}: {} ({})",
+                    spec.path.display(),
+                    a.code,
+                    a.name
+                ));
+                continue;
+            }
+            // Parts merged from several rows may touch or overlap: dissolve them.
+            if a.geometry.0.len() > 1 && !is_valid_fast(&a.geometry) {
+                a.geometry = orient(crate::geom::overlay::union(a.geometry.0.iter()));
+            }
+            out.push(a);
+        }
+    }
+    Ok((out, columns))
+}
+
+/// Which parent code [`locate_parents`] fills in.
+#[derive(Clone, Copy)]
+enum Parent {
+    Country,
+    Admin1,
+}
+
+/// Gives each child that `needs` it the code (country or admin-1, per `kind`) of the parent
+/// whose polygons hold the child's interior point (the lowest index if several do); children
+/// in no parent keep theirs and are listed in `missed` as "code (name)". Returns how many were
+/// found.
+fn locate_parents(
+    children: &mut [RawArea],
+    parents: &[RawArea],
+    kind: Parent,
+    needs: impl Fn(&RawArea) -> bool,
+    missed: &mut Vec<String>,
+) -> usize {
+    use geo::InteriorPoint;
+    if parents.is_empty() || !children.iter().any(&needs) {
+        return 0;
+    }
+    let boxes: Vec<_> = parents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.geometry.bounding_rect().map(|r| {
+                rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    i,
+                )
+            })
+        })
+        .collect();
+    let tree = RTree::bulk_load(boxes);
+    let mut found = 0;
+    for c in children.iter_mut().filter(|c| needs(c)) {
+        let Some(pt) = c.geometry.interior_point() else {
+            missed.push(format!("{} ({})", c.code, c.name));
+            continue;
+        };
+        let mut hits: Vec<usize> = tree
+            .locate_all_at_point(&[pt.x(), pt.y()])
+            .map(|b| b.data)
+            .filter(|&i| geo::Intersects::intersects(&parents[i].geometry, &pt))
+            .collect();
+        hits.sort_unstable();
+        let Some(&p) = hits.first() else {
+            missed.push(format!("{} ({})", c.code, c.name));
+            continue;
+        };
+        let code = Some(parents[p].code.clone());
+        match kind {
+            Parent::Country => c.country_code = code,
+            Parent::Admin1 => c.admin1_code = code,
+        }
+        found += 1;
+    }
+    found
+}
+
+/// Builds the finest admin areas from the given levels.
+///
+/// # Errors
+/// [`AdminError`] when no level is given, a file cannot be read, a code is empty, or nothing is
+/// left.
+pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
+    let mut notes = AdminNotes::default();
+    let mut files = Vec::new();
+    let mut columns = Vec::new();
+    let mut levels: Vec<Vec<RawArea>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    for (level, s) in [
+        (Level::Country, &spec.country),
+        (Level::Admin1, &spec.admin1),
+        (Level::Admin2, &spec.admin2),
+    ] {
+        if let Some(s) = s {
+            files.push((level, s.path.clone()));
+            let (areas, c) = read_level(level, s, &mut notes)?;
+            levels[level as usize] = areas;
+            columns.push(c);
+        }
+    }
+    if files.is_empty() {
+        return Err(AdminError::NoLevels);
+    }
+    let [countries, mut admin1, mut admin2] = [
+        std::mem::take(&mut levels[0]),
+        std::mem::take(&mut levels[1]),
+        std::mem::take(&mut levels[2]),
+    ];
+    // Children whose file names no parent, or a code the parent level does not have (us-atlas
+    // state FIPS codes under Natural Earth admin-1), get the parent that holds them.
+    let codes =
+        |level: &[RawArea]| -> BTreeSet<String> { level.iter().map(|a| a.code.clone()).collect() };
+    let (country_codes, admin1_codes) = (codes(&countries), codes(&admin1));
+    let unknown_in = |set: &BTreeSet<String>, code: &Option<String>| {
+        code.as_ref().is_none_or(|c| !set.contains(c))
+    };
+    let mut missed = [Vec::new(), Vec::new(), Vec::new()];
+    notes.parents_by_location += locate_parents(
+        &mut admin1,
+        &countries,
+        Parent::Country,
+        |a| unknown_in(&country_codes, &a.country_code),
+        &mut missed[0],
+    );
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &admin1,
+        Parent::Admin1,
+        |a| unknown_in(&admin1_codes, &a.admin1_code),
+        &mut missed[1],
+    );
+    let admin1_with_country: BTreeSet<String> = admin1
+        .iter()
+        .filter(|a| a.country_code.is_some())
+        .map(|a| a.code.clone())
+        .collect();
+    notes.parents_by_location += locate_parents(
+        &mut admin2,
+        &countries,
+        Parent::Country,
+        |a| {
+            unknown_in(&country_codes, &a.country_code)
+                && unknown_in(&admin1_with_country, &a.admin1_code)
+        },
+        &mut missed[2],
+    );
+    for ((child, parent), missed) in [
+        (&spec.admin1, Level::Country),
+        (&spec.admin2, Level::Admin1),
+        (&spec.admin2, Level::Country),
+    ]
+    .into_iter()
+    .zip(missed)
+    {
+        if let Some(child) = child {
+            notes
+                .parents_not_located
+                .extend(missed.into_iter().map(|m| {
+                    format!(
+                        "{}: {m}: in no {} area",
+                        child.path.display(),
+                        parent.as_str()
+                    )
+                }));
+        }
+    }
+    let country_names: BTreeMap<String, String> = countries
+        .iter()
+        .map(|c| (c.code.clone(), c.name.clone()))
+        .collect();
+    let admin1_info: BTreeMap<String, (String, Option<String>, Option<String>)> = admin1
+        .iter()
+        .map(|a| {
+            (
+                a.code.clone(),
+                (
+                    a.name.clone(),
+                    a.country_code.clone(),
+                    a.country_name.clone(),
+                ),
+            )
+        })
+        .collect();
+    let parents_of_admin2: BTreeSet<String> = admin2
+        .iter()
+        .filter_map(|a| a.admin1_code.clone())
+        .collect();
+    let countries_with_children: BTreeSet<String> = admin1
+        .iter()
+        .chain(admin2.iter())
+        .filter_map(|a| a.country_code.clone())
+        .collect();
+
+    // Areas per level that got the placeholder country, and its name.
+    let mut unknown = [0usize; 3];
+    let unknown_name = |code: &str| {
+        if code == UNKNOWN_COUNTRY_CODE {
+            UNKNOWN_COUNTRY_NAME.to_string()
+        } else {
+            code.to_string()
+        }
+    };
+    let mut areas = Vec::new();
+    for c in countries {
+        if countries_with_children.contains(&c.code) {
+            notes.replaced_parents += 1;
+            continue;
+        }
+        areas.push(Area {
+            level: Level::Country,
+            admin1_code: c.code.clone(),
+            admin1_name: c.name.clone(),
+            country_code: c.code.clone(),
+            country_name: c.name.clone(),
+            code: c.code,
+            name: c.name,
+            geometry: c.geometry,
+        });
+    }
+    for a in admin1 {
+        if parents_of_admin2.contains(&a.code) {
+            notes.replaced_parents += 1;
+            continue;
+        }
+        let country_code = a.country_code.clone().unwrap_or_else(|| {
+            unknown[1] += 1;
+            UNKNOWN_COUNTRY_CODE.into()
+        });
+        let country_name = country_names
+            .get(&country_code)
+            .cloned()
+            .or(a.country_name.clone())
+            .unwrap_or_else(|| unknown_name(&country_code));
+        areas.push(Area {
+            level: Level::Admin1,
+            admin1_code: a.code.clone(),
+            admin1_name: a.name.clone(),
+            country_code,
+            country_name,
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+        });
+    }
+    for a in admin2 {
+        let admin1_code = a.admin1_code.clone().unwrap_or_else(|| a.code.clone());
+        let parent = admin1_info.get(&admin1_code);
+        // Without a parent column the area is its own admin-1 area, name included.
+        let own_name = a.admin1_code.is_none().then(|| a.name.clone());
+        let admin1_name = parent
+            .map(|p| p.0.clone())
+            .or(a.admin1_name.clone())
+            .or(own_name)
+            .unwrap_or_else(|| admin1_code.clone());
+        let country_code = a
+            .country_code
+            .clone()
+            .or_else(|| parent.and_then(|p| p.1.clone()))
+            .unwrap_or_else(|| {
+                unknown[2] += 1;
+                UNKNOWN_COUNTRY_CODE.into()
+            });
+        let country_name = country_names
+            .get(&country_code)
+            .cloned()
+            .or_else(|| parent.and_then(|p| p.2.clone()))
+            .or(a.country_name.clone())
+            .unwrap_or_else(|| unknown_name(&country_code));
+        areas.push(Area {
+            level: Level::Admin2,
+            admin1_code,
+            admin1_name,
+            country_code,
+            country_name,
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+        });
+    }
+    for (level, path) in &files {
+        let n = unknown[*level as usize];
+        if n > 0 {
+            notes.unknown_country.push(format!(
+                "{}: {n} {} areas have no country (no country column, no parent with one): country {UNKNOWN_COUNTRY_CODE} ({UNKNOWN_COUNTRY_NAME})",
+                path.display(),
+                level.as_str()
+            ));
+        }
+    }
+    if areas.is_empty() {
+        return Err(AdminError::NoAreas);
+    }
+    areas.sort_by(|a, b| {
+        (&a.country_code, &a.admin1_code, a.level, &a.code).cmp(&(
+            &b.country_code,
+            &b.admin1_code,
+            b.level,
+            &b.code,
+        ))
+    });
+    // Codes must be unique across levels too: a clash would make two areas indistinguishable.
+    areas.dedup_by(|b, a| {
+        if a.code == b.code && a.level == b.level {
+            a.geometry.0.append(&mut b.geometry.0);
+            true
+        } else {
+            false
+        }
+    });
+    // Overlapping neighbours: the shared part stays with the first area (crate::input::topology).
+    notes.overlaps = crate::input::topology::resolve_overlaps(&mut areas);
+    areas.retain(|a| {
+        let keep = !a.geometry.0.is_empty();
+        if !keep {
+            notes
+                .dropped_empty
+                .push(format!("{} (covered by earlier areas)", a.code));
+        }
+        keep
+    });
+    if areas.is_empty() {
+        return Err(AdminError::NoAreas);
+    }
+    notes.gaps = crate::input::topology::measure_gaps(&areas);
+    Ok(AdminAreas {
+        areas,
+        notes,
+        files,
+        columns,
+    })
+}
+
+/// Orients a multipolygon: exteriors counter-clockwise, holes clockwise (RFC 7946).
+pub fn orient(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    mp.orient(Direction::Default)
+}
+
+/// Cleans one feature's polygons: antimeridian cut, repair, orientation. Records what it did.
+pub fn clean_geometry(
+    mp: MultiPolygon<f64>,
+    label: &str,
+    notes: &mut AdminNotes,
+) -> MultiPolygon<f64> {
+    let mut out: Vec<Polygon<f64>> = Vec::new();
+    let mut split = false;
+    for poly in mp.0 {
+        let poly = drop_degenerate_rings(poly);
+        if poly.exterior().0.len() < 4 {
+            continue;
+        }
+        if crosses_antimeridian(&poly) {
+            split = true;
+            out.extend(cut_at_antimeridian(&poly).0);
+        } else {
+            out.push(poly);
+        }
+    }
+    if split {
+        notes.antimeridian_split.push(label.to_string());
+    }
+    let mut mp = MultiPolygon::new(out);
+    if !is_valid_fast(&mp) {
+        notes.repaired.push(label.to_string());
+        mp = repair(&mp);
+    }
+    orient(mp)
+}
+
+/// Repairs an invalid multipolygon: each polygon with geo's `MakeValid` (prepair), then the
+/// parts dissolved with [`crate::geom::overlay::union`]; polygons `MakeValid` refuses go through the
+/// union alone (non-zero fill).
+pub fn repair(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    let mut parts: Vec<Polygon<f64>> = Vec::new();
+    for p in &mp.0 {
+        if is_valid_fast(&MultiPolygon::new(vec![p.clone()])) {
+            parts.push(p.clone());
+            continue;
+        }
+        match p.make_valid() {
+            Ok(fixed) => parts.extend(fixed.0),
+            Err(_) => parts.extend(
+                MultiPolygon::new(vec![p.clone()])
+                    .union(&MultiPolygon::new(vec![]))
+                    .0,
+            ),
+        }
+    }
+    let mut fixed = crate::geom::overlay::union(parts.iter());
+    fixed.0.retain(|p| p.unsigned_area() > 0.0);
+    fixed
+}
+
+#[derive(Clone, Copy)]
+struct RingSeg {
+    line: Line<f64>,
+    /// (polygon, ring) the segment belongs to.
+    ring: (u32, u32),
+    /// Position in the ring and the ring's segment count.
+    pos: u32,
+    len: u32,
+}
+
+impl RTreeObject for RingSeg {
+    type Envelope = AABB<[f64; 2]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_corners(
+            [self.line.start.x, self.line.start.y],
+            [self.line.end.x, self.line.end.y],
+        )
+    }
+}
+
+/// A validity test for polygonal areas in `O(s log s)` for `s` segments (geo's `Validation`
+/// tests ring self-intersection pairwise, which took a minute on Natural Earth admin-1).
+///
+/// Invalid when: a ring has fewer than 4 points or non-finite coordinates; two segments of
+/// one ring cross, overlap, or touch anywhere but at their shared vertex; segments of two rings
+/// cross properly or overlap along a line; a polygon's shell starts inside another polygon of
+/// the same multipolygon (nested shells); a hole starts outside its shell. Rings of different
+/// rings touching at single points are allowed, as in the OGC model.
+///
+/// ```
+/// use geo::wkt;
+/// assert!(geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 1. 0., 1. 1., 0. 1., 0. 0.))))));
+/// assert!(!geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 2. 2., 2. 0., 0. 2., 0. 0.))))));
+/// ```
+pub fn is_valid_fast(mp: &MultiPolygon<f64>) -> bool {
+    let mut segs = Vec::new();
+    for (pi, p) in mp.0.iter().enumerate() {
+        for (ri, ring) in std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .enumerate()
+        {
+            let c = &ring.0;
+            if c.len() < 4 || c.first() != c.last() {
+                return false;
+            }
+            if c.iter().any(|c| !(c.x.is_finite() && c.y.is_finite())) {
+                return false;
+            }
+            let len = (c.len() - 1) as u32;
+            for (k, w) in c.windows(2).enumerate() {
+                if w[0] == w[1] {
+                    return false;
+                }
+                segs.push(RingSeg {
+                    line: Line::new(w[0], w[1]),
+                    ring: (pi as u32, ri as u32),
+                    pos: k as u32,
+                    len,
+                });
+            }
+        }
+    }
+    let tree = RTree::bulk_load(segs.clone());
+    for a in &segs {
+        for b in tree.locate_in_envelope_intersecting(&a.envelope()) {
+            // Each unordered pair once: compare by (ring, pos).
+            if (b.ring, b.pos) <= (a.ring, a.pos) {
+                continue;
+            }
+            let Some(x) = line_intersection(a.line, b.line) else {
+                continue;
+            };
+            let same_ring = a.ring == b.ring;
+            let adjacent = same_ring && (a.pos + 1 == b.pos || (a.pos == 0 && b.pos + 1 == a.len));
+            match x {
+                LineIntersection::Collinear { .. } => return false,
+                LineIntersection::SinglePoint {
+                    is_proper: true, ..
+                } => return false,
+                LineIntersection::SinglePoint {
+                    is_proper: false, ..
+                } => {
+                    if same_ring && !adjacent {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    // Nesting: holes inside their shell, shells not inside one another.
+    for p in &mp.0 {
+        let shell = Polygon::new(p.exterior().clone(), vec![]);
+        for hole in p.interiors() {
+            if hole.0.iter().all(|c| !shell.contains(c)) {
+                return false;
+            }
+        }
+    }
+    if mp.0.len() > 1 {
+        let boxes: Vec<_> =
+            mp.0.iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    p.bounding_rect().map(|r| {
+                        rstar::primitives::GeomWithData::new(
+                            rstar::primitives::Rectangle::from_corners(
+                                [r.min().x, r.min().y],
+                                [r.max().x, r.max().y],
+                            ),
+                            i,
+                        )
+                    })
+                })
+                .collect();
+        let tree = RTree::bulk_load(boxes);
+        for (i, p) in mp.0.iter().enumerate() {
+            // A vertex of this shell not on any other ring tells whether it is inside another.
+            for c in p.exterior().0.iter().take(3) {
+                for other in tree
+                    .locate_all_at_point(&[c.x, c.y])
+                    .filter(|o| o.data != i)
+                {
+                    if mp.0[other.data].contains(c) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+fn drop_degenerate_rings(p: Polygon<f64>) -> Polygon<f64> {
+    let (ext, ints) = p.into_inner();
+    let dedup = |ls: LineString<f64>| {
+        let mut v: Vec<Coord<f64>> = Vec::with_capacity(ls.0.len());
+        for c in ls.0 {
+            if !(c.x.is_finite() && c.y.is_finite()) {
+                continue;
+            }
+            if v.last() != Some(&c) {
+                v.push(c);
+            }
+        }
+        if v.len() >= 3 && v.first() != v.last() {
+            let first = v[0];
+            v.push(first);
+        }
+        LineString::new(v)
+    };
+    let ext = dedup(ext);
+    let ints = ints
+        .into_iter()
+        .map(dedup)
+        .filter(|r| r.0.len() >= 4)
+        .collect();
+    Polygon::new(ext, ints)
+}
+
+/// True when a consecutive pair of exterior vertices is more than 180 degrees of longitude
+/// apart and not both on the ±180 map edge (a polygon around a pole, like Antarctica, runs
+/// along that edge legitimately).
+pub fn crosses_antimeridian(p: &Polygon<f64>) -> bool {
+    p.exterior().0.windows(2).any(|w| {
+        (w[1].x - w[0].x).abs() > 180.0 && !(w[0].x.abs() == 180.0 && w[1].x.abs() == 180.0)
+    })
+}
+
+/// Cuts a polygon whose rings cross the antimeridian into parts within `[-180, 180]`:
+/// longitudes are shifted into `[0, 360)`, the shape is clipped to the two hemispheres of
+/// the shifted frame and the eastern part is moved back by 360 degrees.
+pub fn cut_at_antimeridian(p: &Polygon<f64>) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    let shifted = p.map_coords(|c| Coord {
+        x: if c.x < 0.0 { c.x + 360.0 } else { c.x },
+        y: c.y,
+    });
+    let shifted = MultiPolygon::new(vec![shifted]);
+    let west = Rect::new(Coord { x: 0.0, y: -90.0 }, Coord { x: 180.0, y: 90.0 }).to_polygon();
+    let east = Rect::new(Coord { x: 180.0, y: -90.0 }, Coord { x: 360.0, y: 90.0 }).to_polygon();
+    let mut parts = shifted.intersection(&MultiPolygon::new(vec![west])).0;
+    let east_part = shifted
+        .intersection(&MultiPolygon::new(vec![east]))
+        .map_coords(|c| Coord {
+            x: c.x - 360.0,
+            y: c.y,
+        });
+    parts.extend(east_part.0);
+    parts.retain(|p| p.unsigned_area() > 0.0);
+    // The overlay rounds to its grid, which can put the cut a hair beyond ±180: clamp.
+    MultiPolygon::new(parts).map_coords(|c| Coord {
+        x: c.x.clamp(-180.0, 180.0),
+        y: c.y,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::wkt;
+
+    #[test]
+    fn antimeridian_polygon_is_cut_in_two() {
+        let p = wkt!(POLYGON((
+            179.0 - 17.0,
+            -179.0 - 17.0,
+            -179.0 - 16.0,
+            179.0 - 16.0,
+            179.0 - 17.0
+        )));
+        assert!(crosses_antimeridian(&p));
+        let cut = cut_at_antimeridian(&p);
+        assert_eq!(cut.0.len(), 2);
+        for part in &cut.0 {
+            let b = geo::BoundingRect::bounding_rect(part).expect("bbox");
+            assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
+            assert!((part.unsigned_area() - 1.0).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn polar_ring_along_the_map_edge_is_not_cut() {
+        let p = wkt!(POLYGON((
+            -180.0 - 90.0,
+            180.0 - 90.0,
+            180.0 - 70.0,
+            -180.0 - 70.0,
+            -180.0 - 90.0
+        )));
+        assert!(!crosses_antimeridian(&p));
+    }
+
+    #[test]
+    fn bow_tie_is_repaired_into_two_triangles() {
+        let bow = wkt!(MULTIPOLYGON(((0.0 0.0, 2.0 2.0, 2.0 0.0, 0.0 2.0, 0.0 0.0))));
+        assert!(!is_valid_fast(&bow));
+        assert!(!geo::Validation::is_valid(&bow));
+        let mut notes = AdminNotes::default();
+        let fixed = clean_geometry(bow, "bow", &mut notes);
+        assert!(is_valid_fast(&fixed));
+        assert!(geo::Validation::is_valid(&fixed));
+        assert_eq!(notes.repaired, vec!["bow".to_string()]);
+        assert!(
+            (fixed.unsigned_area() - 2.0).abs() < 1e-9,
+            "{}",
+            fixed.unsigned_area()
+        );
+    }
+}

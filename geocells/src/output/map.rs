@@ -1,0 +1,1102 @@
+//! A PNG preview map of the cells: an equirectangular world (or the cells' extent), each cell
+//! filled with its own colour, borders in dark grey, optionally the points as dots, a caption
+//! box (what the map shows, in a built-in 5 x 7 pixel font) and a scale bar, each in a left
+//! corner unless it would hide part of the map there and the right corner is clear.
+//!
+//! The longitude window is the narrowest one holding every polygon of the cells, across the
+//! antimeridian when that is narrower ([`lon_window`]): a set with the Aleutians, Fiji or Guam
+//! is drawn as one piece, not stretched over the whole world.
+//!
+//! Polygons are filled with an even-odd scanline rule (an edge table, `O(e + c)` for `e` edges
+//! and `c` row crossings); the PNG is written with a deflate stream (flate2) and CRCs
+//! (crc32fast), both already in the dependency tree. Colours come from the cell id through
+//! SplitMix64, so the same cells always give the same picture.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use geo_types::{Coord, MultiPolygon};
+
+use crate::output::export::{ExportError, write_atomic};
+use crate::partition::cells::CellSet;
+
+/// What to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapParams {
+    /// Width in pixels (height follows from the extent).
+    pub width: u32,
+    /// Draw the points as dots.
+    pub points: bool,
+    /// Caption lines drawn in a box at the top left, or the top right when the box would hide
+    /// part of the map at the left and nothing at the right (upper-cased; characters outside `0-9 A-Z . , : - / ( ) = % + < > _ # ?` print
+    /// as `?`). Empty: no box.
+    pub caption: Vec<String>,
+    /// Draw a scale bar (km at the map's middle latitude) at the bottom left, or the bottom
+    /// right when its box would hide part of the map at the left and nothing at the right.
+    pub scale_bar: bool,
+    /// Text chunks (`tEXt`: keyword, text; Latin-1) written into the PNG, e.g. the run id.
+    pub text: Vec<(String, String)>,
+}
+
+impl Default for MapParams {
+    fn default() -> Self {
+        Self {
+            width: 2400,
+            points: false,
+            caption: Vec::new(),
+            scale_bar: true,
+            text: Vec::new(),
+        }
+    }
+}
+
+/// The widest map drawn, in pixels.
+pub const MAX_WIDTH: u32 = 10_000;
+/// The most pixels drawn: a taller extent is drawn narrower than asked to stay below it
+/// (about 6 bytes a pixel are held while encoding, so at most about 300 MB).
+pub const MAX_PIXELS: usize = 50_000_000;
+
+impl MapParams {
+    /// Checks the width (16 to [`MAX_WIDTH`] pixels).
+    ///
+    /// # Errors
+    /// [`ExportError::BadParam`].
+    pub fn validate(&self) -> Result<(), ExportError> {
+        if !(16..=MAX_WIDTH).contains(&self.width) {
+            return Err(ExportError::BadParam {
+                name: "map width",
+                value: self.width.to_string(),
+                allowed: format!("16 to {MAX_WIDTH} pixels"),
+            });
+        }
+        Ok(())
+    }
+    /// Sets [`MapParams::width`].
+    pub fn width(mut self, v: u32) -> Self {
+        self.width = v;
+        self
+    }
+    /// Sets [`MapParams::points`].
+    pub fn points(mut self, v: bool) -> Self {
+        self.points = v;
+        self
+    }
+    /// Sets [`MapParams::caption`].
+    pub fn caption(mut self, v: Vec<String>) -> Self {
+        self.caption = v;
+        self
+    }
+    /// Sets [`MapParams::scale_bar`].
+    pub fn scale_bar(mut self, v: bool) -> Self {
+        self.scale_bar = v;
+        self
+    }
+}
+
+/// A 5 x 7 pixel font: rows top to bottom, bit 4 the leftmost pixel. Sorted by character.
+const FONT: [(char, [u8; 7]); 52] = [
+    (
+        ' ',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '#',
+        [
+            0b01010, 0b01010, 0b11111, 0b01010, 0b11111, 0b01010, 0b01010,
+        ],
+    ),
+    (
+        '%',
+        [
+            0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011,
+        ],
+    ),
+    (
+        '(',
+        [
+            0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010,
+        ],
+    ),
+    (
+        ')',
+        [
+            0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '+',
+        [
+            0b00000, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000,
+        ],
+    ),
+    (
+        ',',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '-',
+        [
+            0b00000, 0b00000, 0b00000, 0b11111, 0b00000, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '.',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b01100,
+        ],
+    ),
+    (
+        '/',
+        [
+            0b00000, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b00000,
+        ],
+    ),
+    (
+        '0',
+        [
+            0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '1',
+        [
+            0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        '2',
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111,
+        ],
+    ),
+    (
+        '3',
+        [
+            0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '4',
+        [
+            0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010,
+        ],
+    ),
+    (
+        '5',
+        [
+            0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '6',
+        [
+            0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '7',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000,
+        ],
+    ),
+    (
+        '8',
+        [
+            0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        '9',
+        [
+            0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100,
+        ],
+    ),
+    (
+        ':',
+        [
+            0b00000, 0b01100, 0b01100, 0b00000, 0b01100, 0b01100, 0b00000,
+        ],
+    ),
+    (
+        '<',
+        [
+            0b00010, 0b00100, 0b01000, 0b10000, 0b01000, 0b00100, 0b00010,
+        ],
+    ),
+    (
+        '=',
+        [
+            0b00000, 0b00000, 0b11111, 0b00000, 0b11111, 0b00000, 0b00000,
+        ],
+    ),
+    (
+        '>',
+        [
+            0b01000, 0b00100, 0b00010, 0b00001, 0b00010, 0b00100, 0b01000,
+        ],
+    ),
+    (
+        '?',
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b00000, 0b00100,
+        ],
+    ),
+    (
+        'A',
+        [
+            0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'B',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110,
+        ],
+    ),
+    (
+        'C',
+        [
+            0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'D',
+        [
+            0b11100, 0b10010, 0b10001, 0b10001, 0b10001, 0b10010, 0b11100,
+        ],
+    ),
+    (
+        'E',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'F',
+        [
+            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'G',
+        [
+            0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111,
+        ],
+    ),
+    (
+        'H',
+        [
+            0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'I',
+        [
+            0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+    ),
+    (
+        'J',
+        [
+            0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100,
+        ],
+    ),
+    (
+        'K',
+        [
+            0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'L',
+        [
+            0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        'M',
+        [
+            0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'N',
+        [
+            0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'O',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'P',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000,
+        ],
+    ),
+    (
+        'Q',
+        [
+            0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101,
+        ],
+    ),
+    (
+        'R',
+        [
+            0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001,
+        ],
+    ),
+    (
+        'S',
+        [
+            0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110,
+        ],
+    ),
+    (
+        'T',
+        [
+            0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'U',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
+        ],
+    ),
+    (
+        'V',
+        [
+            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100,
+        ],
+    ),
+    (
+        'W',
+        [
+            0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010,
+        ],
+    ),
+    (
+        'X',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001,
+        ],
+    ),
+    (
+        'Y',
+        [
+            0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100,
+        ],
+    ),
+    (
+        'Z',
+        [
+            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111,
+        ],
+    ),
+    (
+        '_',
+        [
+            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b11111,
+        ],
+    ),
+];
+
+/// The glyph of `c` (upper-cased), `?` for characters the font lacks.
+fn glyph(c: char) -> [u8; 7] {
+    let c = c.to_ascii_uppercase();
+    let find = |c: char| FONT.binary_search_by(|g| g.0.cmp(&c)).ok();
+    let i = find(c).or_else(|| find('?')).unwrap_or(0);
+    FONT[i].1
+}
+
+/// The background colour.
+const SEA: [u8; 3] = [214, 230, 242];
+
+/// A longitude window of the map ([`lon_window`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonWindow {
+    /// Western edge in degrees, in `[-180, 180]`.
+    pub west: f64,
+    /// Eastern edge in degrees, above 180 when the window crosses the antimeridian.
+    pub east: f64,
+    /// Longitudes below this are drawn 360° further east (in the middle of the empty gap west
+    /// of `west`); `-inf` when the window does not cross the antimeridian.
+    pub cut: f64,
+}
+
+impl LonWindow {
+    /// Whether the window crosses the antimeridian (some longitudes are drawn shifted).
+    pub fn crosses_antimeridian(&self) -> bool {
+        self.cut.is_finite()
+    }
+
+    /// Width in degrees.
+    pub fn width(&self) -> f64 {
+        self.east - self.west
+    }
+
+    /// `lon` as drawn in this window: shifted by 360° east if below [`LonWindow::cut`].
+    pub fn unwrap(&self, lon: f64) -> f64 {
+        if lon < self.cut { lon + 360.0 } else { lon }
+    }
+}
+
+/// The narrowest longitude window holding the intervals `[west, east]` (degrees in
+/// `[-180, 180]`, e.g. the polygons' bounding boxes): the circle of longitudes without its
+/// largest empty gap. When that gap is the one across ±180 (or ties with it) the window is
+/// simply `[min west, max east]`; otherwise it crosses the antimeridian and runs from the
+/// gap's eastern end to its western end plus 360°. `None` for no intervals.
+///
+/// Intervals touching ±180 on both sides (Alaska with the Aleutians, Fiji, Chukotka) leave no
+/// gap there, so the window crosses the antimeridian unless a wider gap lies elsewhere.
+///
+/// ```
+/// use geocells::map::lon_window;
+/// // The Aleutians (172°E to 180 and -180 to -130) and the contiguous US.
+/// let w = lon_window(&[(172.0, 180.0), (-180.0, -130.0), (-125.0, -65.0)]).unwrap();
+/// assert!(w.crosses_antimeridian());
+/// assert_eq!((w.west, w.east), (172.0, 295.0));
+/// assert_eq!(w.unwrap(-100.0), 260.0);
+/// // Europe: no crossing.
+/// let w = lon_window(&[(-10.0, 30.0), (25.0, 40.0)]).unwrap();
+/// assert_eq!((w.west, w.east, w.crosses_antimeridian()), (-10.0, 40.0, false));
+/// ```
+///
+/// `O(n log n)` for `n` intervals.
+pub fn lon_window(intervals: &[(f64, f64)]) -> Option<LonWindow> {
+    let mut sorted: Vec<(f64, f64)> = intervals
+        .iter()
+        .copied()
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .collect();
+    sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+    let first = *sorted.first()?;
+    // Merge overlapping intervals; track the widest gap between consecutive ones.
+    let mut end = first.1;
+    let mut widest: Option<(f64, f64)> = None; // (gap start, gap end)
+    for &(a, b) in &sorted[1..] {
+        if a > end && widest.is_none_or(|(s, e)| a - end > e - s) {
+            widest = Some((end, a));
+        }
+        end = end.max(b);
+    }
+    // The gap across ±180, from the easternmost end round to the westernmost start.
+    let wrap_gap = first.0 + 360.0 - end;
+    match widest {
+        Some((s, e)) if e - s > wrap_gap => Some(LonWindow {
+            west: e,
+            east: s + 360.0,
+            cut: (s + e) / 2.0,
+        }),
+        _ => Some(LonWindow {
+            west: first.0,
+            east: end,
+            cut: f64::NEG_INFINITY,
+        }),
+    }
+}
+
+/// An RGB raster in lon/lat.
+struct Canvas {
+    w: usize,
+    h: usize,
+    x0: f64,
+    y1: f64,
+    scale: f64,
+    /// Longitudes below this are drawn 360° further east ([`LonWindow::cut`]).
+    cut: f64,
+    px: Vec<[u8; 3]>,
+}
+
+impl Canvas {
+    fn to_px(&self, c: Coord<f64>) -> (f64, f64) {
+        let x = if c.x < self.cut { c.x + 360.0 } else { c.x };
+        ((x - self.x0) * self.scale, (self.y1 - c.y) * self.scale)
+    }
+
+    fn fill(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
+        // Rows crossed by each edge, all rings together (even-odd: holes stay empty).
+        let mut rows: Vec<Vec<f64>> = vec![Vec::new(); self.h];
+        for p in &mp.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b) = (self.to_px(w[0]), self.to_px(w[1]));
+                    let (top, bottom) = if a.1 <= b.1 { (a, b) } else { (b, a) };
+                    // Pixel rows whose centre y + 0.5 lies in [top.y, bottom.y).
+                    let first = (top.1 - 0.5).ceil().max(0.0) as usize;
+                    let last = ((bottom.1 - 0.5).ceil() as isize).min(self.h as isize);
+                    let last = (last.max(0) as usize).max(first);
+                    for (r, xs) in rows.iter_mut().enumerate().take(last).skip(first) {
+                        let y = r as f64 + 0.5;
+                        let t = (y - top.1) / (bottom.1 - top.1);
+                        xs.push(top.0 + t * (bottom.0 - top.0));
+                    }
+                }
+            }
+        }
+        for (r, xs) in rows.iter_mut().enumerate() {
+            xs.sort_by(f64::total_cmp);
+            for pair in xs.chunks_exact(2) {
+                let from = (pair[0] - 0.5).ceil().max(0.0) as usize;
+                let to = ((pair[1] - 0.5).ceil().max(0.0) as usize).min(self.w);
+                for x in from..to {
+                    self.px[r * self.w + x] = colour;
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, a: (f64, f64), b: (f64, f64), colour: [u8; 3]) {
+        let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().max(1.0) as usize;
+        for i in 0..=steps {
+            let t = i as f64 / steps as f64;
+            let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+            self.dot(x, y, colour);
+        }
+    }
+
+    fn dot(&mut self, x: f64, y: f64, colour: [u8; 3]) {
+        if x >= 0.0 && y >= 0.0 && (x as usize) < self.w && (y as usize) < self.h {
+            self.px[y as usize * self.w + x as usize] = colour;
+        }
+    }
+
+    /// How many pixels of a rectangle are not sea: cells, borders and points drawn there.
+    fn drawn(&self, x0: usize, y0: usize, w: usize, h: usize) -> usize {
+        (y0..(y0 + h).min(self.h))
+            .map(|y| {
+                (x0..(x0 + w).min(self.w))
+                    .filter(|&x| self.px[y * self.w + x] != SEA)
+                    .count()
+            })
+            .sum()
+    }
+
+    /// A filled rectangle, blended with `alpha` (0 to 1) over what is there.
+    fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, colour: [u8; 3], alpha: f64) {
+        for y in y0..(y0 + h).min(self.h) {
+            for x in x0..(x0 + w).min(self.w) {
+                let p = &mut self.px[y * self.w + x];
+                for k in 0..3 {
+                    p[k] = (f64::from(p[k]) * (1.0 - alpha) + f64::from(colour[k]) * alpha).round()
+                        as u8;
+                }
+            }
+        }
+    }
+
+    /// Text with its top-left corner at (x, y), each font pixel `scale` pixels wide.
+    fn text(&mut self, x: usize, y: usize, s: &str, scale: usize, colour: [u8; 3]) {
+        for (k, c) in s.chars().enumerate() {
+            let g = glyph(c);
+            for (row, bits) in g.iter().enumerate() {
+                for col in 0..5 {
+                    if bits & (0b10000 >> col) != 0 {
+                        let gx = x + (k * 6 + col) * scale;
+                        let gy = y + row * scale;
+                        self.rect(gx, gy, scale, scale, colour, 1.0);
+                    }
+                }
+            }
+        }
+    }
+
+    fn outline(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
+        for p in &mp.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b) = (self.to_px(w[0]), self.to_px(w[1]));
+                    self.line(a, b, colour);
+                }
+            }
+        }
+    }
+}
+
+/// A light colour for cell `id` (deterministic).
+pub(crate) fn colour_of(id: u32) -> [u8; 3] {
+    let mut rng = crate::synth::SplitMix64::new(u64::from(id) ^ 0x9e37_79b9);
+    let mut c = [0u8; 3];
+    for v in &mut c {
+        *v = 90 + (rng.next_u64() % 150) as u8;
+    }
+    c
+}
+
+/// The map's extent: the longitude window of the cells' polygons ([`lon_window`]) and their
+/// latitude range, or the world for no cells.
+fn extent(cells: &CellSet) -> (LonWindow, f64, f64) {
+    use geo::BoundingRect;
+    let mut lons = Vec::new();
+    let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for p in cells.cells.iter().flat_map(|c| &c.geometry.0) {
+        if let Some(r) = p.bounding_rect() {
+            lons.push((r.min().x, r.max().x));
+            y0 = y0.min(r.min().y);
+            y1 = y1.max(r.max().y);
+        }
+    }
+    match lon_window(&lons) {
+        Some(w) => (w, y0, y1),
+        None => (
+            LonWindow {
+                west: -180.0,
+                east: 180.0,
+                cut: f64::NEG_INFINITY,
+            },
+            -90.0,
+            90.0,
+        ),
+    }
+}
+
+/// The drawn map's longitude window, its extent `[west, east, south, north]` (with margins)
+/// and its size in pixels.
+fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize, usize) {
+    let (window, y0, y1) = extent(cells);
+    let (x0, x1) = (window.west, window.east);
+    let (mx, my) = (((x1 - x0) * 0.02).max(0.01), ((y1 - y0) * 0.02).max(0.01));
+    let (x0, x1) = if window.crosses_antimeridian() {
+        let mx = mx.min((360.0 - (x1 - x0)) / 2.0);
+        (x0 - mx, x1 + mx)
+    } else {
+        ((x0 - mx).max(-180.0), (x1 + mx).min(180.0))
+    };
+    let (y0, y1) = ((y0 - my).max(-90.0), (y1 + my).min(90.0));
+    // Bounded: at most MAX_WIDTH wide and MAX_PIXELS in all (a tall extent is drawn narrower).
+    let asked = params.width.clamp(16, MAX_WIDTH) as f64;
+    let aspect = ((y1 - y0) / (x1 - x0)).max(1e-6);
+    let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
+    let scale = w as f64 / (x1 - x0);
+    let h = (((y1 - y0) * scale).ceil() as usize).clamp(16, (MAX_PIXELS / w).max(16));
+    (window, [x0, x1, y0, y1], w, h)
+}
+
+/// Width and height in pixels of the map of `cells` drawn with `params`.
+pub fn map_size(cells: &CellSet, params: &MapParams) -> (usize, usize) {
+    let (_, _, w, h) = map_frame(cells, params);
+    (w, h)
+}
+
+/// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
+/// cells' longitude window ([`lon_window`]: across the antimeridian when that is narrower)
+/// and latitude range with a 2 % margin, clamped to the world (a window across the
+/// antimeridian to 360° of longitude). The size is [`map_size`]: `params.width` wide, at most
+/// [`MAX_WIDTH`], and narrower for a tall extent so as to stay below [`MAX_PIXELS`].
+pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
+    let (window, [x0, x1, y0, y1], w, h) = map_frame(cells, params);
+    let scale = w as f64 / (x1 - x0);
+    let mut canvas = Canvas {
+        w,
+        h,
+        x0,
+        y1,
+        scale,
+        cut: window.cut,
+        px: vec![SEA; w * h],
+    };
+    for c in &cells.cells {
+        canvas.fill(&c.geometry, colour_of(c.id));
+    }
+    for c in &cells.cells {
+        canvas.outline(&c.geometry, [60, 60, 60]);
+    }
+    if params.points {
+        for &(x, y) in points {
+            let (px, py) = canvas.to_px(Coord { x, y });
+            canvas.dot(px, py, [20, 20, 20]);
+        }
+    }
+    // Text and bars scale with the width: 2 pixels per font pixel at 2,400 px.
+    let scale = (w / 1200).max(1);
+    let pad = 6 * scale;
+    // Each box goes to the left corner unless it would hide something there (cells at the
+    // window's edge, e.g. Guam at the western end of the US) and nothing in the right one.
+    let corner_x = |canvas: &Canvas, y: usize, bw: usize, bh: usize| {
+        let right = w.saturating_sub(pad + bw);
+        if canvas.drawn(right, y, bw, bh) == 0 && canvas.drawn(pad, y, bw, bh) > 0 {
+            right
+        } else {
+            pad
+        }
+    };
+    let caption = (!params.caption.is_empty()).then(|| {
+        let line_h = 10 * scale;
+        let longest = params
+            .caption
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let (bw, bh) = (
+            longest * 6 * scale + 2 * pad,
+            params.caption.len() * line_h + 2 * pad,
+        );
+        (corner_x(&canvas, pad, bw, bh), bw, bh, line_h)
+    });
+    let bar = params.scale_bar.then(|| {
+        // Equirectangular: one degree of longitude is 111.32 cos(latitude) km.
+        let mid = (y0 + y1) / 2.0;
+        let km_per_px = 111.32 * mid.to_radians().cos() / canvas.scale;
+        let target = km_per_px * w as f64 / 5.0;
+        let nice = nice_length(target);
+        let len = (nice as f64 / km_per_px).round() as usize;
+        let label = format!(
+            "{} KM AT {:.0} {}",
+            nice,
+            mid.abs(),
+            if mid >= 0.0 { "N" } else { "S" }
+        );
+        let by = h.saturating_sub(pad + 14 * scale + 4 * scale);
+        let (box_w, box_h) = (
+            len.max(label.len() * 6 * scale) + 2 * pad,
+            18 * scale + 2 * pad,
+        );
+        let bx = corner_x(&canvas, by.saturating_sub(pad), box_w, box_h);
+        (bx, by, box_w, box_h, len, label)
+    });
+    if let Some((cx, bw, bh, line_h)) = caption {
+        canvas.rect(cx, pad, bw, bh, [255, 255, 255], 0.85);
+        for (i, line) in params.caption.iter().enumerate() {
+            canvas.text(cx + pad, 2 * pad + i * line_h, line, scale, [20, 20, 20]);
+        }
+    }
+    if let Some((bx, by, box_w, box_h, len, label)) = bar {
+        canvas.rect(
+            bx,
+            by.saturating_sub(pad),
+            box_w,
+            box_h,
+            [255, 255, 255],
+            0.85,
+        );
+        canvas.text(bx + pad, by, &label, scale, [20, 20, 20]);
+        canvas.rect(bx + pad, by + 10 * scale, len, 3 * scale, [20, 20, 20], 1.0);
+    }
+    encode_png(canvas.w, canvas.h, &canvas.px, &params.text)
+}
+
+/// The largest 1, 2 or 5 times a power of ten not above `km` (at least 1).
+fn nice_length(km: f64) -> u64 {
+    let mut best = 1u64;
+    let mut p = 1u64;
+    while p as f64 <= km {
+        for m in [1, 2, 5] {
+            if (m * p) as f64 <= km {
+                best = m * p;
+            }
+        }
+        p *= 10;
+    }
+    best
+}
+
+/// A truecolour PNG (no filtering, deflate level 6).
+fn encode_png(w: usize, h: usize, px: &[[u8; 3]], text: &[(String, String)]) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(h * (1 + 3 * w));
+    for row in px.chunks(w) {
+        raw.push(0u8);
+        for p in row {
+            raw.extend_from_slice(p);
+        }
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(&raw);
+    let idat = z.finish().unwrap_or_default();
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let chunk = |out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]| {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(&crc.finalize().to_be_bytes());
+    };
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&(w as u32).to_be_bytes());
+    ihdr.extend_from_slice(&(h as u32).to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
+    chunk(&mut out, b"IHDR", &ihdr);
+    for (key, value) in text {
+        // tEXt: a Latin-1 keyword of 1 to 79 characters, a NUL, the text.
+        let mut data: Vec<u8> = key.bytes().filter(|&b| b != 0).take(79).collect();
+        data.push(0);
+        data.extend(value.bytes().filter(|&b| b != 0));
+        chunk(&mut out, b"tEXt", &data);
+    }
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// Writes `map.png` (atomically).
+///
+/// # Errors
+/// [`ExportError`] when the file cannot be written.
+pub fn write_map(
+    cells: &CellSet,
+    points: &[(f64, f64)],
+    params: &MapParams,
+    path: &Path,
+) -> Result<(), ExportError> {
+    params.validate()?;
+    let (w, h) = map_size(cells, params);
+    let need = crate::memory::map_bytes(w, h);
+    if let Some(available) = crate::memory::available_bytes()
+        && need > available
+    {
+        return Err(ExportError::BadParam {
+            name: "map width",
+            value: params.width.to_string(),
+            allowed: format!(
+                "a map this machine can hold: {w} x {h} px needs about {} MB, {} MB are available",
+                need >> 20,
+                available >> 20
+            ),
+        });
+    }
+    let bytes = render_png(cells, points, params);
+    write_atomic(path, |w| w.write_all(&bytes).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn font_lookup_and_scale_lengths() {
+        // Binary search needs the table sorted and free of duplicates.
+        assert!(FONT.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(glyph('a'), glyph('A'));
+        assert_eq!(glyph('~'), glyph('?'));
+        assert_ne!(glyph('1'), glyph('7'));
+        assert_eq!(glyph(' '), [0; 7]);
+        assert_eq!(nice_length(4999.0), 2000);
+        assert_eq!(nice_length(5000.0), 5000);
+        assert_eq!(nice_length(73.0), 50);
+        assert_eq!(nice_length(0.3), 1);
+    }
+
+    /// A cell of axis-aligned boxes `(west, south, east, north)`.
+    fn boxes(id: u32, rects: &[(f64, f64, f64, f64)]) -> crate::partition::cells::Cell {
+        let geometry = MultiPolygon(
+            rects
+                .iter()
+                .map(|&(x0, y0, x1, y1)| {
+                    geo_types::Polygon::new(
+                        geo_types::LineString::from(vec![
+                            (x0, y0),
+                            (x1, y0),
+                            (x1, y1),
+                            (x0, y1),
+                            (x0, y0),
+                        ]),
+                        vec![],
+                    )
+                })
+                .collect(),
+        );
+        crate::partition::cells::Cell {
+            id,
+            name: String::new(),
+            admin1_code: String::new(),
+            admin1_name: String::new(),
+            country_code: String::new(),
+            country_name: String::new(),
+            family: id,
+            origin: crate::partition::cells::CellOrigin::Admin,
+            areas: vec![id],
+            size: 1,
+            num_polygons: geometry.0.len(),
+            geometry,
+            area_km2: 1.0,
+            centroid: None,
+            rep_point: (0.0, 0.0),
+        }
+    }
+
+    /// Width, height and pixels of a PNG from [`encode_png`].
+    fn decode(png: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
+        use std::io::Read as _;
+        let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+        let (w, h) = (be(16) as usize, be(20) as usize);
+        // IHDR (8 + 25 bytes), then the IDAT chunk.
+        let idat_len = be(33) as usize;
+        assert_eq!(&png[37..41], b"IDAT");
+        let mut raw = Vec::new();
+        flate2::read::ZlibDecoder::new(&png[41..41 + idat_len])
+            .read_to_end(&mut raw)
+            .expect("inflate");
+        let px = raw
+            .chunks(1 + 3 * w)
+            .flat_map(|row| row[1..].chunks(3).map(|p| [p[0], p[1], p[2]]))
+            .collect();
+        (w, h, px)
+    }
+
+    #[test]
+    fn the_window_crosses_the_antimeridian_when_that_is_narrower() {
+        // East and west of ±180 (the Aleutians, split at ±180) and the contiguous US.
+        let us = [(170.0, 180.0), (-180.0, -170.0), (-125.0, -65.0)];
+        let w = lon_window(&us).expect("window");
+        assert!(w.crosses_antimeridian());
+        assert_eq!((w.west, w.east), (170.0, 295.0));
+        assert!(w.width() < 360.0);
+        // Everything west of the gap's middle moves east by 360°; the rest stays.
+        assert_eq!(w.unwrap(-180.0), 180.0);
+        assert_eq!(w.unwrap(-65.0), 295.0);
+        assert_eq!(w.unwrap(170.0), 170.0);
+        // Guam (144.8°E) moves the western edge, the window still crosses.
+        let w = lon_window(&[(144.6, 145.0), us[0], us[1], us[2]]).expect("window");
+        assert_eq!((w.west, w.east), (144.6, 295.0));
+        // The whole world, in one piece or in parts touching ±180, is the whole world.
+        for world in [
+            vec![(-180.0, 180.0)],
+            vec![
+                (-180.0, -170.0),
+                (-175.0, 10.0),
+                (5.0, 170.0),
+                (170.0, 180.0),
+            ],
+        ] {
+            let w = lon_window(&world).expect("window");
+            assert!(!w.crosses_antimeridian());
+            assert_eq!((w.west, w.east), (-180.0, 180.0));
+        }
+        // A tie between the gap across ±180 and another keeps the plain window.
+        let w = lon_window(&[(-170.0, -10.0), (10.0, 170.0)]).expect("window");
+        assert_eq!(
+            (w.west, w.east, w.crosses_antimeridian()),
+            (-170.0, 170.0, false)
+        );
+        assert_eq!(lon_window(&[]), None);
+    }
+
+    #[test]
+    fn cells_across_the_antimeridian_are_drawn_in_one_piece() {
+        let cells = CellSet {
+            cells: vec![
+                boxes(0, &[(170.0, 50.0, 180.0, 55.0)]),
+                boxes(1, &[(-180.0, 50.0, -170.0, 55.0)]),
+                boxes(2, &[(-125.0, 25.0, -65.0, 50.0)]),
+            ],
+        };
+        let params = MapParams::default().width(1300).scale_bar(false);
+        let (w, h, px) = decode(&render_png(&cells, &[], &params));
+        // 125° of longitude and 2 % margins: 130° over 1,300 px, 10 px a degree; 30° of
+        // latitude and its margins: 312 px (the whole world would give 1,300 / 360 px a degree).
+        assert_eq!(w, 1300);
+        assert!((312..=313).contains(&h), "{h}");
+        let at = |lon: f64, lat: f64| {
+            let x = ((lon - 167.5) * 10.0) as usize;
+            let y = ((55.6 - lat) * 10.0) as usize;
+            px[y * w + x]
+        };
+        // The cells either side of ±180 meet at 180 (x = 125, their shared border).
+        assert_eq!(at(175.0, 52.5), colour_of(0));
+        assert_eq!(at(179.85, 52.5), colour_of(0));
+        assert_eq!(at(180.0, 52.5), [60, 60, 60]);
+        assert_eq!(at(180.15, 52.5), colour_of(1));
+        assert_eq!(at(185.0, 52.5), colour_of(1));
+        // The contiguous US 360° east of its longitudes, the gap between them sea.
+        assert_eq!(at(-100.0 + 360.0, 40.0), colour_of(2));
+        assert_eq!(at(200.0, 40.0), SEA);
+    }
+
+    #[test]
+    fn the_map_size_is_bounded() {
+        // The world at the widest allowed width: 10,000 x ~5,000 px, within MAX_PIXELS.
+        let world = CellSet {
+            cells: vec![boxes(0, &[(-179.0, -89.0, 179.0, 89.0)])],
+        };
+        let (w, h) = map_size(&world, &MapParams::default().width(MAX_WIDTH));
+        assert_eq!(w, MAX_WIDTH as usize);
+        assert!(w * h <= MAX_PIXELS, "{w} x {h}");
+        // A tall extent (1° x 80°) asked 10,000 px wide is drawn narrower to stay in bounds.
+        let tall = CellSet {
+            cells: vec![boxes(0, &[(10.0, -40.0, 11.0, 40.0)])],
+        };
+        let (w, h) = map_size(&tall, &MapParams::default().width(MAX_WIDTH));
+        assert!(w < MAX_WIDTH as usize && w * h <= MAX_PIXELS, "{w} x {h}");
+        // Widths beyond the bounds are refused.
+        assert!(MapParams::default().width(100_000).validate().is_err());
+        assert!(MapParams::default().width(8).validate().is_err());
+        assert!(MapParams::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_run_id_goes_in_a_text_chunk() {
+        let cells = CellSet {
+            cells: vec![boxes(0, &[(0.0, 0.0, 4.0, 2.0)])],
+        };
+        let mut params = MapParams::default().width(64);
+        params.text = vec![("geocells:run_id".into(), "0123456789abcdef".into())];
+        let png = render_png(&cells, &[], &params);
+        let chunk = b"tEXtgeocells:run_id\x000123456789abcdef";
+        assert!(png.windows(chunk.len()).any(|w| w == chunk));
+    }
+
+    #[test]
+    fn the_scale_bar_leaves_a_cell_in_its_corner_visible() {
+        // 41.6° by 4.16° over 1,200 px: 28.8 px a degree, 120 px high, the scale bar's box
+        // on the bottom 30 rows. A cell in the bottom-left corner, another along the top.
+        let cells = CellSet {
+            cells: vec![
+                boxes(0, &[(0.0, 0.0, 4.0, 2.0)]),
+                boxes(1, &[(10.0, 2.0, 40.0, 4.0)]),
+            ],
+        };
+        let params = MapParams::default().width(1200);
+        let (w, h, px) = decode(&render_png(&cells, &[], &params));
+        assert_eq!(w, 1200);
+        assert!((120..=121).contains(&h), "{h}");
+        // The box over sea: white at 85 %.
+        let boxed = SEA.map(|v| (f64::from(v) * 0.15 + 255.0 * 0.85).round() as u8);
+        let at = |px: &[[u8; 3]], x: usize| px[(h - 10) * w + x];
+        assert_eq!(at(&px, 60), colour_of(0));
+        assert_eq!(at(&px, w - 20), boxed);
+        // Where the right corner is not clear either, the box stays at the left.
+        let one = CellSet {
+            cells: vec![boxes(0, &[(0.0, 0.0, 40.0, 4.0)])],
+        };
+        let (_, _, px) = decode(&render_png(&one, &[], &params));
+        assert_eq!(at(&px, 20), boxed);
+        assert_eq!(at(&px, w - 40), colour_of(0));
+        let mut both = cells.clone();
+        both.cells.push(boxes(2, &[(38.0, 0.0, 40.0, 1.0)]));
+        let (_, _, px) = decode(&render_png(&both, &[], &params));
+        assert_ne!(at(&px, 60), colour_of(0));
+        assert_eq!(at(&px, w - 40), colour_of(2));
+    }
+
+    #[test]
+    fn text_lands_where_asked() {
+        let mut c = Canvas {
+            w: 40,
+            h: 20,
+            x0: 0.0,
+            y1: 0.0,
+            scale: 1.0,
+            cut: f64::NEG_INFINITY,
+            px: vec![[255, 255, 255]; 800],
+        };
+        c.text(1, 2, "I", 2, [0, 0, 0]);
+        // 'I' starts with a bar of 3 pixels (columns 1-3) on its top row, at scale 2.
+        let dark = |x: usize, y: usize| c.px[y * 40 + x] == [0, 0, 0];
+        assert!(!dark(1, 2) && !dark(2, 2));
+        assert!(dark(3, 2) && dark(8, 3) && !dark(9, 2));
+        // Column 2 (the stem) runs down all 7 rows: y 2..16.
+        assert!((2..16).all(|y| dark(5, y)));
+        assert!(!dark(5, 16));
+    }
+}

@@ -1,0 +1,1069 @@
+//! The pipeline: read → admin areas → assign → graph → fuse → admin cells → split, with one
+//! [`Params`].
+//!
+//! [`Pipeline::run`] returns a [`Run`] holding every intermediate the outputs need; validation
+//! ([`crate::partition::cells::CellSet::validate`]) and writing ([`crate::output::export::write_all`]) are separate
+//! calls so a caller can time, skip or repeat them.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::Error;
+use crate::input::admin::{AdminAreas, BoundarySpec, LevelSpec, build_areas};
+use crate::input::points::{PointsSpec, Reject, read_points};
+use crate::output::targets::{LabelsError, SmoothingParams};
+use crate::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
+use crate::partition::cells::{CellSet, Labels};
+use crate::partition::fuse::{
+    AreaPoints, CellPlan, DEFAULT_FUSE_MAX_KM, FuseParams, plan_cells_with,
+};
+use crate::partition::graph::Adjacency;
+use crate::split::driver::{
+    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport,
+    split_selected,
+};
+
+/// Invalid parameters.
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum ParamsError {
+    /// Unknown preset name.
+    #[error("unknown preset '{0}' (known: pigeon, pigeotto)")]
+    UnknownPreset(String),
+    /// `min_size` is zero.
+    #[error("min_size must be at least 1")]
+    MinSizeZero,
+    /// `max_size` is below twice `min_size`, so no cell could be split into two valid halves.
+    #[error(
+        "max_size ({max}) must be at least twice min_size ({min}) so that an oversized cell can be split into two cells of at least min_size"
+    )]
+    MaxTooSmall {
+        /// min_size.
+        min: usize,
+        /// max_size.
+        max: usize,
+    },
+    /// The snap distance is negative or not finite.
+    #[error(
+        "snap_km must be a number from 0 to 20015 (half the Earth's circumference, in km), got {0}"
+    )]
+    BadSnap(f64),
+    /// The fuse's distance guard is not a positive finite number.
+    #[error(
+        "fuse_max_km must be a number above 0 and at most 20015 (half the Earth's circumference, in km; turn the guard off for no limit), got {0}"
+    )]
+    BadFuseGuard(f64),
+    /// The split's settings are out of range (an OPTICS setting, or the sizes).
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// The label-smoothing parameters are out of range.
+    #[error(transparent)]
+    Labels(#[from] LabelsError),
+    /// `countries` is an empty list.
+    #[error("countries is empty: give at least one country code or name, or none for the world")]
+    NoCountries,
+    /// A merge was asked of a run restricted to countries.
+    #[error(
+        "a merge combines per-country runs into the whole run: do not restrict it to countries"
+    )]
+    MergeWithCountries,
+}
+
+/// A run in which no input row could be labelled (every row rejected, or none at all): there
+/// is no cell to build. Carries the rejects, so that they can still be written
+/// ([`crate::output::export::write_failed_run`]), and a message that counts them by reason with a hint
+/// for the usual causes (longitude and latitude swapped, a decimal comma, polygons given as
+/// points, boundaries of another region).
+#[derive(Debug, Clone)]
+pub struct NoPointsError {
+    /// The points file.
+    pub path: PathBuf,
+    /// Rows in the points file.
+    pub input_rows: usize,
+    /// Every rejected row, by row.
+    pub rejects: Vec<Reject>,
+    /// The report of the failed run: version, parameters, inputs and counts.
+    pub report: serde_json::Value,
+}
+
+impl NoPointsError {
+    fn new(inputs: &Inputs, params: &Params, input_rows: usize, rejects: Vec<Reject>) -> Box<Self> {
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &rejects {
+            *by_reason.entry(r.reason.code()).or_default() += 1;
+        }
+        let report = json!({
+            "geocells_version": env!("CARGO_PKG_VERSION"),
+            "params": params.report_json(),
+            "inputs": inputs_report(inputs),
+            "counts": {
+                "input_rows": input_rows,
+                "points_labelled": 0,
+                "rejects": rejects.len(),
+                "rejects_by_reason": by_reason,
+            },
+        });
+        Box::new(Self {
+            path: inputs.points.path.clone(),
+            input_rows,
+            rejects,
+            report,
+        })
+    }
+
+    /// A hint for the most likely cause, from the reasons and the rejected coordinates.
+    fn hint(&self) -> Option<&'static str> {
+        let n = self.rejects.len();
+        if n == 0 {
+            return None;
+        }
+        let count = |code: &str| {
+            self.rejects
+                .iter()
+                .filter(|r| r.reason.code() == code)
+                .count()
+        };
+        let swapped = self
+            .rejects
+            .iter()
+            .filter(|r| r.lat.abs() > 90.0 && r.lat.abs() <= 180.0 && r.lon.abs() <= 90.0)
+            .count();
+        if 2 * swapped > n {
+            Some("longitude and latitude look swapped: name the columns (--lon-col / --lat-col)")
+        } else if 2 * count("not_a_number") > n {
+            Some(
+                "the coordinate columns hold text: a decimal comma, or the wrong columns (--lon-col / --lat-col)?",
+            )
+        } else if 2 * count("bad_geometry") > n {
+            Some(
+                "the geometry column holds no usable points (polygons or lines?): give one point per row",
+            )
+        } else if 2 * count("off_land") > n {
+            Some(
+                "no point is on or near a boundary polygon: are longitude and latitude swapped, the coordinates projected, or the boundaries of another region?",
+            )
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Display for NoPointsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.input_rows == 0 {
+            return write!(
+                f,
+                "{}: the file has no rows: there is no point to build cells from",
+                self.path.display()
+            );
+        }
+        let mut by_reason: std::collections::BTreeMap<&str, (usize, String)> = Default::default();
+        for r in &self.rejects {
+            by_reason
+                .entry(r.reason.code())
+                .or_insert_with(|| (0, r.reason.to_string()))
+                .0 += 1;
+        }
+        let reasons: Vec<String> = by_reason
+            .iter()
+            .map(|(code, (k, example))| format!("{k} {code} ({example})"))
+            .collect();
+        write!(
+            f,
+            "{}: none of the {} rows could be labelled: {}",
+            self.path.display(),
+            self.input_rows,
+            reasons.join(", ")
+        )?;
+        if let Some(h) = self.hint() {
+            write!(f, "; hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NoPointsError {}
+
+/// Half the Earth's circumference in km (great-circle distances never exceed it): the upper
+/// bound of every distance parameter.
+pub const HALF_CIRCUMFERENCE_KM: f64 = 20_015.1;
+
+/// Parameters of a run. `Default` is the `pigeon` preset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Preset the values started from, if any (for the report; [`Params::preset_overrides`]
+    /// names the preset's values changed since).
+    pub preset: Option<String>,
+    /// Cells below this many points are fused with neighbours (PIGEON's MINSIZE).
+    pub min_size: usize,
+    /// Cells above this many points are split (PIGEON's MAX).
+    pub max_size: usize,
+    /// Snap distance for points on no polygon.
+    pub assign: AssignParams,
+    /// The fuse's distance guard in km ([`FuseParams::max_km`]): a small cell is never fused
+    /// with a cell whose point centroid is farther away. `None`: no guard, as in PIGEON.
+    pub fuse_max_km: Option<f64>,
+    /// OPTICS settings `(min_samples, xi)` of the split, applied in order.
+    pub optics: Vec<(usize, f64)>,
+    /// Distance OPTICS clusters with.
+    pub metric: Metric,
+    /// Split cells above MAX at all (off: admin cells + fuse only).
+    pub split: bool,
+    /// Bring every cell to MAX by bisection after the OPTICS settings.
+    pub fallback: bool,
+    /// Check the invariants after every carve (slow; for tests).
+    pub check_each_carve: bool,
+    /// Label smoothing of the training targets (`targets.parquet`).
+    pub smoothing: SmoothingParams,
+    /// Restrict the run to these countries (codes or names, see
+    /// [`crate::pipeline::merge::select_countries`]); `None`: the whole world. Outputs of such runs
+    /// combine with [`Pipeline::merge`].
+    pub countries: Option<Vec<String>>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            preset: Some("pigeon".into()),
+            min_size: 30,
+            max_size: 60,
+            assign: AssignParams::default(),
+            fuse_max_km: Some(DEFAULT_FUSE_MAX_KM),
+            optics: PIGEON_SETTINGS.to_vec(),
+            metric: Metric::Sphere,
+            split: true,
+            fallback: true,
+            check_each_carve: false,
+            smoothing: SmoothingParams::default(),
+            countries: None,
+        }
+    }
+}
+
+impl Params {
+    /// The named preset, from Haas et al., *PIGEON: Predicting Image Geolocations* (CVPR
+    /// 2024) and its published `dataset_creation/geocell` code (`config.py` sizes,
+    /// `cell_collection.py` OPTICS lists):
+    /// * `pigeon`: MINSIZE 30, MAX 60, OPTICS [(8, 0.05), (10, 0.025), (15, 0.015)]
+    ///   (street-view scale; the code's `OPTICS_PARAMS_GEOGUESSR`);
+    /// * `pigeotto`: MINSIZE 1000, MAX 2000, OPTICS [(300, 0.05), (400, 0.005), (1000, 0.0001)]
+    ///   (4.5M photos; `OPTICS_PARAMS_YFCC`).
+    ///
+    /// ```
+    /// let p = geocells::pipeline::Params::preset("pigeotto").unwrap();
+    /// assert_eq!((p.min_size, p.max_size), (1000, 2000));
+    /// assert_eq!(p.optics[0], (300, 0.05));
+    /// assert!(geocells::pipeline::Params::preset("nope").is_err());
+    /// ```
+    pub fn preset(name: &str) -> Result<Self, ParamsError> {
+        let (min, max, optics) = match name {
+            "pigeon" => (30, 60, PIGEON_SETTINGS.to_vec()),
+            "pigeotto" => (1000, 2000, PIGEOTTO_SETTINGS.to_vec()),
+            other => return Err(ParamsError::UnknownPreset(other.to_string())),
+        };
+        Ok(Self {
+            preset: Some(name.to_string()),
+            min_size: min,
+            max_size: max,
+            optics,
+            ..Self::default()
+        })
+    }
+    /// Sets the OPTICS settings `(min_samples, xi)`.
+    #[must_use]
+    pub fn optics(mut self, v: Vec<(usize, f64)>) -> Self {
+        self.optics = v;
+        self
+    }
+    /// Sets the OPTICS metric.
+    #[must_use]
+    pub fn metric(mut self, v: Metric) -> Self {
+        self.metric = v;
+        self
+    }
+    /// Turns the split on or off.
+    #[must_use]
+    pub fn split(mut self, v: bool) -> Self {
+        self.split = v;
+        self
+    }
+    /// Turns the MAX fallback on or off.
+    #[must_use]
+    pub fn fallback(mut self, v: bool) -> Self {
+        self.fallback = v;
+        self
+    }
+    /// Turns the per-carve invariant check on or off.
+    #[must_use]
+    pub fn check_each_carve(mut self, v: bool) -> Self {
+        self.check_each_carve = v;
+        self
+    }
+    /// Sets the label-smoothing temperature in km (PIGEON: 75).
+    #[must_use]
+    pub fn tau_km(mut self, v: f64) -> Self {
+        self.smoothing.tau_km = v;
+        self
+    }
+    /// Sets how many smoothed weights are kept per point.
+    #[must_use]
+    pub fn top_k(mut self, v: usize) -> Self {
+        self.smoothing.k = v;
+        self
+    }
+    /// Sets the fuse's distance guard in km (`None`: off, as in PIGEON).
+    #[must_use]
+    pub fn fuse_max_km(mut self, v: Option<f64>) -> Self {
+        self.fuse_max_km = v;
+        self
+    }
+    /// The fuse stage's parameters.
+    pub fn fuse_params(&self) -> FuseParams {
+        FuseParams::new(self.min_size).max_km(self.fuse_max_km)
+    }
+    /// Sets [`Params::countries`].
+    pub fn countries(mut self, v: Option<Vec<String>>) -> Self {
+        self.countries = v;
+        self
+    }
+
+    /// The fields set by [`Params::preset`] whose values differ from the named preset's, as
+    /// `report.json` names them (`min_size`, `max_size`, `optics`, in that order): what was
+    /// overridden after choosing the preset. Empty without a preset or for a preset name
+    /// [`Params::preset`] does not know.
+    ///
+    /// ```
+    /// use geocells::pipeline::Params;
+    /// assert!(Params::default().preset_overrides().is_empty());
+    /// assert_eq!(Params::default().max_size(100).preset_overrides(), ["max_size"]);
+    /// // Setting a preset's own value is no override.
+    /// assert!(Params::default().min_size(30).preset_overrides().is_empty());
+    /// ```
+    pub fn preset_overrides(&self) -> Vec<&'static str> {
+        let Some(preset) = self.preset.as_deref().and_then(|n| Self::preset(n).ok()) else {
+            return Vec::new();
+        };
+        [
+            ("min_size", self.min_size != preset.min_size),
+            ("max_size", self.max_size != preset.max_size),
+            ("optics", self.optics != preset.optics),
+        ]
+        .into_iter()
+        .filter_map(|(name, differs)| differs.then_some(name))
+        .collect()
+    }
+
+    /// The parameters as `report.json` shows them. `preset_overrides` (see
+    /// [`Params::preset_overrides`]) is there only when a preset's value was overridden.
+    pub fn report_json(&self) -> serde_json::Value {
+        let mut v = json!({
+            "preset": self.preset,
+            "min_size": self.min_size,
+            "max_size": self.max_size,
+            "snap_km": self.assign.snap_km,
+            "fuse_max_km": self.fuse_max_km,
+            "split": self.split,
+            "optics": self.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
+            "metric": self.metric,
+            "fallback": self.fallback,
+            "tau_km": self.smoothing.tau_km,
+            "top_k": self.smoothing.k,
+            "countries": self.countries,
+        });
+        let overrides = self.preset_overrides();
+        if !overrides.is_empty()
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("preset_overrides".into(), json!(overrides));
+        }
+        v
+    }
+
+    /// The split stage's parameters.
+    pub fn split_params(&self) -> SplitParams {
+        SplitParams {
+            min_size: self.min_size,
+            max_size: self.max_size,
+            settings: self.optics.clone(),
+            metric: self.metric,
+            fallback: self.fallback,
+            check_each_carve: self.check_each_carve,
+        }
+    }
+    /// Sets MINSIZE.
+    #[must_use]
+    pub fn min_size(mut self, v: usize) -> Self {
+        self.min_size = v;
+        self
+    }
+    /// Sets MAX.
+    #[must_use]
+    pub fn max_size(mut self, v: usize) -> Self {
+        self.max_size = v;
+        self
+    }
+    /// Sets the snap distance in km.
+    #[must_use]
+    pub fn snap_km(mut self, v: f64) -> Self {
+        self.assign.snap_km = v;
+        self
+    }
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError`] for a zero MINSIZE, a MAX below twice MINSIZE, a bad snap distance or
+    /// a bad OPTICS setting.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        if self.min_size == 0 {
+            return Err(ParamsError::MinSizeZero);
+        }
+        if self.max_size < self.min_size.saturating_mul(2) {
+            return Err(ParamsError::MaxTooSmall {
+                min: self.min_size,
+                max: self.max_size,
+            });
+        }
+        if !(self.assign.snap_km.is_finite()
+            && (0.0..=HALF_CIRCUMFERENCE_KM).contains(&self.assign.snap_km))
+        {
+            return Err(ParamsError::BadSnap(self.assign.snap_km));
+        }
+        if let Some(km) = self.fuse_max_km
+            && !(km.is_finite() && km > 0.0 && km <= HALF_CIRCUMFERENCE_KM)
+        {
+            return Err(ParamsError::BadFuseGuard(km));
+        }
+        self.split_params().validate()?;
+        self.smoothing.validate()?;
+        if self.countries.as_ref().is_some_and(|c| c.is_empty()) {
+            return Err(ParamsError::NoCountries);
+        }
+        Ok(())
+    }
+}
+
+/// Input files of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    /// The training points.
+    pub points: PointsSpec,
+    /// The boundary levels.
+    pub boundaries: BoundarySpec,
+}
+
+impl Inputs {
+    /// The data shipped in `data/` under `root`: GeoNames places, world countries and admin-1
+    /// (Natural Earth) and US counties.
+    pub fn default_data(root: impl AsRef<Path>) -> Self {
+        let d = root.as_ref().join("data");
+        Self {
+            points: PointsSpec::new(d.join("geonames_cities1000.parquet")),
+            boundaries: BoundarySpec {
+                country: Some(LevelSpec::country(d.join("admin0_world.parquet"))),
+                admin1: Some(LevelSpec::admin1(d.join("admin1_world.parquet"))),
+                admin2: Some(LevelSpec::admin2(d.join("admin2_us.parquet"))),
+            },
+        }
+    }
+}
+
+/// Progress reporting for long stages; implementations must be cheap and thread-safe.
+pub trait Progress: Sync {
+    /// A stage starts, with `total` units of work (0 if unknown).
+    fn stage(&self, name: &str, total: u64);
+    /// `n` more units of the current stage are done.
+    fn inc(&self, _n: u64) {}
+    /// The current stage finished.
+    fn done(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn stage(&self, _: &str, _: u64) {}
+    fn done(&self) {}
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The parameters.
+    pub params: Params,
+    /// The admin areas.
+    pub areas: AdminAreas,
+    /// The fuse plan.
+    pub plan: CellPlan,
+    /// The cells (after the split).
+    pub cells: CellSet,
+    /// Number of admin cells (fuse result) before the split.
+    pub admin_cells: usize,
+    /// Cells above MAX among the admin cells.
+    pub admin_above_max: usize,
+    /// For each admin cell (fuse plan index), the id of its first cell after the split.
+    pub family_first_cell: Vec<u32>,
+    /// What the split did (`None` when it was turned off).
+    pub split: Option<SplitReport>,
+    /// The labelled points.
+    pub labels: Labels,
+    /// Rejected input rows, by row.
+    pub rejects: Vec<Reject>,
+    /// Number of rows in the points file.
+    pub input_rows: usize,
+    /// Seconds per stage, in order.
+    pub timings: Vec<(String, f64)>,
+    /// The report (see [`Run::report`]); callers may add to it before writing.
+    pub report: serde_json::Value,
+    /// For a run restricted to some countries: which admin cells (fuse plan indices) it
+    /// kept. `None`: all.
+    pub families: Option<Vec<bool>>,
+}
+
+/// A configured pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    params: Params,
+}
+
+impl Pipeline {
+    /// A pipeline with validated parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError`] when the parameters are invalid.
+    pub fn new(params: Params) -> Result<Self, Error> {
+        params.validate()?;
+        Ok(Self { params })
+    }
+
+    /// Runs read → admin → assign → graph → fuse → admin cells → split (unless
+    /// [`Params::split`] is off).
+    ///
+    /// # Errors
+    /// The first stage error, naming the file, feature or row at fault.
+    pub fn run(&self, inputs: &Inputs, progress: &dyn Progress) -> Result<Run, Error> {
+        self.run_inner(inputs, progress, None)
+    }
+
+    fn run_inner(
+        &self,
+        inputs: &Inputs,
+        progress: &dyn Progress,
+        shards: Option<&[crate::pipeline::merge::Shard]>,
+    ) -> Result<Run, Error> {
+        let mut timings: Vec<(String, f64)> = Vec::new();
+        let mut clock = Instant::now();
+        let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
+            timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
+            clock = Instant::now();
+        };
+        progress.stage("read points", 0);
+        let read = read_points(&inputs.points)?;
+        progress.done();
+        lap("read_points", &mut timings);
+        progress.stage("read boundaries", 0);
+        let areas = build_areas(&inputs.boundaries)?;
+        progress.done();
+        lap("read_boundaries", &mut timings);
+
+        progress.stage("assign points", read.points.len() as u64);
+        let index = AreaIndex::new(&areas.areas);
+        let placements =
+            assign_points(&index, areas.areas.len(), &read.points, &self.params.assign)?;
+        drop(index);
+        let mut keep = Vec::with_capacity(placements.len());
+        let mut area_of = Vec::with_capacity(placements.len());
+        let mut snap = Vec::with_capacity(placements.len());
+        let mut rejects = read.rejects;
+        for (i, p) in placements.into_iter().enumerate() {
+            match p {
+                Placement::Inside(a) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(0.0);
+                }
+                Placement::Snapped(a, d) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(d);
+                }
+                Placement::Rejected(reason) => rejects.push(Reject {
+                    row: read.points.rows[i],
+                    id: read.points.ids.display(i),
+                    lon: read.points.lon[i],
+                    lat: read.points.lat[i],
+                    reason,
+                    raw: None,
+                }),
+            }
+        }
+        rejects.sort_by_key(|r| r.row);
+        if keep.is_empty() {
+            return Err(NoPointsError::new(inputs, &self.params, read.total_rows, rejects).into());
+        }
+        let points = read.points.select(&keep);
+        progress.done();
+        lap("assign", &mut timings);
+
+        progress.stage("adjacency graph", 0);
+        let adjacency = Adjacency::build(&areas.areas);
+        progress.done();
+        lap("graph", &mut timings);
+
+        progress.stage("fuse", 0);
+        let area_points = AreaPoints::new(areas.areas.len(), &area_of, &points.lon, &points.lat);
+        let plan = plan_cells_with(
+            &areas.areas,
+            &adjacency,
+            &area_points,
+            &self.params.fuse_params(),
+        )?;
+        progress.done();
+        lap("fuse", &mut timings);
+
+        progress.stage("build cell polygons", plan.cells.len() as u64);
+        let cell: Vec<u32> = area_of
+            .iter()
+            .map(|&a| plan.area_cell[a as usize])
+            .collect();
+        let labels = Labels {
+            points,
+            area: area_of,
+            cell,
+            snap_km: snap,
+        };
+        let cells = CellSet::build(&areas.areas, &plan, &labels);
+        progress.done();
+        lap("build_cells", &mut timings);
+
+        // A run restricted to some countries splits and keeps their admin cells only.
+        let selected: Option<Vec<bool>> = match &self.params.countries {
+            Some(list) => Some(crate::pipeline::merge::select_countries(&cells, list)?),
+            None => None,
+        };
+        let chosen = |c: usize| selected.as_ref().is_none_or(|s| s[c]);
+        let admin_cells = (0..cells.len()).filter(|&c| chosen(c)).count();
+        let admin_above_max = cells
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(c, x)| chosen(*c) && x.size > self.params.max_size)
+            .count();
+        let (cells, labels, family_first_cell, split) = if self.params.split {
+            let out = match shards {
+                Some(shards) => {
+                    progress.stage("merge: split families from the shards", 0);
+                    let out = crate::pipeline::merge::split_from_shards(
+                        &cells,
+                        &areas.areas,
+                        &labels,
+                        self.params.max_size,
+                        &self.params.optics,
+                        self.params.metric,
+                        shards,
+                    )?;
+                    progress.done();
+                    out
+                }
+                None => split_selected(
+                    &cells,
+                    &areas.areas,
+                    &labels,
+                    &self.params.split_params(),
+                    &chosen,
+                    progress,
+                )?,
+            };
+            for (s, r) in out.report.settings.iter().enumerate() {
+                timings.push((
+                    format!("split_optics_{}_{}_{}", s + 1, r.min_samples, r.xi),
+                    r.seconds,
+                ));
+            }
+            timings.push(("split_fallback".into(), out.report.fallback_seconds));
+            lap("split", &mut timings);
+            let mut labels = labels;
+            labels.cell = out.cell_of_point;
+            (out.cells, labels, out.family_first_cell, Some(out.report))
+        } else {
+            let first = (0..cells.len() as u32).collect();
+            (cells, labels, first, None)
+        };
+
+        let mut run = Run {
+            params: self.params.clone(),
+            areas,
+            plan,
+            cells,
+            admin_cells,
+            admin_above_max,
+            family_first_cell,
+            split,
+            labels,
+            rejects,
+            input_rows: read.total_rows,
+            timings,
+            report: serde_json::Value::Null,
+            families: None,
+        };
+        if let Some(selected) = selected {
+            run.restrict(selected);
+        }
+        run.report = run.build_report(inputs);
+        Ok(run)
+    }
+
+    /// Merges the outputs of runs restricted to countries ([`Params::countries`]), each in
+    /// its own directory, into the run over all of them: the global stages run again here
+    /// (read, assign, graph, fuse, admin cells), the split families come from the shards (see
+    /// [`crate::pipeline::merge`]). The result, and every file written from it, is byte-identical to
+    /// [`Pipeline::run`] with the same inputs and parameters.
+    ///
+    /// # Errors
+    /// A stage error, or [`crate::pipeline::merge::MergeError`] when a shard is unreadable, was made
+    /// with other parameters or inputs, or when a family is missing or in two shards.
+    pub fn merge(
+        &self,
+        inputs: &Inputs,
+        shard_dirs: &[PathBuf],
+        progress: &dyn Progress,
+    ) -> Result<Run, Error> {
+        if self.params.countries.is_some() {
+            return Err(ParamsError::MergeWithCountries.into());
+        }
+        progress.stage("merge: read shards", shard_dirs.len() as u64);
+        let mut shards = Vec::with_capacity(shard_dirs.len());
+        for d in shard_dirs {
+            shards.push(crate::pipeline::merge::read_shard(d)?);
+            progress.inc(1);
+        }
+        progress.done();
+        let inputs_json = inputs_report(inputs);
+        for s in &shards {
+            crate::pipeline::merge::check_shard(s, &self.params.report_json(), &inputs_json)?;
+        }
+        self.run_inner(inputs, progress, Some(&shards))
+    }
+}
+
+/// The `inputs` section of the report: role, path, SHA-256 and size of every input file, and
+/// the column options given for a boundary level (`columns`, only when some were given).
+fn inputs_report(inputs: &Inputs) -> serde_json::Value {
+    let mut files = vec![("points", inputs.points.path.clone(), None)];
+    for (level, s) in [
+        ("country", &inputs.boundaries.country),
+        ("admin1", &inputs.boundaries.admin1),
+        ("admin2", &inputs.boundaries.admin2),
+    ] {
+        if let Some(s) = s {
+            files.push((level, s.path.clone(), column_options(s)));
+        }
+    }
+    files
+        .iter()
+        .map(|(role, p, columns)| {
+            let mut v = json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
+                   "bytes": std::fs::metadata(p).map(|m| m.len()).ok()});
+            if let Some(c) = columns {
+                v["columns"] = c.clone();
+            }
+            v
+        })
+        .collect()
+}
+
+/// The column options of a level that were given, or `None`.
+fn column_options(s: &LevelSpec) -> Option<serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in [
+        ("code", &s.code_column),
+        ("name", &s.name_column),
+        ("admin1_code", &s.admin1_code_column),
+        ("admin1_name", &s.admin1_name_column),
+        ("country_code", &s.country_code_column),
+        ("country_name", &s.country_name_column),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    if let Some((code, name)) = &s.fixed_country {
+        m.insert("fixed_country".into(), json!([code, name]));
+    }
+    (!m.is_empty()).then_some(serde_json::Value::Object(m))
+}
+
+/// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    let mut h = Sha256::new();
+    let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["shx", "dbf", "prj"] {
+            let p = path.with_extension(ext);
+            if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        let mut file = std::fs::File::open(&f).ok()?;
+        std::io::copy(&mut file, &mut h).ok()?;
+    }
+    Some(format!("{:x}", h.finalize()))
+}
+
+/// Quantiles of a sorted slice (nearest rank).
+fn quantile(sorted: &[usize], q: f64) -> usize {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+impl Run {
+    /// Checks the partition's invariants ([`CellSet::validate`]); for a run restricted to some
+    /// countries, over the admin areas of its families.
+    ///
+    /// # Errors
+    /// [`crate::partition::cells::ValidationError`] listing every problem found.
+    pub fn validate(
+        &self,
+    ) -> Result<crate::partition::cells::ValidationReport, crate::partition::cells::ValidationError>
+    {
+        let scope: Option<Vec<bool>> = self.families.as_ref().map(|f| {
+            self.plan
+                .area_cell
+                .iter()
+                .map(|&c| f.get(c as usize).copied().unwrap_or(false))
+                .collect()
+        });
+        self.cells
+            .validate_within(&self.areas.areas, &self.labels, scope.as_deref())
+    }
+
+    /// [`Run::validate`], with the outcome recorded in the report's `validation` section:
+    /// `ok`, the `problems` found (empty when ok), and what the check measured. A failed check
+    /// never discards the run: callers write the outputs anyway (they are what the problems
+    /// refer to) and signal the failure, as `build_cells` does with its exit status.
+    ///
+    /// # Errors
+    /// [`crate::partition::cells::ValidationError`] listing every problem found (also in the report).
+    pub fn validate_and_record(
+        &mut self,
+    ) -> Result<crate::partition::cells::ValidationReport, crate::partition::cells::ValidationError>
+    {
+        let t = Instant::now();
+        let result = self.validate();
+        self.timings
+            .push(("validate".into(), t.elapsed().as_secs_f64()));
+        self.report["validation"] = match &result {
+            Ok(v) => json!({
+                "ok": true,
+                "problems": Vec::<String>::new(),
+                "sum_cell_area_deg2": v.sum_cell_area,
+                "overlap_area_deg2": v.overlap_area,
+                "overlapping_pairs": v.overlapping_pairs,
+                "land_area_deg2": v.land_area,
+                "points_checked": v.points_checked,
+            }),
+            Err(e) => json!({
+                "ok": false,
+                "problems": e.problems,
+            }),
+        };
+        result
+    }
+
+    /// Keeps the cells of the admin cells in `families` (fuse plan indices) and their points,
+    /// with cell ids dense again in the same order; other admin cells' first-cell entries
+    /// become `u32::MAX`. Rejects stay: they belong to no country.
+    fn restrict(&mut self, families: Vec<bool>) {
+        let keep_cell: Vec<bool> = self
+            .cells
+            .cells
+            .iter()
+            .map(|c| families.get(c.family as usize).copied().unwrap_or(false))
+            .collect();
+        let mut new_id = vec![u32::MAX; self.cells.len()];
+        let mut next = 0u32;
+        for (i, k) in keep_cell.iter().enumerate() {
+            if *k {
+                new_id[i] = next;
+                next += 1;
+            }
+        }
+        let cells = std::mem::take(&mut self.cells.cells);
+        self.cells.cells = cells
+            .into_iter()
+            .filter(|c| keep_cell[c.id as usize])
+            .map(|mut c| {
+                c.id = new_id[c.id as usize];
+                c
+            })
+            .collect();
+        let keep: Vec<usize> = (0..self.labels.points.len())
+            .filter(|&i| keep_cell[self.labels.cell[i] as usize])
+            .collect();
+        let l = &self.labels;
+        self.labels = Labels {
+            points: l.points.select(&keep),
+            area: keep.iter().map(|&i| l.area[i]).collect(),
+            cell: keep.iter().map(|&i| new_id[l.cell[i] as usize]).collect(),
+            snap_km: keep.iter().map(|&i| l.snap_km[i]).collect(),
+        };
+        for f in &mut self.family_first_cell {
+            *f = new_id.get(*f as usize).copied().unwrap_or(u32::MAX);
+        }
+        let max = self.params.max_size;
+        if let Some(split) = &mut self.split {
+            split
+                .left_above_max
+                .retain(|l| keep_cell[l.cell_id as usize]);
+            for l in &mut split.left_above_max {
+                l.cell_id = new_id[l.cell_id as usize];
+            }
+            split.above_max_after = self.cells.cells.iter().filter(|c| c.size > max).count();
+        }
+        self.families = Some(families);
+    }
+
+    /// Partition quality of the cells on the labelled points (see [`crate::quality::metrics`]): size
+    /// inequality, entropy, quantization error and oracle accuracy against the cell centroids.
+    pub fn quality(&self) -> crate::quality::metrics::PartitionQuality {
+        let l = &self.labels;
+        let pts: Vec<(f64, f64)> = (0..l.points.len())
+            .map(|i| (l.points.lon[i], l.points.lat[i]))
+            .collect();
+        let centroids: Vec<(f64, f64)> = self
+            .cells
+            .centroids()
+            .into_iter()
+            .map(|c| c.unwrap_or((f64::NAN, f64::NAN)))
+            .collect();
+        crate::quality::metrics::partition_quality(&pts, &l.cell, &centroids)
+    }
+
+    /// Cells above `max_size`.
+    pub fn above_max(&self) -> usize {
+        self.cells
+            .cells
+            .iter()
+            .filter(|c| c.size > self.params.max_size)
+            .count()
+    }
+
+    /// Builds the report: parameters, inputs with hashes, counts, size distribution, repairs,
+    /// small cells with their reasons and timings (the only part that varies run to run).
+    pub fn build_report(&self, inputs: &Inputs) -> serde_json::Value {
+        let mut sizes: Vec<usize> = self.cells.cells.iter().map(|c| c.size).collect();
+        sizes.sort_unstable();
+        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
+        for r in &self.rejects {
+            *by_reason.entry(r.reason.code()).or_default() += 1;
+        }
+        let inputs_json = inputs_report(inputs);
+        let notes = &self.areas.notes;
+        let small: Vec<_> = self
+            .plan
+            .below_min
+            .iter()
+            .filter(|(c, _)| self.family_first_cell[*c as usize] != u32::MAX)
+            .map(|(c, r)| {
+                let id = self.family_first_cell[*c as usize];
+                let cell = &self.cells.cells[id as usize];
+                json!({"cell_id": id, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
+            })
+            .collect();
+        let guard: Vec<_> = self
+            .plan
+            .guard
+            .iter()
+            .filter(|g| self.family_first_cell[g.cell as usize] != u32::MAX)
+            .map(|g| {
+                let cell = &self.cells.cells[self.family_first_cell[g.cell as usize] as usize];
+                let blocked = &self.plan.cells[g.blocked as usize];
+                let b = &self.areas.areas[blocked.dominant as usize];
+                json!({"cell_id": cell.id, "name": cell.name, "country": cell.country_name,
+                       "size": cell.size, "not_fused_with": b.name, "not_fused_with_admin1": b.admin1_name,
+                       "km": (g.km * 10.0).round() / 10.0})
+            })
+            .collect();
+        let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
+        let lonlat: Vec<(f64, f64)> = (0..self.labels.points.len())
+            .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
+            .collect();
+        json!({
+            "geocells_version": env!("CARGO_PKG_VERSION"),
+            "params": self.params.report_json(),
+            "split": self.split,
+            "quality": self.quality(),
+            "baselines": [
+                crate::quality::baselines::h3_baseline(&lonlat, self.cells.len()),
+                crate::quality::baselines::quadtree_baseline(&lonlat, self.cells.len()),
+            ],
+            "inputs": inputs_json,
+            "warnings": notes.warnings,
+            "counts": {
+                "input_rows": self.input_rows,
+                "points_labelled": self.labels.points.len(),
+                "points_snapped": snapped,
+                "rejects": self.rejects.len(),
+                "rejects_by_reason": by_reason,
+                "areas": self.areas.areas.len(),
+                "areas_with_points": self.plan.stats.initial_cells,
+                "admin_cells": self.admin_cells,
+                "admin_cells_above_max": self.admin_above_max,
+                "cells": self.cells.len(),
+                "cells_below_min": self.cells.cells.iter().filter(|c| c.size < self.params.min_size).count(),
+                "cells_above_max": self.above_max(),
+                "multipolygon_cells": self.cells.cells.iter().filter(|c| c.num_polygons > 1).count(),
+            },
+            "sizes": {
+                "min": sizes.first(), "p10": quantile(&sizes, 0.1), "p25": quantile(&sizes, 0.25),
+                "median": quantile(&sizes, 0.5), "p75": quantile(&sizes, 0.75), "p90": quantile(&sizes, 0.9),
+                "max": sizes.last(),
+                "mean": if sizes.is_empty() { 0.0 } else { sizes.iter().sum::<usize>() as f64 / sizes.len() as f64 },
+            },
+            "fuse": {
+                "initial_cells": self.plan.stats.initial_cells,
+                "empty_areas_attached": self.plan.stats.empty_areas_attached,
+                "empty_areas_by_distance": self.plan.stats.empty_areas_by_distance,
+                "merges": self.plan.stats.merges,
+                "island_merges": self.plan.stats.island_merges,
+                "max_km": self.params.fuse_max_km,
+                "guard": guard,
+                "cells_below_min": small,
+            },
+            "admin": {
+                "columns": self.areas.files.iter().zip(&self.areas.columns).map(|((_, p), c)| c.report(p)).collect::<Vec<_>>(),
+                "duplicate_codes": notes.duplicate_codes.iter().map(|d| json!({
+                    "level": d.level.as_str(), "path": d.path.display().to_string(), "code": d.code,
+                    "features": d.features, "names": d.names,
+                })).collect::<Vec<_>>(),
+                "unknown_country": notes.unknown_country,
+                "repaired": notes.repaired,
+                "antimeridian_split": notes.antimeridian_split,
+                "dropped_empty": notes.dropped_empty,
+                "parents_replaced_by_children": notes.replaced_parents,
+                "overlaps_resolved": {
+                    "count": notes.overlaps.len(),
+                    "km2": notes.overlaps.iter().map(|o| o.km2).sum::<f64>(),
+                    "rule": "the shared part stays with the area first in (country_code, admin1_code, level, code) order, where points in it are assigned",
+                    "pairs": notes.overlaps,
+                },
+                "gaps": notes.gaps,
+                "parents_by_location": notes.parents_by_location,
+                "parents_not_located": notes.parents_not_located,
+            },
+            "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! Measuring cells: prediction and partition metrics, baselines.
+pub mod baselines;
+pub mod metrics;
