@@ -51,6 +51,7 @@ pub mod memory;
 pub mod output;
 pub mod partition;
 pub mod pipeline;
+pub mod progress;
 pub mod quality;
 pub mod split;
 pub mod synth;

@@ -22,6 +22,7 @@ use crate::partition::fuse::{
     AreaPoints, CellPlan, DEFAULT_FUSE_MAX_KM, FuseParams, plan_cells_with,
 };
 use crate::partition::graph::Adjacency;
+pub use crate::progress::{NoProgress, Progress};
 use crate::split::driver::{
     Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport,
     split_selected,
@@ -469,25 +470,6 @@ impl Inputs {
             },
         }
     }
-}
-
-/// Progress reporting for long stages; implementations must be cheap and thread-safe.
-pub trait Progress: Sync {
-    /// A stage starts, with `total` units of work (0 if unknown).
-    fn stage(&self, name: &str, total: u64);
-    /// `n` more units of the current stage are done.
-    fn inc(&self, _n: u64) {}
-    /// The current stage finished.
-    fn done(&self);
-}
-
-/// A [`Progress`] that shows nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn stage(&self, _: &str, _: u64) {}
-    fn done(&self) {}
 }
 
 /// Everything a run produced.

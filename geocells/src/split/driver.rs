@@ -53,7 +53,7 @@ use crate::geom::geodesy::{haversine_km, spherical_mean};
 use crate::input::admin::Area;
 use crate::partition::assign::AreaIndex;
 use crate::partition::cells::{Cell, CellOrigin, CellSet, Labels, POINT_TOL_KM, union_tolerance};
-use crate::pipeline::run::Progress;
+use crate::progress::Progress;
 use crate::split::optics::{
     OpticsError, OpticsParams, optics_planar_fast, optics_sphere, optics_sphere_known,
 };
