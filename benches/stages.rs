@@ -200,7 +200,7 @@ fn split(c: &mut Criterion) {
                     .expect("admin cells")
             });
             b.iter(|| {
-                geocells::split::driver::split_cells(
+                geocells::split::stage::split_cells(
                     &run.cells,
                     &run.areas.areas,
                     &run.labels,

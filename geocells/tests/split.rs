@@ -10,7 +10,8 @@ use geocells::input::admin::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
 use geocells::pipeline::run::{Inputs, Params, Run};
-use geocells::split::driver::{Metric, Unsplittable};
+use geocells::split::driver::Metric;
+use geocells::split::report::Unsplittable;
 use geocells::synth::SplitMix64;
 
 const KM_PER_DEG: f64 = geocells::geom::geodesy::KM_PER_DEG;

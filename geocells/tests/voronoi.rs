@@ -54,7 +54,7 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
         if !parent.contains(&c) {
             continue;
         }
-        let near = geocells::partition::cells::distance_to_boundary_km(&region, c) < 0.01;
+        let near = geocells::geom::measure::distance_to_boundary_km(&region, c) < 0.01;
         if near {
             continue;
         }

@@ -1,4 +1,5 @@
 //! Geometry on the sphere and in the plane shared by the stages.
 pub mod geodesy;
 pub(crate) mod keyed_tree;
+pub mod measure;
 pub mod overlay;

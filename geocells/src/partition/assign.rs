@@ -38,6 +38,9 @@ pub enum AssignError {
     /// There are no areas to assign to.
     #[error("no admin areas to assign points to")]
     NoAreas,
+    /// A cells file could not be read ([`CellLookup::read`]).
+    #[error(transparent)]
+    Io(#[from] crate::input::files::IoError),
 }
 
 /// Parameters of the assignment.
@@ -319,9 +322,9 @@ impl CellLookup {
     /// `cell_id` attribute and polygons).
     ///
     /// # Errors
-    /// [`crate::Error`] when the file cannot be read, a `cell_id` is not a number, or the file
-    /// has no cells.
-    pub fn read(path: &std::path::Path) -> Result<Self, crate::Error> {
+    /// [`AssignError::Io`] when the file cannot be read or a `cell_id` is not a number,
+    /// [`AssignError::NoAreas`] when it has no cells.
+    pub fn read(path: &std::path::Path) -> Result<Self, AssignError> {
         let file = crate::input::boundaries::read_boundaries(path, &["cell_id".to_string()])?;
         let mut cells = Vec::with_capacity(file.features.len());
         for f in file.features {
@@ -335,7 +338,7 @@ impl CellLookup {
                 })?;
             cells.push((id, f.geometry));
         }
-        Ok(Self::new(cells)?)
+        Self::new(cells)
     }
 
     /// The cell of a point and its distance in km from that cell (0 inside).

@@ -2,12 +2,12 @@
 //! [`CellSet::validate`], the invariant checker every pipeline test calls.
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
-use geo::{Area as _, BooleanOps, BoundingRect, ChamberlainDuquetteArea, Contains, InteriorPoint};
+use geo::{Area as _, ChamberlainDuquetteArea, Contains, InteriorPoint};
 use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::geom::geodesy::{point_segment_km, spherical_mean};
+use crate::geom::geodesy::spherical_mean;
 use crate::input::admin::{Area, orient};
 use crate::input::points::Points;
 use crate::partition::fuse::CellPlan;
@@ -106,6 +106,20 @@ pub struct Labels {
     pub cell: Vec<u32>,
     /// Distance in km the point was moved onto land (0 for points inside their area).
     pub snap_km: Vec<f64>,
+}
+
+impl Labels {
+    /// The labelled points of each of the cells `0..cells`, ascending; points labelled with a
+    /// cell outside that range are left out. The grouping the split and the merge start from.
+    pub(crate) fn points_per_cell(&self, cells: usize) -> Vec<Vec<u32>> {
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); cells];
+        for (i, &c) in self.cell.iter().enumerate() {
+            if let Some(m) = members.get_mut(c as usize) {
+                m.push(i as u32);
+            }
+        }
+        members
+    }
 }
 
 /// The cells of a partition.
@@ -348,7 +362,7 @@ impl CellSet {
         let mut assigned = vec![0u32; areas.len()];
         let mut sum_cell_area = 0.0;
         // Tolerances come from the geometry: every cell boundary may have moved by a grid step
-        // in the unions and carves (see `union_tolerance`).
+        // in the unions and carves (see `crate::geom::measure::union_tolerance`).
         let mut total_tolerance = 0.0;
         // Cells grouped by family (the admin cell they were carved from): the family's cells
         // name the same admin areas, and their areas add up to those areas' area.
@@ -365,7 +379,7 @@ impl CellSet {
                 let a = c.geometry.unsigned_area();
                 sum_cell_area += a;
                 cell_area += a;
-                tolerance += union_tolerance(&c.geometry);
+                tolerance += crate::geom::measure::union_tolerance(&c.geometry);
                 if c.areas != first.areas {
                     problems.push(format!(
                         "cells {} and {} of family {family} name different admin areas",
@@ -433,8 +447,10 @@ impl CellSet {
         let pairs: Vec<_> = all_pairs
             .into_iter()
             .filter(|p| {
-                let rounding = union_tolerance(&self.cells[p.0 as usize].geometry)
-                    .min(union_tolerance(&self.cells[p.1 as usize].geometry));
+                let rounding =
+                    crate::geom::measure::union_tolerance(&self.cells[p.0 as usize].geometry).min(
+                        crate::geom::measure::union_tolerance(&self.cells[p.1 as usize].geometry),
+                    );
                 p.2 > rounding
             })
             .collect();
@@ -518,7 +534,7 @@ impl CellSet {
                     if prepared[c].contains(&p) {
                         return None;
                     }
-                    let d = distance_to_boundary_km(&cell.geometry, p);
+                    let d = crate::geom::measure::distance_to_boundary_km(&cell.geometry, p);
                     let snap = labels.snap_km[i];
                     let step = if snap > 0.0 { crate::geom::geodesy::snap_step_km(snap) } else { 0.0 };
                     let allowed = snap + step + POINT_TOL_KM;
@@ -559,67 +575,6 @@ impl CellSet {
     /// Pairs of cells whose polygons overlap by more than `min_area` square degrees.
     pub fn overlapping_pairs(&self, min_area: f64) -> Vec<(u32, u32, f64)> {
         let geoms: Vec<MultiPolygon<f64>> = self.cells.iter().map(|c| c.geometry.clone()).collect();
-        overlapping(&geoms, min_area)
+        crate::geom::measure::overlapping(&geoms, min_area)
     }
-}
-
-/// Pairs `(i, j)`, `i < j`, of polygons whose intersection is larger than `min_area` square
-/// degrees, with that area; candidates come from an R-tree of bounding boxes.
-pub fn overlapping(geoms: &[MultiPolygon<f64>], min_area: f64) -> Vec<(u32, u32, f64)> {
-    use rstar::{
-        RTree,
-        primitives::{GeomWithData, Rectangle},
-    };
-    let boxes: Vec<_> = geoms
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| {
-            g.bounding_rect().map(|r| {
-                GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i as u32,
-                )
-            })
-        })
-        .collect();
-    let tree = RTree::bulk_load(boxes.clone());
-    let mut candidates = Vec::new();
-    for b in &boxes {
-        for o in tree.locate_in_envelope_intersecting(&rstar::RTreeObject::envelope(b.geom())) {
-            if o.data > b.data {
-                candidates.push((b.data, o.data));
-            }
-        }
-    }
-    candidates.sort_unstable();
-    candidates
-        .par_iter()
-        .filter_map(|&(a, b)| {
-            let x = geoms[a as usize]
-                .intersection(&geoms[b as usize])
-                .unsigned_area();
-            (x > min_area).then_some((a, b, x))
-        })
-        .collect()
-}
-
-/// How much [`crate::geom::overlay::union`] may change the area of `mp`: every vertex is rounded to
-/// the global grid (step 2^-[`crate::geom::overlay::GRID_BITS`] degrees), so each boundary moves by at
-/// most a step and the area changes by at most perimeter × step (planar square degrees).
-pub fn union_tolerance(mp: &MultiPolygon<f64>) -> f64 {
-    use geo::{Euclidean, Length};
-    let perimeter: f64 =
-        mp.0.iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|r| Euclidean.length(r))
-            .sum();
-    2.0 * perimeter * 2f64.powi(-crate::geom::overlay::GRID_BITS) + 1e-12
-}
-
-/// Distance in km from `p` to the nearest boundary segment of `mp`.
-pub fn distance_to_boundary_km(mp: &MultiPolygon<f64>, p: Coord<f64>) -> f64 {
-    mp.0.iter()
-        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-        .flat_map(|ring| ring.0.windows(2).map(|w| point_segment_km(p, w[0], w[1])))
-        .fold(f64::INFINITY, f64::min)
 }

@@ -13,7 +13,7 @@
 //! the run that made it ([`read_shard`], [`split_from_shards`]: the parts' polygons from
 //! `cells.parquet`, their points from `points.parquet`, the split figures from `report.json`)
 //! and assembles the partition with the same code as the split itself
-//! ([`crate::split::driver::assemble_outcome`]). Cell ids, polygons, labels, targets and reports are
+//! ([`crate::split::stage::assemble_outcome`]). Cell ids, polygons, labels, targets and reports are
 //! then those of the single run, byte for byte; a test checks it.
 //!
 //! Each shard is checked against the merge's own parameters and input hashes, every split
@@ -27,10 +27,10 @@ use thiserror::Error;
 
 use crate::input::admin::Area;
 use crate::partition::cells::{CellOrigin, CellSet, Labels};
-use crate::split::driver::{
+use crate::split::report::{
     SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,
-    assemble_outcome,
 };
+use crate::split::stage::assemble_outcome;
 
 /// Errors of per-country runs and of the merge.
 #[derive(Debug, Error)]
@@ -330,12 +330,7 @@ pub fn split_from_shards(
     metric: crate::split::driver::Metric,
     shards: &[Shard],
 ) -> Result<SplitOutcome, MergeError> {
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); admin.len()];
-    for (i, &c) in labels.cell.iter().enumerate() {
-        if let Some(m) = members.get_mut(c as usize) {
-            m.push(i as u32);
-        }
-    }
+    let members = labels.points_per_cell(admin.len());
     // Where each family's cells are: (shard, cell indices in id order).
     let mut found: BTreeMap<u32, (usize, Vec<usize>)> = BTreeMap::new();
     for (s, shard) in shards.iter().enumerate() {

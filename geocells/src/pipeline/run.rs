@@ -23,10 +23,9 @@ use crate::partition::fuse::{
 };
 use crate::partition::graph::Adjacency;
 pub use crate::progress::{NoProgress, Progress};
-use crate::split::driver::{
-    Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitReport,
-    split_selected,
-};
+use crate::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams};
+use crate::split::report::SplitReport;
+use crate::split::stage::split_selected;
 
 /// Invalid parameters.
 #[derive(Debug, Error, PartialEq)]

@@ -1,5 +1,5 @@
 //! Dividing a cell's points into two groups of at least MINSIZE points each, never splitting a
-//! location: the search behind the split's MAX guarantee ([`crate::split::driver`]).
+//! location: the search behind the split's MAX guarantee ([`crate::split::fallback`]).
 //!
 //! Points at one position are one Voronoi site and always stay together, so a cell is a set of
 //! *locations* with multiplicities `w`. A division into two groups of at least `min` points
