@@ -4,8 +4,8 @@
 //! corner unless it would hide part of the map there and the right corner is clear.
 //!
 //! The longitude window is the narrowest one holding every polygon of the cells, across the
-//! antimeridian when that is narrower ([`crate::output::map::render::lon_window`]): a set with the Aleutians, Fiji or Guam
-//! is drawn as one piece, not stretched over the whole world.
+//! antimeridian when that is narrower ([`crate::output::map::render::lon_window`]): a set with
+//! the Aleutians, Fiji or Guam is drawn as one piece, not stretched over the whole world.
 //!
 //! Polygons are filled with an even-odd scanline rule (an edge table, `O(e + c)` for `e` edges
 //! and `c` row crossings); the PNG is written with a deflate stream (flate2) and CRCs
