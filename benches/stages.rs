@@ -371,7 +371,7 @@ impl Scale {
             std::fs::create_dir_all(&self.dir).expect("temp dir");
             let path = self.dir.join(format!("points_{n}.parquet"));
             let pts = make_points(n);
-            geocells::output::export::write_lonlat_parquet(&path, &pts.lon, &pts.lat)
+            geocells::output::points_files::write_lonlat_parquet(&path, &pts.lon, &pts.lat)
                 .expect("write points");
             path
         })

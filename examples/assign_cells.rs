@@ -110,8 +110,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     ];
     // The rejects first (always, possibly with no rows, so no stale file survives), then the
     // labels: both carry the run id, so a pair from two runs is detectable (--check).
-    geocells::output::export::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
-    geocells::output::export::write_located_parquet(
+    geocells::output::points_files::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
+    geocells::output::points_files::write_located_parquet(
         out.target(),
         &read.points,
         &located,

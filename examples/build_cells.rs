@@ -166,7 +166,7 @@ struct Args {
     /// Width of map.png in pixels (16 to 10000; a tall extent is drawn narrower so that the
     /// map stays below 50 million pixels).
     #[arg(long, default_value_t = 2400,
-          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::output::map::MAX_WIDTH)))]
+          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::output::map::render::MAX_WIDTH)))]
     map_width: u32,
 
     /// Output directory. A run writes into a staging directory beside it and swaps it in at
@@ -502,7 +502,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     bars.stage("write outputs", 0);
     let t = Instant::now();
     let options = geocells::output::export::ExportOptions::default().map(
-        geocells::output::map::MapParams::default()
+        geocells::output::map::render::MapParams::default()
             .points(args.map_points)
             .width(args.map_width),
     );

@@ -40,7 +40,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let pts = geocells::synth::scatter(&places, n, seed, sigma);
     let lon: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let lat: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    geocells::output::export::write_lonlat_parquet(&out, &lon, &lat)?;
+    geocells::output::points_files::write_lonlat_parquet(&out, &lon, &lat)?;
     println!(
         "wrote {} points around {} places (seed {seed}, sigma {sigma} km, population^{power}) to {}",
         pts.len(),

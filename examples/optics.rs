@@ -107,7 +107,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             result.labels[i]
         ));
     }
-    geocells::output::export::write_atomic(std::path::Path::new(&args[3]), |w| {
+    geocells::output::atomic::write_atomic(std::path::Path::new(&args[3]), |w| {
         w.write_all(out.as_bytes()).map_err(|e| e.to_string())
     })?;
     let clusters = result

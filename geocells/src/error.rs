@@ -5,7 +5,7 @@ use thiserror::Error;
 pub use crate::input::admin::AdminError;
 pub use crate::input::files::IoError;
 pub use crate::output::dir::OutputError;
-pub use crate::output::export::ExportError;
+pub use crate::output::error::ExportError;
 pub use crate::output::targets::LabelsError;
 pub use crate::partition::assign::AssignError;
 pub use crate::partition::cells::ValidationError;

@@ -13,7 +13,7 @@ use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
 use geocells::input::boundaries::read_boundaries;
 use geocells::input::files::IoError;
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
-use geocells::output::export::{Column, geo_metadata, write_parquet};
+use geocells::output::parquet::{Column, geo_metadata, write_parquet};
 use geocells::pipeline::run::{Inputs, Params};
 use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
@@ -608,7 +608,7 @@ fn rejects_parquet_keeps_the_raw_text() {
     );
     let read = read_points(&PointsSpec::new(&csv)).expect("read");
     let out = dir.join("rejects.parquet");
-    geocells::output::export::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef")
+    geocells::output::points_files::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef")
         .expect("write");
     let df = ParquetReader::new(std::fs::File::open(&out).expect("open"))
         .finish()

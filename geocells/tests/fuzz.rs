@@ -332,7 +332,7 @@ fn write_files(dir: &Path, files: &Files) -> PathBuf {
 
 /// A GeoParquet of the WKB blobs (ids 0, 1, ...) with `geo` metadata `meta`.
 fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
-    use geocells::output::export::{Column, write_parquet};
+    use geocells::output::parquet::{Column, write_parquet};
     let n = blobs.len();
     let kinds = [Column::I64(vec![]), Column::Bin(vec![])];
     write_parquet(
@@ -356,7 +356,7 @@ fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
 fn prepare_wkb(dir: &Path, files: &Files) -> PathBuf {
     write_files(dir, files);
     let path = dir.join("input.parquet");
-    let meta = geocells::output::export::geo_metadata("geometry", &[], None);
+    let meta = geocells::output::parquet::geo_metadata("geometry", &[], None);
     geoparquet(&path, vec![files[0].1.clone()], meta);
     path
 }
@@ -1163,7 +1163,7 @@ mod seeds {
     use geo_types::{Geometry, MultiPolygon, Point};
     use geocells::input::boundaries::{Feature, read_boundaries};
     use geocells::input::points::{PointsSpec, read_points};
-    use geocells::output::export::{Column, geo_metadata, write_parquet};
+    use geocells::output::parquet::{Column, geo_metadata, write_parquet};
 
     fn wkb(g: &Geometry<f64>, big_endian: bool) -> Vec<u8> {
         let mut buf = Vec::new();

@@ -233,16 +233,16 @@ fn non_polygon_feature_is_named() {
 fn failed_write_leaves_no_file_and_keeps_the_old_one() {
     let dir = temp_dir("atomic");
     let target = dir.join("out.json");
-    let err = geocells::output::export::write_atomic(&target, |_| Err("boom".into()))
+    let err = geocells::output::atomic::write_atomic(&target, |_| Err("boom".into()))
         .expect_err("must fail");
     assert!(err.to_string().contains("boom"));
     assert!(!target.exists());
-    geocells::output::export::write_atomic(&target, |w| {
+    geocells::output::atomic::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"old").map_err(|e| e.to_string())
     })
     .expect("write");
-    let _ = geocells::output::export::write_atomic(&target, |w| {
+    let _ = geocells::output::atomic::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"half").map_err(|e| e.to_string())?;
         Err("crash".into())

@@ -138,7 +138,7 @@ pub struct OutputDir {
     recovered: Vec<String>,
 }
 
-/// Is `name` a file of a run, or a temporary file of one ([`crate::output::export::write_atomic`])?
+/// Is `name` a file of a run, or a temporary file of one ([`crate::output::atomic::write_atomic`])?
 fn is_run_file(name: &str) -> bool {
     RUN_FILES.contains(&name)
         || name

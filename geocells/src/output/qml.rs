@@ -13,7 +13,7 @@
 //! the layer is opened. The style is then a single-symbol renderer whose fill colour is data-defined by
 //! [`COLOUR_EXPRESSION`], a deterministic pseudo-random colour computed from `cell_id` by QGIS
 //! itself. Those colours are *not* the PNG preview's colours (QGIS expressions have no 64-bit
-//! bit operations to reproduce [`crate::output::map`]'s SplitMix64), but they come from the same range
+//! bit operations to reproduce [`crate::output::palette::colour_of`]'s SplitMix64), but they come from the same range
 //! (90–239 per channel) and neighbouring ids get unrelated colours.
 //!
 //! Both forms outline the cells in thin dark grey and define a simple labeling on `cell_id`
@@ -30,13 +30,15 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::output::export::{ExportError, write_atomic};
+use crate::output::atomic::write_atomic;
+use crate::output::error::ExportError;
 use crate::partition::cells::CellSet;
 
 /// The QGIS version written into the style's `version` attribute.
 const QGIS_VERSION: &str = "3.22.16-Białowieża";
 
-/// Outline colour of every cell, the PNG preview's border colour (RGBA).
+/// Outline colour of every cell, the PNG preview's border colour
+/// ([`crate::output::palette::BORDER`]) as RGBA.
 const OUTLINE: &str = "60,60,60,255";
 
 /// Outline width in millimetres.
@@ -235,7 +237,7 @@ fn categorised_renderer(out: &mut String, cells: &CellSet) {
     );
     out.push_str("    </categories>\n    <symbols>\n");
     for (i, c) in cells.cells.iter().enumerate() {
-        let [r, g, b] = crate::output::map::colour_of(c.id);
+        let [r, g, b] = crate::output::palette::colour_of(c.id);
         fill_symbol(out, &i.to_string(), &format!("{r},{g},{b},255"), None);
     }
     fill_symbol(out, &other.to_string(), OTHER_FILL, None);
@@ -432,7 +434,7 @@ mod tests {
                 .nth(1)
                 .and_then(|s| s.split('"').next())
                 .expect("symbol attribute");
-            let [r, g, b] = crate::output::map::colour_of(c.id);
+            let [r, g, b] = crate::output::palette::colour_of(c.id);
             let start = qml
                 .find(&format!(r#"<symbol type="fill" name="{symbol}" "#))
                 .expect("symbol");
@@ -569,5 +571,11 @@ mod tests {
             format!("{first}<!-- geocells:run_id: 0123456789abcdef -->\n{rest}")
         );
         assert!(check_well_formed(&back).is_ok());
+    }
+
+    #[test]
+    fn the_outline_is_the_preview_border_colour() {
+        let [r, g, b] = crate::output::palette::BORDER;
+        assert_eq!(OUTLINE, format!("{r},{g},{b},255"));
     }
 }

@@ -1,23 +1,20 @@
-//! A PNG preview map of the cells: an equirectangular world (or the cells' extent), each cell
-//! filled with its own colour, borders in dark grey, optionally the points as dots, a caption
-//! box (what the map shows, in a built-in 5 x 7 pixel font) and a scale bar, each in a left
-//! corner unless it would hide part of the map there and the right corner is clear.
+//! Drawing the map: its frame (the cells' longitude window, across the antimeridian when that
+//! is narrower, and their latitude range), the cells, points, caption and scale bar
+//! ([`render_png`]), and writing `map.png` ([`write_map`]).
 //!
-//! The longitude window is the narrowest one holding every polygon of the cells, across the
-//! antimeridian when that is narrower ([`lon_window`]): a set with the Aleutians, Fiji or Guam
-//! is drawn as one piece, not stretched over the whole world.
-//!
-//! Polygons are filled with an even-odd scanline rule (an edge table, `O(e + c)` for `e` edges
-//! and `c` row crossings); the PNG is written with a deflate stream (flate2) and CRCs
-//! (crc32fast), both already in the dependency tree. Colours come from the cell id through
-//! SplitMix64, so the same cells always give the same picture.
+//! Colours come from the cell id ([`crate::output::palette::colour_of`]), so the same cells
+//! always give the same picture.
 
 use std::io::Write as _;
 use std::path::Path;
 
-use geo_types::{Coord, MultiPolygon};
+use geo_types::Coord;
 
-use crate::output::export::{ExportError, write_atomic};
+use crate::output::atomic::write_atomic;
+use crate::output::error::ExportError;
+use crate::output::map::canvas::{Canvas, SEA};
+use crate::output::map::png::encode_png;
+use crate::output::palette::{BORDER, colour_of};
 use crate::partition::cells::CellSet;
 
 /// What to draw.
@@ -93,333 +90,6 @@ impl MapParams {
     }
 }
 
-/// A 5 x 7 pixel font: rows top to bottom, bit 4 the leftmost pixel. Sorted by character.
-const FONT: [(char, [u8; 7]); 52] = [
-    (
-        ' ',
-        [
-            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000,
-        ],
-    ),
-    (
-        '#',
-        [
-            0b01010, 0b01010, 0b11111, 0b01010, 0b11111, 0b01010, 0b01010,
-        ],
-    ),
-    (
-        '%',
-        [
-            0b11000, 0b11001, 0b00010, 0b00100, 0b01000, 0b10011, 0b00011,
-        ],
-    ),
-    (
-        '(',
-        [
-            0b00010, 0b00100, 0b01000, 0b01000, 0b01000, 0b00100, 0b00010,
-        ],
-    ),
-    (
-        ')',
-        [
-            0b01000, 0b00100, 0b00010, 0b00010, 0b00010, 0b00100, 0b01000,
-        ],
-    ),
-    (
-        '+',
-        [
-            0b00000, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000,
-        ],
-    ),
-    (
-        ',',
-        [
-            0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b00100, 0b01000,
-        ],
-    ),
-    (
-        '-',
-        [
-            0b00000, 0b00000, 0b00000, 0b11111, 0b00000, 0b00000, 0b00000,
-        ],
-    ),
-    (
-        '.',
-        [
-            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b01100, 0b01100,
-        ],
-    ),
-    (
-        '/',
-        [
-            0b00000, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b00000,
-        ],
-    ),
-    (
-        '0',
-        [
-            0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        '1',
-        [
-            0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
-        ],
-    ),
-    (
-        '2',
-        [
-            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111,
-        ],
-    ),
-    (
-        '3',
-        [
-            0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        '4',
-        [
-            0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010,
-        ],
-    ),
-    (
-        '5',
-        [
-            0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        '6',
-        [
-            0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        '7',
-        [
-            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000,
-        ],
-    ),
-    (
-        '8',
-        [
-            0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        '9',
-        [
-            0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100,
-        ],
-    ),
-    (
-        ':',
-        [
-            0b00000, 0b01100, 0b01100, 0b00000, 0b01100, 0b01100, 0b00000,
-        ],
-    ),
-    (
-        '<',
-        [
-            0b00010, 0b00100, 0b01000, 0b10000, 0b01000, 0b00100, 0b00010,
-        ],
-    ),
-    (
-        '=',
-        [
-            0b00000, 0b00000, 0b11111, 0b00000, 0b11111, 0b00000, 0b00000,
-        ],
-    ),
-    (
-        '>',
-        [
-            0b01000, 0b00100, 0b00010, 0b00001, 0b00010, 0b00100, 0b01000,
-        ],
-    ),
-    (
-        '?',
-        [
-            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b00000, 0b00100,
-        ],
-    ),
-    (
-        'A',
-        [
-            0b01110, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
-        ],
-    ),
-    (
-        'B',
-        [
-            0b11110, 0b10001, 0b10001, 0b11110, 0b10001, 0b10001, 0b11110,
-        ],
-    ),
-    (
-        'C',
-        [
-            0b01110, 0b10001, 0b10000, 0b10000, 0b10000, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        'D',
-        [
-            0b11100, 0b10010, 0b10001, 0b10001, 0b10001, 0b10010, 0b11100,
-        ],
-    ),
-    (
-        'E',
-        [
-            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b11111,
-        ],
-    ),
-    (
-        'F',
-        [
-            0b11111, 0b10000, 0b10000, 0b11110, 0b10000, 0b10000, 0b10000,
-        ],
-    ),
-    (
-        'G',
-        [
-            0b01110, 0b10001, 0b10000, 0b10111, 0b10001, 0b10001, 0b01111,
-        ],
-    ),
-    (
-        'H',
-        [
-            0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
-        ],
-    ),
-    (
-        'I',
-        [
-            0b01110, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
-        ],
-    ),
-    (
-        'J',
-        [
-            0b00111, 0b00010, 0b00010, 0b00010, 0b00010, 0b10010, 0b01100,
-        ],
-    ),
-    (
-        'K',
-        [
-            0b10001, 0b10010, 0b10100, 0b11000, 0b10100, 0b10010, 0b10001,
-        ],
-    ),
-    (
-        'L',
-        [
-            0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b10000, 0b11111,
-        ],
-    ),
-    (
-        'M',
-        [
-            0b10001, 0b11011, 0b10101, 0b10101, 0b10001, 0b10001, 0b10001,
-        ],
-    ),
-    (
-        'N',
-        [
-            0b10001, 0b10001, 0b11001, 0b10101, 0b10011, 0b10001, 0b10001,
-        ],
-    ),
-    (
-        'O',
-        [
-            0b01110, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        'P',
-        [
-            0b11110, 0b10001, 0b10001, 0b11110, 0b10000, 0b10000, 0b10000,
-        ],
-    ),
-    (
-        'Q',
-        [
-            0b01110, 0b10001, 0b10001, 0b10001, 0b10101, 0b10010, 0b01101,
-        ],
-    ),
-    (
-        'R',
-        [
-            0b11110, 0b10001, 0b10001, 0b11110, 0b10100, 0b10010, 0b10001,
-        ],
-    ),
-    (
-        'S',
-        [
-            0b01111, 0b10000, 0b10000, 0b01110, 0b00001, 0b00001, 0b11110,
-        ],
-    ),
-    (
-        'T',
-        [
-            0b11111, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00100,
-        ],
-    ),
-    (
-        'U',
-        [
-            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01110,
-        ],
-    ),
-    (
-        'V',
-        [
-            0b10001, 0b10001, 0b10001, 0b10001, 0b10001, 0b01010, 0b00100,
-        ],
-    ),
-    (
-        'W',
-        [
-            0b10001, 0b10001, 0b10001, 0b10101, 0b10101, 0b10101, 0b01010,
-        ],
-    ),
-    (
-        'X',
-        [
-            0b10001, 0b10001, 0b01010, 0b00100, 0b01010, 0b10001, 0b10001,
-        ],
-    ),
-    (
-        'Y',
-        [
-            0b10001, 0b10001, 0b01010, 0b00100, 0b00100, 0b00100, 0b00100,
-        ],
-    ),
-    (
-        'Z',
-        [
-            0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b10000, 0b11111,
-        ],
-    ),
-    (
-        '_',
-        [
-            0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b00000, 0b11111,
-        ],
-    ),
-];
-
-/// The glyph of `c` (upper-cased), `?` for characters the font lacks.
-fn glyph(c: char) -> [u8; 7] {
-    let c = c.to_ascii_uppercase();
-    let find = |c: char| FONT.binary_search_by(|g| g.0.cmp(&c)).ok();
-    let i = find(c).or_else(|| find('?')).unwrap_or(0);
-    FONT[i].1
-}
-
-/// The background colour.
-const SEA: [u8; 3] = [214, 230, 242];
-
 /// A longitude window of the map ([`lon_window`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LonWindow {
@@ -459,7 +129,7 @@ impl LonWindow {
 /// gap there, so the window crosses the antimeridian unless a wider gap lies elsewhere.
 ///
 /// ```
-/// use geocells::map::lon_window;
+/// use geocells::output::map::render::lon_window;
 /// // The Aleutians (172°E to 180 and -180 to -130) and the contiguous US.
 /// let w = lon_window(&[(172.0, 180.0), (-180.0, -130.0), (-125.0, -65.0)]).unwrap();
 /// assert!(w.crosses_antimeridian());
@@ -502,133 +172,6 @@ pub fn lon_window(intervals: &[(f64, f64)]) -> Option<LonWindow> {
             cut: f64::NEG_INFINITY,
         }),
     }
-}
-
-/// An RGB raster in lon/lat.
-struct Canvas {
-    w: usize,
-    h: usize,
-    x0: f64,
-    y1: f64,
-    scale: f64,
-    /// Longitudes below this are drawn 360° further east ([`LonWindow::cut`]).
-    cut: f64,
-    px: Vec<[u8; 3]>,
-}
-
-impl Canvas {
-    fn to_px(&self, c: Coord<f64>) -> (f64, f64) {
-        let x = if c.x < self.cut { c.x + 360.0 } else { c.x };
-        ((x - self.x0) * self.scale, (self.y1 - c.y) * self.scale)
-    }
-
-    fn fill(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
-        // Rows crossed by each edge, all rings together (even-odd: holes stay empty).
-        let mut rows: Vec<Vec<f64>> = vec![Vec::new(); self.h];
-        for p in &mp.0 {
-            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for w in ring.0.windows(2) {
-                    let (a, b) = (self.to_px(w[0]), self.to_px(w[1]));
-                    let (top, bottom) = if a.1 <= b.1 { (a, b) } else { (b, a) };
-                    // Pixel rows whose centre y + 0.5 lies in [top.y, bottom.y).
-                    let first = (top.1 - 0.5).ceil().max(0.0) as usize;
-                    let last = ((bottom.1 - 0.5).ceil() as isize).min(self.h as isize);
-                    let last = (last.max(0) as usize).max(first);
-                    for (r, xs) in rows.iter_mut().enumerate().take(last).skip(first) {
-                        let y = r as f64 + 0.5;
-                        let t = (y - top.1) / (bottom.1 - top.1);
-                        xs.push(top.0 + t * (bottom.0 - top.0));
-                    }
-                }
-            }
-        }
-        for (r, xs) in rows.iter_mut().enumerate() {
-            xs.sort_by(f64::total_cmp);
-            for pair in xs.chunks_exact(2) {
-                let from = (pair[0] - 0.5).ceil().max(0.0) as usize;
-                let to = ((pair[1] - 0.5).ceil().max(0.0) as usize).min(self.w);
-                for x in from..to {
-                    self.px[r * self.w + x] = colour;
-                }
-            }
-        }
-    }
-
-    fn line(&mut self, a: (f64, f64), b: (f64, f64), colour: [u8; 3]) {
-        let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().max(1.0) as usize;
-        for i in 0..=steps {
-            let t = i as f64 / steps as f64;
-            let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
-            self.dot(x, y, colour);
-        }
-    }
-
-    fn dot(&mut self, x: f64, y: f64, colour: [u8; 3]) {
-        if x >= 0.0 && y >= 0.0 && (x as usize) < self.w && (y as usize) < self.h {
-            self.px[y as usize * self.w + x as usize] = colour;
-        }
-    }
-
-    /// How many pixels of a rectangle are not sea: cells, borders and points drawn there.
-    fn drawn(&self, x0: usize, y0: usize, w: usize, h: usize) -> usize {
-        (y0..(y0 + h).min(self.h))
-            .map(|y| {
-                (x0..(x0 + w).min(self.w))
-                    .filter(|&x| self.px[y * self.w + x] != SEA)
-                    .count()
-            })
-            .sum()
-    }
-
-    /// A filled rectangle, blended with `alpha` (0 to 1) over what is there.
-    fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, colour: [u8; 3], alpha: f64) {
-        for y in y0..(y0 + h).min(self.h) {
-            for x in x0..(x0 + w).min(self.w) {
-                let p = &mut self.px[y * self.w + x];
-                for k in 0..3 {
-                    p[k] = (f64::from(p[k]) * (1.0 - alpha) + f64::from(colour[k]) * alpha).round()
-                        as u8;
-                }
-            }
-        }
-    }
-
-    /// Text with its top-left corner at (x, y), each font pixel `scale` pixels wide.
-    fn text(&mut self, x: usize, y: usize, s: &str, scale: usize, colour: [u8; 3]) {
-        for (k, c) in s.chars().enumerate() {
-            let g = glyph(c);
-            for (row, bits) in g.iter().enumerate() {
-                for col in 0..5 {
-                    if bits & (0b10000 >> col) != 0 {
-                        let gx = x + (k * 6 + col) * scale;
-                        let gy = y + row * scale;
-                        self.rect(gx, gy, scale, scale, colour, 1.0);
-                    }
-                }
-            }
-        }
-    }
-
-    fn outline(&mut self, mp: &MultiPolygon<f64>, colour: [u8; 3]) {
-        for p in &mp.0 {
-            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
-                for w in ring.0.windows(2) {
-                    let (a, b) = (self.to_px(w[0]), self.to_px(w[1]));
-                    self.line(a, b, colour);
-                }
-            }
-        }
-    }
-}
-
-/// A light colour for cell `id` (deterministic).
-pub(crate) fn colour_of(id: u32) -> [u8; 3] {
-    let mut rng = crate::synth::SplitMix64::new(u64::from(id) ^ 0x9e37_79b9);
-    let mut c = [0u8; 3];
-    for v in &mut c {
-        *v = 90 + (rng.next_u64() % 150) as u8;
-    }
-    c
 }
 
 /// The map's extent: the longitude window of the cells' polygons ([`lon_window`]) and their
@@ -707,7 +250,7 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         canvas.fill(&c.geometry, colour_of(c.id));
     }
     for c in &cells.cells {
-        canvas.outline(&c.geometry, [60, 60, 60]);
+        canvas.outline(&c.geometry, BORDER);
     }
     if params.points {
         for &(x, y) in points {
@@ -799,46 +342,6 @@ fn nice_length(km: f64) -> u64 {
     best
 }
 
-/// A truecolour PNG (no filtering, deflate level 6).
-fn encode_png(w: usize, h: usize, px: &[[u8; 3]], text: &[(String, String)]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(h * (1 + 3 * w));
-    for row in px.chunks(w) {
-        raw.push(0u8);
-        for p in row {
-            raw.extend_from_slice(p);
-        }
-    }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-    // Writing into a Vec cannot fail.
-    let _ = z.write_all(&raw);
-    let idat = z.finish().unwrap_or_default();
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let chunk = |out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]| {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    };
-    let mut ihdr = Vec::with_capacity(13);
-    ihdr.extend_from_slice(&(w as u32).to_be_bytes());
-    ihdr.extend_from_slice(&(h as u32).to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
-    chunk(&mut out, b"IHDR", &ihdr);
-    for (key, value) in text {
-        // tEXt: a Latin-1 keyword of 1 to 79 characters, a NUL, the text.
-        let mut data: Vec<u8> = key.bytes().filter(|&b| b != 0).take(79).collect();
-        data.push(0);
-        data.extend(value.bytes().filter(|&b| b != 0));
-        chunk(&mut out, b"tEXt", &data);
-    }
-    chunk(&mut out, b"IDAT", &idat);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 /// Writes `map.png` (atomically).
 ///
 /// # Errors
@@ -872,15 +375,10 @@ pub fn write_map(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo_types::MultiPolygon;
 
     #[test]
-    fn font_lookup_and_scale_lengths() {
-        // Binary search needs the table sorted and free of duplicates.
-        assert!(FONT.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(glyph('a'), glyph('A'));
-        assert_eq!(glyph('~'), glyph('?'));
-        assert_ne!(glyph('1'), glyph('7'));
-        assert_eq!(glyph(' '), [0; 7]);
+    fn scale_lengths() {
         assert_eq!(nice_length(4999.0), 2000);
         assert_eq!(nice_length(5000.0), 5000);
         assert_eq!(nice_length(73.0), 50);
@@ -925,7 +423,7 @@ mod tests {
         }
     }
 
-    /// Width, height and pixels of a PNG from [`encode_png`].
+    /// Width, height and pixels of a PNG from [`crate::output::map::png::encode_png`].
     fn decode(png: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
         use std::io::Read as _;
         let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
@@ -1005,7 +503,7 @@ mod tests {
         // The cells either side of ±180 meet at 180 (x = 125, their shared border).
         assert_eq!(at(175.0, 52.5), colour_of(0));
         assert_eq!(at(179.85, 52.5), colour_of(0));
-        assert_eq!(at(180.0, 52.5), [60, 60, 60]);
+        assert_eq!(at(180.0, 52.5), BORDER);
         assert_eq!(at(180.15, 52.5), colour_of(1));
         assert_eq!(at(185.0, 52.5), colour_of(1));
         // The contiguous US 360° east of its longitudes, the gap between them sea.
@@ -1077,26 +575,5 @@ mod tests {
         let (_, _, px) = decode(&render_png(&both, &[], &params));
         assert_ne!(at(&px, 60), colour_of(0));
         assert_eq!(at(&px, w - 40), colour_of(2));
-    }
-
-    #[test]
-    fn text_lands_where_asked() {
-        let mut c = Canvas {
-            w: 40,
-            h: 20,
-            x0: 0.0,
-            y1: 0.0,
-            scale: 1.0,
-            cut: f64::NEG_INFINITY,
-            px: vec![[255, 255, 255]; 800],
-        };
-        c.text(1, 2, "I", 2, [0, 0, 0]);
-        // 'I' starts with a bar of 3 pixels (columns 1-3) on its top row, at scale 2.
-        let dark = |x: usize, y: usize| c.px[y * 40 + x] == [0, 0, 0];
-        assert!(!dark(1, 2) && !dark(2, 2));
-        assert!(dark(3, 2) && dark(8, 3) && !dark(9, 2));
-        // Column 2 (the stem) runs down all 7 rows: y 2..16.
-        assert!((2..16).all(|y| dark(5, y)));
-        assert!(!dark(5, 16));
     }
 }
