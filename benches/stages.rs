@@ -55,7 +55,9 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main,
 };
-use geocells::input::admin::{Area, BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
+use geocells::input::area::Area;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{Points, PointsSpec, read_points};
 use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
 use geocells::partition::fuse::plan_cells;

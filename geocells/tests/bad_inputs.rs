@@ -9,9 +9,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{data, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
 use geocells::input::boundaries::read_boundaries;
 use geocells::input::files::IoError;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
 use geocells::output::export::{Column, geo_metadata, write_parquet};
 use geocells::pipeline::run::{Inputs, Params};
@@ -796,7 +797,7 @@ fn duplicated_features_are_merged_and_reported() {
     // The two copies dissolve into one valid square of the original area.
     use geo::Area;
     let a = &built.areas[0].geometry;
-    assert!(geocells::input::admin::is_valid_fast(a));
+    assert!(geocells::geom::repair::is_valid_fast(a));
     assert!(
         (a.unsigned_area() - 1.0).abs() < 1e-9,
         "{}",

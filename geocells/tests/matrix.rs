@@ -48,7 +48,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{data, root};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
 use geocells::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_same_outputs, data, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::merge::MergeError;
 use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline};

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
 use geocells::pipeline::run::{Inputs, Params, Run};

@@ -1,4 +1,6 @@
 //! Geometry on the sphere and in the plane shared by the stages.
+pub mod antimeridian;
 pub mod geodesy;
 pub(crate) mod keyed_tree;
 pub mod overlay;
+pub mod repair;

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::Error;
-use crate::input::admin::{AdminAreas, BoundarySpec, LevelSpec, build_areas};
+use crate::input::admin::{AdminAreas, build_areas};
+use crate::input::levels::{BoundarySpec, LevelSpec};
 use crate::input::points::{PointsSpec, Reject, read_points};
 use crate::output::targets::{LabelsError, SmoothingParams};
 use crate::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
