@@ -15,7 +15,8 @@ use geocells::input::files::IoError;
 use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
 use geocells::output::export::{Column, geo_metadata, write_parquet};
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::Params;
 use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 
@@ -525,7 +526,8 @@ fn points_table() {
         let path = (case.make)(&dir);
         let file = path.file_name().and_then(|f| f.to_str()).expect("name");
         let result = (case.spec)(PointsSpec::new(&path));
-        let outcome = std::panic::catch_unwind(|| read_points(&result));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_points(&result)));
         let got = match outcome {
             Err(_) => {
                 failures.push(format!("{}: read_points panicked", case.name));

@@ -8,7 +8,8 @@ use common::{assert_same_outputs, data, root, run_validated, temp_dir};
 use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, RejectReason};
 use geocells::partition::fuse::SmallReason;
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::Params;
 
 #[test]
 fn world_default_data_gives_a_valid_fused_partition() {

@@ -9,7 +9,8 @@ use common::{data, root, run_validated, temp_dir};
 use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
-use geocells::pipeline::run::{Inputs, Params, Run};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::{Params, Run};
 use geocells::split::driver::{Metric, Unsplittable};
 use geocells::synth::SplitMix64;
 

@@ -45,10 +45,10 @@ use thiserror::Error;
 
 use crate::geom::repair::{clean_geometry, is_valid_fast, orient};
 use crate::input::area::{Area, UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME};
-use crate::input::boundaries::read_boundaries_with;
+use crate::input::boundaries::{BoundaryFile, Feature, read_boundaries_with};
 use crate::input::columns::Columns;
 use crate::input::files::IoError;
-use crate::input::levels::{BoundarySpec, Level, LevelSpec};
+use crate::input::levels::{BoundaryFeature, BoundarySpec, Level, LevelSpec};
 
 /// Errors while building admin areas.
 #[derive(Debug, Error)]
@@ -152,12 +152,24 @@ fn read_level(
     notes: &mut AdminNotes,
 ) -> Result<(Vec<RawArea>, Columns), AdminError> {
     let mut columns: Option<Columns> = None;
-    let file = read_boundaries_with(&spec.path, |available| {
-        let c = Columns::detect(level, spec, available)?;
-        let needed = c.needed();
-        columns = Some(c);
-        Ok(needed)
-    })?;
+    let memory_spec;
+    let (spec, file) = match &spec.features {
+        Some(features) => {
+            let (s, file) = memory_level(spec, features)?;
+            columns = Some(Columns::detect(level, &s, &file.columns)?);
+            memory_spec = s;
+            (&memory_spec, file)
+        }
+        None => (
+            spec,
+            read_boundaries_with(&spec.path, |available| {
+                let c = Columns::detect(level, spec, available)?;
+                let needed = c.needed();
+                columns = Some(c);
+                Ok(needed)
+            })?,
+        ),
+    };
     let Some(mut columns) = columns else {
         return Err(IoError::Empty {
             path: spec.path.clone(),
@@ -240,6 +252,63 @@ fn read_level(
         }
     }
     Ok((out, columns))
+}
+
+/// Features held in memory as a boundary file: each attribute a feature has is a column named
+/// after the attribute (`code`, `name`, `admin1_code`, ...), which the returned spec names, so
+/// the file's path through [`Columns`] is taken unchanged.
+fn memory_level(
+    spec: &LevelSpec,
+    features: &[BoundaryFeature],
+) -> Result<(LevelSpec, BoundaryFile), IoError> {
+    if features.is_empty() {
+        return Err(IoError::Empty {
+            path: spec.path.clone(),
+            what: "features",
+        });
+    }
+    let mut out = Vec::with_capacity(features.len());
+    let mut present = BTreeSet::new();
+    for (index, f) in features.iter().enumerate() {
+        let mut props = BTreeMap::new();
+        for (k, v) in [
+            ("code", Some(&f.code)),
+            ("name", f.name.as_ref()),
+            ("admin1_code", f.admin1_code.as_ref()),
+            ("admin1_name", f.admin1_name.as_ref()),
+            ("country_code", f.country_code.as_ref()),
+            ("country_name", f.country_name.as_ref()),
+        ] {
+            if let Some(v) = v {
+                present.insert(k);
+                props.insert(k.to_string(), v.clone());
+            }
+        }
+        out.push(Feature {
+            index,
+            props,
+            geometry: f.geometry.clone(),
+        });
+    }
+    let named = |k: &str| present.contains(k).then(|| k.to_string());
+    let s = LevelSpec {
+        path: spec.path.clone(),
+        code_column: named("code"),
+        name_column: named("name"),
+        admin1_code_column: named("admin1_code"),
+        admin1_name_column: named("admin1_name"),
+        country_code_column: named("country_code"),
+        country_name_column: named("country_name"),
+        fixed_country: spec.fixed_country.clone(),
+        features: None,
+    };
+    let file = BoundaryFile {
+        path: spec.path.clone(),
+        columns: present.iter().map(|k| k.to_string()).collect(),
+        features: out,
+        warnings: Vec::new(),
+    };
+    Ok((s, file))
 }
 
 /// Cleans one feature's polygons ([`clean_geometry`]) and records what was done under `label`.

@@ -1,7 +1,80 @@
-//! Admin levels and the boundary files a run reads for them: [`Level`], [`LevelSpec`] (one file
-//! and its columns) and [`BoundarySpec`] (the levels of a run).
+//! Admin levels and the boundaries a run reads for them: [`Level`], [`LevelSpec`] (one file and
+//! its columns, or polygons held in memory, [`BoundaryFeature`]) and [`BoundarySpec`] (the levels
+//! of a run).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use geo_types::MultiPolygon;
+
+/// The `path` of a level given in memory ([`LevelSpec::polygons`]): messages and the report name
+/// it in place of a file.
+pub const MEMORY_BOUNDARIES: &str = "in-memory boundaries";
+
+/// One boundary feature held in memory: its polygons, code, name and parent codes, the
+/// attributes a file's columns would give. It goes through the same build as a file's feature
+/// (repair, antimeridian cut, merge of shared codes, overlaps).
+///
+/// ```
+/// use geo::wkt;
+/// use geocells::input::levels::BoundaryFeature;
+/// let f = BoundaryFeature::new("BE-VLG", wkt!(POLYGON((3. 51., 5. 51., 5. 51.5, 3. 51.5, 3. 51.))))
+///     .name("Flanders")
+///     .country("BEL", "Belgium");
+/// assert_eq!(f.country_code.as_deref(), Some("BEL"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundaryFeature {
+    /// Its code (features of one level sharing a code are merged into one area).
+    pub code: String,
+    /// Its name (`None`: the code).
+    pub name: Option<String>,
+    /// The admin-1 code of its parent (admin-2 features).
+    pub admin1_code: Option<String>,
+    /// The admin-1 name of its parent (admin-2 features; used without an admin-1 level).
+    pub admin1_name: Option<String>,
+    /// Its country code (admin-1 and admin-2 features).
+    pub country_code: Option<String>,
+    /// Its country name (used without a country level).
+    pub country_name: Option<String>,
+    /// Its polygons, lon/lat degrees.
+    pub geometry: MultiPolygon<f64>,
+}
+
+impl BoundaryFeature {
+    /// A feature with a code and polygons (a `Polygon` or a `MultiPolygon`), no name or parents.
+    pub fn new(code: impl Into<String>, geometry: impl Into<MultiPolygon<f64>>) -> Self {
+        Self {
+            code: code.into(),
+            name: None,
+            admin1_code: None,
+            admin1_name: None,
+            country_code: None,
+            country_name: None,
+            geometry: geometry.into(),
+        }
+    }
+    /// Sets the name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Sets the parent admin-1 code and name (admin-2 features).
+    #[must_use]
+    pub fn admin1(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
+        self.admin1_code = Some(code.into());
+        self.admin1_name = Some(name.into());
+        self
+    }
+    /// Sets the country code and name (admin-1 and admin-2 features).
+    #[must_use]
+    pub fn country(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
+        self.country_code = Some(code.into());
+        self.country_name = Some(name.into());
+        self
+    }
+}
 
 /// An admin level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,7 +98,8 @@ impl Level {
     }
 }
 
-/// One boundary file and the columns that hold its codes and names.
+/// One boundary file and the columns that hold its codes and names, or boundary features held
+/// in memory ([`LevelSpec::polygons`]).
 ///
 /// Every column is optional: `None` means detected from the file's own column names (GADM,
 /// geoBoundaries, Natural Earth, US Census TIGER, us-atlas and geocells' names are known; see
@@ -52,6 +126,9 @@ pub struct LevelSpec {
     pub country_name_column: Option<String>,
     /// Country code and name of every feature of the file, in place of any country column.
     pub fixed_country: Option<(String, String)>,
+    /// Features held in memory, read in place of a file (`path` is then
+    /// [`MEMORY_BOUNDARIES`] and the column options are ignored, `fixed_country` excepted).
+    pub features: Option<Arc<[BoundaryFeature]>>,
 }
 
 impl LevelSpec {
@@ -59,6 +136,15 @@ impl LevelSpec {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            ..Self::default()
+        }
+    }
+    /// A level given as features held in memory (geo-types polygons with their codes, names
+    /// and parent codes), in place of a file; put it in a [`BoundarySpec`] field like a file's.
+    pub fn polygons(features: impl IntoIterator<Item = BoundaryFeature>) -> Self {
+        Self {
+            path: PathBuf::from(MEMORY_BOUNDARIES),
+            features: Some(features.into_iter().collect()),
             ..Self::default()
         }
     }
