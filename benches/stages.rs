@@ -55,7 +55,9 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main,
 };
-use geocells::input::admin::{Area, BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
+use geocells::input::area::Area;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{Points, PointsSpec, read_points};
 use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
 use geocells::partition::fuse::plan_cells;
@@ -174,7 +176,8 @@ fn stages(c: &mut Criterion) {
 /// The whole split stage (OPTICS settings, Voronoi carves, fallback) on the admin cells of `n`
 /// synthetic points with the `pigeon` preset.
 fn split(c: &mut Criterion) {
-    use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
+    use geocells::pipeline::inputs::Inputs;
+    use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
     let mut g = c.benchmark_group("split");
     g.sample_size(10);
     let params = Params::default();
@@ -252,7 +255,7 @@ fn make_points(n: usize) -> Points {
 
 /// The boundaries of a default `build_cells` run, with their R-tree.
 struct World {
-    inputs: geocells::pipeline::run::Inputs,
+    inputs: geocells::pipeline::inputs::Inputs,
     areas: Vec<Area>,
     index: AreaIndex,
     adjacency: Adjacency,
@@ -295,7 +298,8 @@ impl Scale {
 
     fn world(&self) -> &World {
         self.world.get_or_init(|| {
-            let inputs = geocells::pipeline::run::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
+            let inputs =
+                geocells::pipeline::inputs::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
             let areas = build_areas(&inputs.boundaries).expect("areas").areas;
             let index = AreaIndex::new(&areas);
             let adjacency = Adjacency::build(&areas);

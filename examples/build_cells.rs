@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
-use geocells::pipeline::run::{Inputs, Params, Pipeline, Progress};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::{Params, Pipeline, Progress};
 use geocells::split::driver::Metric;
 use indicatif::{ProgressBar, ProgressStyle};
 

@@ -9,12 +9,14 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{data, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
 use geocells::input::boundaries::read_boundaries;
 use geocells::input::files::IoError;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
 use geocells::output::parquet::{Column, geo_metadata, write_parquet};
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::Params;
 use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 
@@ -524,7 +526,8 @@ fn points_table() {
         let path = (case.make)(&dir);
         let file = path.file_name().and_then(|f| f.to_str()).expect("name");
         let result = (case.spec)(PointsSpec::new(&path));
-        let outcome = std::panic::catch_unwind(|| read_points(&result));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_points(&result)));
         let got = match outcome {
             Err(_) => {
                 failures.push(format!("{}: read_points panicked", case.name));
@@ -796,7 +799,7 @@ fn duplicated_features_are_merged_and_reported() {
     // The two copies dissolve into one valid square of the original area.
     use geo::Area;
     let a = &built.areas[0].geometry;
-    assert!(geocells::input::admin::is_valid_fast(a));
+    assert!(geocells::geom::repair::is_valid_fast(a));
     assert!(
         (a.unsigned_area() - 1.0).abs() < 1e-9,
         "{}",

@@ -8,12 +8,11 @@ use std::path::Path;
 
 use common::{data, temp_dir};
 use geo::{Area as _, Validation};
-use geocells::input::admin::{
-    AdminAreas, BoundarySpec, Level, LevelSpec, UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME,
-    build_areas,
-};
+use geocells::input::admin::{AdminAreas, build_areas};
+use geocells::input::area::{UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME};
 use geocells::input::columns::Profile;
 use geocells::input::files::IoError;
+use geocells::input::levels::{BoundarySpec, Level, LevelSpec};
 
 fn only(level: Level, spec: LevelSpec) -> AdminAreas {
     let mut b = BoundarySpec::default();

@@ -4,8 +4,9 @@
 mod common;
 
 use common::{data, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
 use geocells::input::files::IoError;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, read_points};
 
 #[test]
@@ -148,7 +149,7 @@ fn antimeridian_crossing_polygon_is_cut_and_keeps_its_area() {
     let fiji = &built.areas[0].geometry;
     let b = fiji.bounding_rect().expect("bbox");
     assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
-    assert!(geocells::input::admin::is_valid_fast(fiji));
+    assert!(geocells::geom::repair::is_valid_fast(fiji));
     // Same area as Fiji in the shipped country file, which Natural Earth splits itself.
     let countries = build_areas(&BoundarySpec {
         country: Some(LevelSpec::country(data("admin0_world.parquet"))),
@@ -202,7 +203,7 @@ fn self_intersecting_polygon_is_repaired_and_reported() {
             && built.notes.repaired[0].contains("feature 0")
     );
     let bow = built.areas.iter().find(|a| a.code == "A").expect("A");
-    assert!(geocells::input::admin::is_valid_fast(&bow.geometry));
+    assert!(geocells::geom::repair::is_valid_fast(&bow.geometry));
     assert!(geo::Validation::is_valid(&bow.geometry));
 }
 

@@ -48,9 +48,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{data, root};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
-use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
 use geocells::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};
 use geocells::synth::SplitMix64;
 

@@ -3,10 +3,11 @@
 mod common;
 
 use common::{assert_same_outputs, data, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
+use geocells::pipeline::inputs::Inputs;
 use geocells::pipeline::merge::MergeError;
-use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline};
+use geocells::pipeline::run::{NoProgress, Params, Pipeline};
 
 /// Benelux admin-1 with the GeoNames places of a box around it (some in the sea or in
 /// Germany and France: snapped or rejected), `pigeon` sizes so that every country is split.

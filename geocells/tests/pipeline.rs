@@ -5,10 +5,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{assert_same_outputs, data, root, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, RejectReason};
 use geocells::partition::fuse::SmallReason;
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::Params;
 
 #[test]
 fn world_default_data_gives_a_valid_fused_partition() {
@@ -21,12 +22,12 @@ fn world_default_data_gives_a_valid_fused_partition() {
     assert!(
         areas
             .iter()
-            .any(|a| a.level == geocells::input::admin::Level::Admin2)
+            .any(|a| a.level == geocells::input::levels::Level::Admin2)
     );
     assert!(
         !areas
             .iter()
-            .any(|a| a.country_code == "USA" && a.level != geocells::input::admin::Level::Admin2)
+            .any(|a| a.country_code == "USA" && a.level != geocells::input::levels::Level::Admin2)
     );
     // Every rejected point is off land, with coordinates.
     for r in &run.rejects {
@@ -505,7 +506,7 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
         }
     }
     let plan = plan_cells(&areas, &adjacency, &counts, 30).expect("fuse");
-    let squares: Vec<geocells::input::admin::Area> = areas
+    let squares: Vec<geocells::input::area::Area> = areas
         .iter()
         .map(|a| {
             let (x, y) = anchor(a);

@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
 use geocells::input::boundaries::read_boundaries;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, read_points};
 use geocells::partition::assign::AreaIndex;
 use geocells::partition::fuse::SmallReason;
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::Params;
 use geocells::synth::SplitMix64;
 
 /// Writes `pts` as a CSV of id, lon, lat.

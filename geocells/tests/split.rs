@@ -6,10 +6,11 @@
 mod common;
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::input::admin::{BoundarySpec, LevelSpec};
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
-use geocells::pipeline::run::{Inputs, Params, Run};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::{Params, Run};
 use geocells::split::driver::Metric;
 use geocells::split::report::Unsplittable;
 use geocells::synth::SplitMix64;

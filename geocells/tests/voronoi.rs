@@ -6,7 +6,8 @@ mod common;
 use common::data;
 use geo::{Area, Contains};
 use geo_types::{Coord, MultiPolygon};
-use geocells::input::admin::{BoundarySpec, LevelSpec, build_areas};
+use geocells::input::admin::build_areas;
+use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, read_points};
 
 fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
@@ -43,8 +44,8 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
             < tol
     );
     assert!(
-        geocells::input::admin::is_valid_fast(&region)
-            && geocells::input::admin::is_valid_fast(&rest)
+        geocells::geom::repair::is_valid_fast(&region)
+            && geocells::geom::repair::is_valid_fast(&rest)
     );
     // Each point inside the parent lies in the region iff it is in the cluster (points within
     // a few metres of the new border are skipped: the overlay grid is 2.6 cm).

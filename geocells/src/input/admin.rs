@@ -38,15 +38,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use geo::line_intersection::{LineIntersection, line_intersection};
-use geo::{Area as _, BooleanOps, BoundingRect, Contains, MakeValid, Orient, orient::Direction};
-use geo_types::{Coord, Line, LineString, MultiPolygon, Polygon, Rect};
-use rstar::{AABB, RTree, RTreeObject};
+use geo::{Area as _, BoundingRect};
+use geo_types::MultiPolygon;
+use rstar::RTree;
 use thiserror::Error;
 
-use crate::input::boundaries::read_boundaries_with;
+use crate::geom::repair::{clean_geometry, is_valid_fast, orient};
+use crate::input::area::{Area, UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME};
+use crate::input::boundaries::{BoundaryFile, Feature, read_boundaries_with};
 use crate::input::columns::Columns;
 use crate::input::files::IoError;
+use crate::input::levels::{BoundaryFeature, BoundarySpec, Level, LevelSpec};
 
 /// Errors while building admin areas.
 #[derive(Debug, Error)]
@@ -71,154 +73,6 @@ pub enum AdminError {
     /// Reading a boundary file failed.
     #[error(transparent)]
     Io(#[from] IoError),
-}
-
-/// An admin level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// Countries (admin-0).
-    Country = 0,
-    /// First-level subdivisions (states, provinces).
-    Admin1 = 1,
-    /// Second-level subdivisions (counties, districts).
-    Admin2 = 2,
-}
-
-impl Level {
-    /// `"country"`, `"admin1"` or `"admin2"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Country => "country",
-            Level::Admin1 => "admin1",
-            Level::Admin2 => "admin2",
-        }
-    }
-}
-
-/// One boundary file and the columns that hold its codes and names.
-///
-/// Every column is optional: `None` means detected from the file's own column names (GADM,
-/// geoBoundaries, Natural Earth, US Census TIGER, us-atlas and geocells' names are known; see
-/// [`crate::input::columns`]). Only the code is required; a missing name falls back to the code.
-/// Parent columns a level cannot have are ignored (admin-1 columns of a country or admin-1
-/// file, country columns of a country file).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct LevelSpec {
-    /// The file (GeoParquet, GeoJSON or Shapefile).
-    pub path: PathBuf,
-    /// Column with the feature's own code (unique per area; rows sharing a code are merged and
-    /// reported in [`AdminNotes::duplicate_codes`]).
-    pub code_column: Option<String>,
-    /// Column with the feature's name.
-    pub name_column: Option<String>,
-    /// Column with the admin-1 code of the parent (admin-2 files).
-    pub admin1_code_column: Option<String>,
-    /// Column with the admin-1 name of the parent (admin-2 files; used when the admin-1 level
-    /// is not given).
-    pub admin1_name_column: Option<String>,
-    /// Column with the country code (admin-1 and admin-2 files).
-    pub country_code_column: Option<String>,
-    /// Column with the country name (used when the country level is not given).
-    pub country_name_column: Option<String>,
-    /// Country code and name of every feature of the file, in place of any country column.
-    pub fixed_country: Option<(String, String)>,
-}
-
-impl LevelSpec {
-    /// A boundary file whose columns are all detected.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            ..Self::default()
-        }
-    }
-    /// A country file; the same as [`LevelSpec::new`] (the level is the [`BoundarySpec`] field
-    /// it goes in).
-    pub fn country(path: impl Into<PathBuf>) -> Self {
-        Self::new(path)
-    }
-    /// An admin-1 file; the same as [`LevelSpec::new`].
-    pub fn admin1(path: impl Into<PathBuf>) -> Self {
-        Self::new(path)
-    }
-    /// An admin-2 file; the same as [`LevelSpec::new`].
-    pub fn admin2(path: impl Into<PathBuf>) -> Self {
-        Self::new(path)
-    }
-    /// Sets the code column.
-    #[must_use]
-    pub fn code_column(mut self, c: impl Into<String>) -> Self {
-        self.code_column = Some(c.into());
-        self
-    }
-    /// Sets the name column.
-    #[must_use]
-    pub fn name_column(mut self, c: impl Into<String>) -> Self {
-        self.name_column = Some(c.into());
-        self
-    }
-    /// Sets the parent admin-1 code column (`None`: detect).
-    #[must_use]
-    pub fn admin1_code_column(mut self, c: Option<String>) -> Self {
-        self.admin1_code_column = c;
-        self
-    }
-    /// Sets the parent admin-1 name column (`None`: detect).
-    #[must_use]
-    pub fn admin1_name_column(mut self, c: Option<String>) -> Self {
-        self.admin1_name_column = c;
-        self
-    }
-    /// Sets the country code column (`None`: detect).
-    #[must_use]
-    pub fn country_code_column(mut self, c: Option<String>) -> Self {
-        self.country_code_column = c;
-        self
-    }
-    /// Sets the country name column (`None`: detect).
-    #[must_use]
-    pub fn country_name_column(mut self, c: Option<String>) -> Self {
-        self.country_name_column = c;
-        self
-    }
-    /// Puts every feature of the file in one country (code, name), whatever its columns say.
-    #[must_use]
-    pub fn fixed_country(mut self, code: impl Into<String>, name: impl Into<String>) -> Self {
-        self.fixed_country = Some((code.into(), name.into()));
-        self
-    }
-}
-
-/// The boundary levels a run uses; any non-empty subset.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BoundarySpec {
-    /// Countries.
-    pub country: Option<LevelSpec>,
-    /// Admin-1.
-    pub admin1: Option<LevelSpec>,
-    /// Admin-2.
-    pub admin2: Option<LevelSpec>,
-}
-
-/// One finest-level admin area.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Area {
-    /// The level it comes from.
-    pub level: Level,
-    /// Its code (unique among areas).
-    pub code: String,
-    /// Its name.
-    pub name: String,
-    /// Admin-1 code (the area's own code for admin-1 areas, the country code for countries).
-    pub admin1_code: String,
-    /// Admin-1 name.
-    pub admin1_name: String,
-    /// Country code.
-    pub country_code: String,
-    /// Country name.
-    pub country_name: String,
-    /// Cleaned, valid, CCW-oriented polygons in lon/lat degrees within `[-180, 180]`.
-    pub geometry: MultiPolygon<f64>,
 }
 
 /// Features of one file that share a code: they were merged into one area (their polygons
@@ -282,14 +136,6 @@ pub struct AdminAreas {
     pub columns: Vec<Columns>,
 }
 
-/// Country code of areas whose country cannot be known (no country column, no country level,
-/// no parent with a country): `XXX`, the ICAO 9303 code for an unspecified nationality. All such
-/// areas form one country, so their cells can fuse with each other; name the real country with
-/// [`LevelSpec::fixed_country`] (build_cells: `--admin1-fixed-country CODE:NAME`).
-pub const UNKNOWN_COUNTRY_CODE: &str = "XXX";
-/// Country name of areas in [`UNKNOWN_COUNTRY_CODE`].
-pub const UNKNOWN_COUNTRY_NAME: &str = "Unknown country";
-
 struct RawArea {
     code: String,
     name: String,
@@ -306,12 +152,24 @@ fn read_level(
     notes: &mut AdminNotes,
 ) -> Result<(Vec<RawArea>, Columns), AdminError> {
     let mut columns: Option<Columns> = None;
-    let file = read_boundaries_with(&spec.path, |available| {
-        let c = Columns::detect(level, spec, available)?;
-        let needed = c.needed();
-        columns = Some(c);
-        Ok(needed)
-    })?;
+    let memory_spec;
+    let (spec, file) = match &spec.features {
+        Some(features) => {
+            let (s, file) = memory_level(spec, features)?;
+            columns = Some(Columns::detect(level, &s, &file.columns)?);
+            memory_spec = s;
+            (&memory_spec, file)
+        }
+        None => (
+            spec,
+            read_boundaries_with(&spec.path, |available| {
+                let c = Columns::detect(level, spec, available)?;
+                let needed = c.needed();
+                columns = Some(c);
+                Ok(needed)
+            })?,
+        ),
+    };
     let Some(mut columns) = columns else {
         return Err(IoError::Empty {
             path: spec.path.clone(),
@@ -336,7 +194,7 @@ fn read_level(
             });
         }
         let label = format!("{}: feature {} ({code})", spec.path.display(), f.index);
-        let geometry = clean_geometry(f.geometry, &label, notes);
+        let geometry = clean_feature(f.geometry, &label, notes);
         let name = v.name.unwrap_or_else(|| code.clone());
         let entry = seen.entry(code.clone()).or_default();
         entry.0.push(f.index);
@@ -394,6 +252,75 @@ fn read_level(
         }
     }
     Ok((out, columns))
+}
+
+/// Features held in memory as a boundary file: each attribute a feature has is a column named
+/// after the attribute (`code`, `name`, `admin1_code`, ...), which the returned spec names, so
+/// the file's path through [`Columns`] is taken unchanged.
+fn memory_level(
+    spec: &LevelSpec,
+    features: &[BoundaryFeature],
+) -> Result<(LevelSpec, BoundaryFile), IoError> {
+    if features.is_empty() {
+        return Err(IoError::Empty {
+            path: spec.path.clone(),
+            what: "features",
+        });
+    }
+    let mut out = Vec::with_capacity(features.len());
+    let mut present = BTreeSet::new();
+    for (index, f) in features.iter().enumerate() {
+        let mut props = BTreeMap::new();
+        for (k, v) in [
+            ("code", Some(&f.code)),
+            ("name", f.name.as_ref()),
+            ("admin1_code", f.admin1_code.as_ref()),
+            ("admin1_name", f.admin1_name.as_ref()),
+            ("country_code", f.country_code.as_ref()),
+            ("country_name", f.country_name.as_ref()),
+        ] {
+            if let Some(v) = v {
+                present.insert(k);
+                props.insert(k.to_string(), v.clone());
+            }
+        }
+        out.push(Feature {
+            index,
+            props,
+            geometry: f.geometry.clone(),
+        });
+    }
+    let named = |k: &str| present.contains(k).then(|| k.to_string());
+    let s = LevelSpec {
+        path: spec.path.clone(),
+        code_column: named("code"),
+        name_column: named("name"),
+        admin1_code_column: named("admin1_code"),
+        admin1_name_column: named("admin1_name"),
+        country_code_column: named("country_code"),
+        country_name_column: named("country_name"),
+        fixed_country: spec.fixed_country.clone(),
+        features: None,
+    };
+    let file = BoundaryFile {
+        path: spec.path.clone(),
+        columns: present.iter().map(|k| k.to_string()).collect(),
+        features: out,
+        warnings: Vec::new(),
+    };
+    Ok((s, file))
+}
+
+/// Cleans one feature's polygons ([`clean_geometry`]) and records what was done under `label`.
+fn clean_feature(mp: MultiPolygon<f64>, label: &str, notes: &mut AdminNotes) -> MultiPolygon<f64> {
+    let (mp, done) = clean_geometry(mp);
+    if done.antimeridian_split {
+        notes.antimeridian_split.push(label.to_string());
+    }
+    if done.repaired {
+        notes.repaired.push(label.to_string());
+    }
+    mp
 }
 
 /// Which parent code [`locate_parents`] fills in.
@@ -712,314 +639,4 @@ pub fn build_areas(spec: &BoundarySpec) -> Result<AdminAreas, AdminError> {
         files,
         columns,
     })
-}
-
-/// Orients a multipolygon: exteriors counter-clockwise, holes clockwise (RFC 7946).
-pub fn orient(mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
-    mp.orient(Direction::Default)
-}
-
-/// Cleans one feature's polygons: antimeridian cut, repair, orientation. Records what it did.
-pub fn clean_geometry(
-    mp: MultiPolygon<f64>,
-    label: &str,
-    notes: &mut AdminNotes,
-) -> MultiPolygon<f64> {
-    let mut out: Vec<Polygon<f64>> = Vec::new();
-    let mut split = false;
-    for poly in mp.0 {
-        let poly = drop_degenerate_rings(poly);
-        if poly.exterior().0.len() < 4 {
-            continue;
-        }
-        if crosses_antimeridian(&poly) {
-            split = true;
-            out.extend(cut_at_antimeridian(&poly).0);
-        } else {
-            out.push(poly);
-        }
-    }
-    if split {
-        notes.antimeridian_split.push(label.to_string());
-    }
-    let mut mp = MultiPolygon::new(out);
-    if !is_valid_fast(&mp) {
-        notes.repaired.push(label.to_string());
-        mp = repair(&mp);
-    }
-    orient(mp)
-}
-
-/// Repairs an invalid multipolygon: each polygon with geo's `MakeValid` (prepair), then the
-/// parts dissolved with [`crate::geom::overlay::union`]; polygons `MakeValid` refuses go through the
-/// union alone (non-zero fill).
-pub fn repair(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    let mut parts: Vec<Polygon<f64>> = Vec::new();
-    for p in &mp.0 {
-        if is_valid_fast(&MultiPolygon::new(vec![p.clone()])) {
-            parts.push(p.clone());
-            continue;
-        }
-        match p.make_valid() {
-            Ok(fixed) => parts.extend(fixed.0),
-            Err(_) => parts.extend(
-                MultiPolygon::new(vec![p.clone()])
-                    .union(&MultiPolygon::new(vec![]))
-                    .0,
-            ),
-        }
-    }
-    let mut fixed = crate::geom::overlay::union(parts.iter());
-    fixed.0.retain(|p| p.unsigned_area() > 0.0);
-    fixed
-}
-
-#[derive(Clone, Copy)]
-struct RingSeg {
-    line: Line<f64>,
-    /// (polygon, ring) the segment belongs to.
-    ring: (u32, u32),
-    /// Position in the ring and the ring's segment count.
-    pos: u32,
-    len: u32,
-}
-
-impl RTreeObject for RingSeg {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        AABB::from_corners(
-            [self.line.start.x, self.line.start.y],
-            [self.line.end.x, self.line.end.y],
-        )
-    }
-}
-
-/// A validity test for polygonal areas in `O(s log s)` for `s` segments (geo's `Validation`
-/// tests ring self-intersection pairwise, which took a minute on Natural Earth admin-1).
-///
-/// Invalid when: a ring has fewer than 4 points or non-finite coordinates; two segments of
-/// one ring cross, overlap, or touch anywhere but at their shared vertex; segments of two rings
-/// cross properly or overlap along a line; a polygon's shell starts inside another polygon of
-/// the same multipolygon (nested shells); a hole starts outside its shell. Rings of different
-/// rings touching at single points are allowed, as in the OGC model.
-///
-/// ```
-/// use geo::wkt;
-/// assert!(geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 1. 0., 1. 1., 0. 1., 0. 0.))))));
-/// assert!(!geocells::admin::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 2. 2., 2. 0., 0. 2., 0. 0.))))));
-/// ```
-pub fn is_valid_fast(mp: &MultiPolygon<f64>) -> bool {
-    let mut segs = Vec::new();
-    for (pi, p) in mp.0.iter().enumerate() {
-        for (ri, ring) in std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .enumerate()
-        {
-            let c = &ring.0;
-            if c.len() < 4 || c.first() != c.last() {
-                return false;
-            }
-            if c.iter().any(|c| !(c.x.is_finite() && c.y.is_finite())) {
-                return false;
-            }
-            let len = (c.len() - 1) as u32;
-            for (k, w) in c.windows(2).enumerate() {
-                if w[0] == w[1] {
-                    return false;
-                }
-                segs.push(RingSeg {
-                    line: Line::new(w[0], w[1]),
-                    ring: (pi as u32, ri as u32),
-                    pos: k as u32,
-                    len,
-                });
-            }
-        }
-    }
-    let tree = RTree::bulk_load(segs.clone());
-    for a in &segs {
-        for b in tree.locate_in_envelope_intersecting(&a.envelope()) {
-            // Each unordered pair once: compare by (ring, pos).
-            if (b.ring, b.pos) <= (a.ring, a.pos) {
-                continue;
-            }
-            let Some(x) = line_intersection(a.line, b.line) else {
-                continue;
-            };
-            let same_ring = a.ring == b.ring;
-            let adjacent = same_ring && (a.pos + 1 == b.pos || (a.pos == 0 && b.pos + 1 == a.len));
-            match x {
-                LineIntersection::Collinear { .. } => return false,
-                LineIntersection::SinglePoint {
-                    is_proper: true, ..
-                } => return false,
-                LineIntersection::SinglePoint {
-                    is_proper: false, ..
-                } => {
-                    if same_ring && !adjacent {
-                        return false;
-                    }
-                }
-            }
-        }
-    }
-    // Nesting: holes inside their shell, shells not inside one another.
-    for p in &mp.0 {
-        let shell = Polygon::new(p.exterior().clone(), vec![]);
-        for hole in p.interiors() {
-            if hole.0.iter().all(|c| !shell.contains(c)) {
-                return false;
-            }
-        }
-    }
-    if mp.0.len() > 1 {
-        let boxes: Vec<_> =
-            mp.0.iter()
-                .enumerate()
-                .filter_map(|(i, p)| {
-                    p.bounding_rect().map(|r| {
-                        rstar::primitives::GeomWithData::new(
-                            rstar::primitives::Rectangle::from_corners(
-                                [r.min().x, r.min().y],
-                                [r.max().x, r.max().y],
-                            ),
-                            i,
-                        )
-                    })
-                })
-                .collect();
-        let tree = RTree::bulk_load(boxes);
-        for (i, p) in mp.0.iter().enumerate() {
-            // A vertex of this shell not on any other ring tells whether it is inside another.
-            for c in p.exterior().0.iter().take(3) {
-                for other in tree
-                    .locate_all_at_point(&[c.x, c.y])
-                    .filter(|o| o.data != i)
-                {
-                    if mp.0[other.data].contains(c) {
-                        return false;
-                    }
-                }
-            }
-        }
-    }
-    true
-}
-
-fn drop_degenerate_rings(p: Polygon<f64>) -> Polygon<f64> {
-    let (ext, ints) = p.into_inner();
-    let dedup = |ls: LineString<f64>| {
-        let mut v: Vec<Coord<f64>> = Vec::with_capacity(ls.0.len());
-        for c in ls.0 {
-            if !(c.x.is_finite() && c.y.is_finite()) {
-                continue;
-            }
-            if v.last() != Some(&c) {
-                v.push(c);
-            }
-        }
-        if v.len() >= 3 && v.first() != v.last() {
-            let first = v[0];
-            v.push(first);
-        }
-        LineString::new(v)
-    };
-    let ext = dedup(ext);
-    let ints = ints
-        .into_iter()
-        .map(dedup)
-        .filter(|r| r.0.len() >= 4)
-        .collect();
-    Polygon::new(ext, ints)
-}
-
-/// True when a consecutive pair of exterior vertices is more than 180 degrees of longitude
-/// apart and not both on the ±180 map edge (a polygon around a pole, like Antarctica, runs
-/// along that edge legitimately).
-pub fn crosses_antimeridian(p: &Polygon<f64>) -> bool {
-    p.exterior().0.windows(2).any(|w| {
-        (w[1].x - w[0].x).abs() > 180.0 && !(w[0].x.abs() == 180.0 && w[1].x.abs() == 180.0)
-    })
-}
-
-/// Cuts a polygon whose rings cross the antimeridian into parts within `[-180, 180]`:
-/// longitudes are shifted into `[0, 360)`, the shape is clipped to the two hemispheres of
-/// the shifted frame and the eastern part is moved back by 360 degrees.
-pub fn cut_at_antimeridian(p: &Polygon<f64>) -> MultiPolygon<f64> {
-    use geo::MapCoords;
-    let shifted = p.map_coords(|c| Coord {
-        x: if c.x < 0.0 { c.x + 360.0 } else { c.x },
-        y: c.y,
-    });
-    let shifted = MultiPolygon::new(vec![shifted]);
-    let west = Rect::new(Coord { x: 0.0, y: -90.0 }, Coord { x: 180.0, y: 90.0 }).to_polygon();
-    let east = Rect::new(Coord { x: 180.0, y: -90.0 }, Coord { x: 360.0, y: 90.0 }).to_polygon();
-    let mut parts = shifted.intersection(&MultiPolygon::new(vec![west])).0;
-    let east_part = shifted
-        .intersection(&MultiPolygon::new(vec![east]))
-        .map_coords(|c| Coord {
-            x: c.x - 360.0,
-            y: c.y,
-        });
-    parts.extend(east_part.0);
-    parts.retain(|p| p.unsigned_area() > 0.0);
-    // The overlay rounds to its grid, which can put the cut a hair beyond ±180: clamp.
-    MultiPolygon::new(parts).map_coords(|c| Coord {
-        x: c.x.clamp(-180.0, 180.0),
-        y: c.y,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::wkt;
-
-    #[test]
-    fn antimeridian_polygon_is_cut_in_two() {
-        let p = wkt!(POLYGON((
-            179.0 - 17.0,
-            -179.0 - 17.0,
-            -179.0 - 16.0,
-            179.0 - 16.0,
-            179.0 - 17.0
-        )));
-        assert!(crosses_antimeridian(&p));
-        let cut = cut_at_antimeridian(&p);
-        assert_eq!(cut.0.len(), 2);
-        for part in &cut.0 {
-            let b = geo::BoundingRect::bounding_rect(part).expect("bbox");
-            assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
-            assert!((part.unsigned_area() - 1.0).abs() < 1e-9);
-        }
-    }
-
-    #[test]
-    fn polar_ring_along_the_map_edge_is_not_cut() {
-        let p = wkt!(POLYGON((
-            -180.0 - 90.0,
-            180.0 - 90.0,
-            180.0 - 70.0,
-            -180.0 - 70.0,
-            -180.0 - 90.0
-        )));
-        assert!(!crosses_antimeridian(&p));
-    }
-
-    #[test]
-    fn bow_tie_is_repaired_into_two_triangles() {
-        let bow = wkt!(MULTIPOLYGON(((0.0 0.0, 2.0 2.0, 2.0 0.0, 0.0 2.0, 0.0 0.0))));
-        assert!(!is_valid_fast(&bow));
-        assert!(!geo::Validation::is_valid(&bow));
-        let mut notes = AdminNotes::default();
-        let fixed = clean_geometry(bow, "bow", &mut notes);
-        assert!(is_valid_fast(&fixed));
-        assert!(geo::Validation::is_valid(&fixed));
-        assert_eq!(notes.repaired, vec!["bow".to_string()]);
-        assert!(
-            (fixed.unsigned_area() - 2.0).abs() < 1e-9,
-            "{}",
-            fixed.unsigned_area()
-        );
-    }
 }

@@ -37,9 +37,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::input::admin::{Level, LevelSpec};
 use crate::input::boundaries::Feature;
 use crate::input::files::IoError;
+use crate::input::levels::{Level, LevelSpec};
 
 /// A source of boundary files, recognised by its column names (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

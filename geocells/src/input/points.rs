@@ -35,7 +35,61 @@ pub const LAT_NAMES: [&str; 3] = ["lat", "latitude", "y"];
 /// Id column names tried by auto-detection, in order.
 pub const ID_NAMES: [&str; 4] = ["id", "image_id", "img_id", "key"];
 
-/// Where the points are and which columns hold them.
+/// The `path` of points given as coordinates in memory ([`PointsSpec::lonlat`]).
+pub const MEMORY_POINTS: &str = "in-memory points";
+/// The `path` of points given as a polars `DataFrame` ([`PointsSpec::frame`]).
+pub const MEMORY_FRAME: &str = "in-memory DataFrame";
+
+/// Points held in memory, read in place of a file.
+#[derive(Debug, Clone)]
+pub enum MemoryPoints {
+    /// Longitudes and latitudes in degrees, with optional ids (`None`: row numbers).
+    LonLat {
+        /// Longitudes.
+        lon: Vec<f64>,
+        /// Latitudes.
+        lat: Vec<f64>,
+        /// Ids, one per point.
+        ids: Option<PointIds>,
+    },
+    /// A polars `DataFrame` read like a Parquet file: lon/lat columns named in the
+    /// [`PointsSpec`] or detected, an optional id column, or a WKB geometry column.
+    Frame(DataFrame),
+}
+
+impl PartialEq for MemoryPoints {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                MemoryPoints::LonLat { lon, lat, ids },
+                MemoryPoints::LonLat {
+                    lon: lon2,
+                    lat: lat2,
+                    ids: ids2,
+                },
+            ) => lon == lon2 && lat == lat2 && ids == ids2,
+            (MemoryPoints::Frame(a), MemoryPoints::Frame(b)) => a.equals_missing(b),
+            _ => false,
+        }
+    }
+}
+
+impl MemoryPoints {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            MemoryPoints::LonLat { lon, .. } => lon.len(),
+            MemoryPoints::Frame(df) => df.height(),
+        }
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where the points are and which columns hold them: a file, or points held in memory
+/// ([`PointsSpec::lonlat`], [`PointsSpec::frame`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointsSpec {
     /// The file (`.parquet`, `.geoparquet` or `.csv`).
@@ -48,6 +102,9 @@ pub struct PointsSpec {
     pub id_column: Option<String>,
     /// WKB geometry column; `None` uses the GeoParquet primary column.
     pub geometry_column: Option<String>,
+    /// Points held in memory, read in place of a file (`path` is then [`MEMORY_POINTS`] or
+    /// [`MEMORY_FRAME`]).
+    pub memory: Option<MemoryPoints>,
 }
 
 impl PointsSpec {
@@ -59,6 +116,38 @@ impl PointsSpec {
             lat_column: None,
             id_column: None,
             geometry_column: None,
+            memory: None,
+        }
+    }
+    /// Points given as longitudes and latitudes in degrees (same length), ids being row
+    /// numbers unless set with [`PointsSpec::ids`]. Rows with a coordinate that is not finite or
+    /// out of range become rejects, as a file's rows do.
+    pub fn lonlat(lon: Vec<f64>, lat: Vec<f64>) -> Self {
+        Self {
+            memory: Some(MemoryPoints::LonLat {
+                lon,
+                lat,
+                ids: None,
+            }),
+            ..Self::new(MEMORY_POINTS)
+        }
+    }
+    /// Sets the ids of points given with [`PointsSpec::lonlat`] (one per point).
+    #[must_use]
+    pub fn ids(mut self, ids: PointIds) -> Self {
+        if let Some(MemoryPoints::LonLat { ids: slot, .. }) = &mut self.memory {
+            *slot = Some(ids);
+        }
+        self
+    }
+    /// Points given as a polars `DataFrame`, read like a Parquet file: the lon/lat columns are
+    /// named with [`PointsSpec::lon_column`]/[`PointsSpec::lat_column`] or detected among
+    /// [`LON_NAMES`]/[`LAT_NAMES`] (numbers, or text holding numbers), the id column named or
+    /// detected among [`ID_NAMES`]; rows with bad values become rejects with their reason.
+    pub fn frame(df: DataFrame) -> Self {
+        Self {
+            memory: Some(MemoryPoints::Frame(df)),
+            ..Self::new(MEMORY_FRAME)
         }
     }
     /// Names the longitude column.
@@ -271,6 +360,24 @@ pub struct PointsRead {
 /// has none of the needed columns. Bad rows are not errors: they come back as rejects.
 pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
     let path = spec.path.as_path();
+    match &spec.memory {
+        Some(MemoryPoints::LonLat { lon, lat, ids }) => {
+            return read_lonlat(path, lon, lat, ids.as_ref());
+        }
+        Some(MemoryPoints::Frame(df)) => {
+            let columns: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            let geom = match &spec.geometry_column {
+                Some(g) => Some(need(path, &columns, g)?.clone()),
+                None => None,
+            };
+            return points_from_frame(path, df, geom, &columns, spec);
+        }
+        None => {}
+    }
     require_file(path)?;
     let decode = |e: PolarsError| IoError::Decode {
         path: path.to_path_buf(),
@@ -343,6 +450,18 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             });
         }
     };
+    points_from_frame(path, &df, geo_col, &columns, spec)
+}
+
+/// The points of `df`, read from its WKB column `geo_col` or its lon/lat columns; `columns`
+/// are its column names, `path` names the source in errors.
+fn points_from_frame(
+    path: &Path,
+    df: &DataFrame,
+    geo_col: Option<String>,
+    columns: &[String],
+    spec: &PointsSpec,
+) -> Result<PointsRead, IoError> {
     let n = df.height();
     if n == 0 {
         return Err(IoError::Empty {
@@ -350,8 +469,8 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             what: "rows",
         });
     }
-    let ids = match id_column(path, &columns, spec)? {
-        Some(c) => read_ids(path, &df, &c)?,
+    let ids = match id_column(path, columns, spec)? {
+        Some(c) => read_ids(path, df, &c)?,
         None => PointIds::Int((0..n as i64).collect()),
     };
     let mut lon = vec![f64::NAN; n];
@@ -360,7 +479,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
     let mut raw: Vec<Option<String>> = vec![None; n];
     match &geo_col {
         Some(g) => {
-            let bin = binary_column(path, &df, g)?;
+            let bin = binary_column(path, df, g)?;
             for (i, v) in bin.iter().enumerate() {
                 match decode_wkb_point(v) {
                     Ok((x, y)) => {
@@ -372,9 +491,9 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             }
         }
         None => {
-            let (lo, la) = lonlat_columns(path, &columns, spec)?;
-            let lo_vals = coordinate_column(path, &df, &lo)?;
-            let la_vals = coordinate_column(path, &df, &la)?;
+            let (lo, la) = lonlat_columns(path, columns, spec)?;
+            let lo_vals = coordinate_column(path, df, &lo)?;
+            let la_vals = coordinate_column(path, df, &la)?;
             for (i, (x, y)) in lo_vals.iter().zip(&la_vals).enumerate() {
                 lon[i] = x.value();
                 lat[i] = y.value();
@@ -415,6 +534,63 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
         rows: (0..n as u64).collect(),
         lon,
         lat,
+    };
+    Ok(PointsRead {
+        points: all.select(&keep),
+        rejects,
+        total_rows: n,
+    })
+}
+
+/// Points given as coordinates: each row is a point or a reject, as a file's rows.
+fn read_lonlat(
+    path: &Path,
+    lon: &[f64],
+    lat: &[f64],
+    ids: Option<&PointIds>,
+) -> Result<PointsRead, IoError> {
+    let n = lon.len();
+    let mismatch = |what: &str, len: usize| IoError::Decode {
+        path: path.to_path_buf(),
+        message: format!("{n} longitudes but {len} {what}"),
+    };
+    if lat.len() != n {
+        return Err(mismatch("latitudes", lat.len()));
+    }
+    if let Some(ids) = ids
+        && ids.len() != n
+    {
+        return Err(mismatch("ids", ids.len()));
+    }
+    if n == 0 {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "rows",
+        });
+    }
+    let ids = ids
+        .cloned()
+        .unwrap_or_else(|| PointIds::Int((0..n as i64).collect()));
+    let mut keep = Vec::with_capacity(n);
+    let mut rejects = Vec::new();
+    for i in 0..n {
+        match check_coordinate(lon[i], lat[i]) {
+            None => keep.push(i),
+            Some(reason) => rejects.push(Reject {
+                row: i as u64,
+                id: ids.display(i),
+                lon: lon[i],
+                lat: lat[i],
+                reason,
+                raw: None,
+            }),
+        }
+    }
+    let all = Points {
+        ids,
+        rows: (0..n as u64).collect(),
+        lon: lon.to_vec(),
+        lat: lat.to_vec(),
     };
     Ok(PointsRead {
         points: all.select(&keep),

@@ -34,7 +34,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 use serde::Serialize;
 
-use crate::input::admin::Area;
+use crate::input::area::Area;
 
 /// One resolved overlap between two areas.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,7 +129,7 @@ pub fn resolve_overlaps(areas: &mut [Area]) -> Vec<Overlap> {
             );
             let mut rest = crate::geom::overlay::difference(&areas[j as usize].geometry, &others);
             rest.0.retain(|p| p.unsigned_area() > 0.0);
-            (j, crate::input::admin::orient(rest))
+            (j, crate::geom::repair::orient(rest))
         })
         .collect();
     for (j, g) in cut {

@@ -265,7 +265,8 @@ pub fn write_qml(cells: &CellSet, path: &Path, run_id: &str) -> Result<(), Expor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::admin::{Area, Level};
+    use crate::input::area::Area;
+    use crate::input::levels::Level;
     use crate::partition::cells::{Cell, CellOrigin};
     use geo_types::{MultiPolygon, Rect, coord};
 
@@ -288,7 +289,7 @@ mod tests {
                     admin1_name: "P".into(),
                     country_code: "X".into(),
                     country_name: "Xland".into(),
-                    geometry: crate::input::admin::orient(MultiPolygon::new(vec![sq])),
+                    geometry: crate::geom::repair::orient(MultiPolygon::new(vec![sq])),
                 };
                 Cell::assemble(
                     i as u32,

@@ -28,7 +28,7 @@ use rstar::{AABB, RTree, RTreeObject};
 use thiserror::Error;
 
 use crate::geom::geodesy::{closest_on_segment, degree_box, snap_site};
-use crate::input::admin::Area;
+use crate::input::area::Area;
 use crate::input::points::{Points, RejectReason};
 
 /// Errors while assigning points.

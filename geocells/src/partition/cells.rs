@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::geom::geodesy::spherical_mean;
-use crate::input::admin::{Area, orient};
+use crate::geom::repair::orient;
+use crate::input::area::Area;
 use crate::input::points::Points;
 use crate::partition::fuse::CellPlan;
 
@@ -339,7 +340,7 @@ impl CellSet {
             }
             if c.geometry.0.is_empty() || c.geometry.unsigned_area() <= 0.0 {
                 problems.push(format!("cell {} ({}) has an empty polygon", c.id, c.name));
-            } else if !crate::input::admin::is_valid_fast(&c.geometry) {
+            } else if !crate::geom::repair::is_valid_fast(&c.geometry) {
                 problems.push(format!("cell {} ({}) has an invalid polygon", c.id, c.name));
             }
         }

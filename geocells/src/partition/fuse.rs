@@ -36,7 +36,7 @@ use geo::InteriorPoint;
 use thiserror::Error;
 
 use crate::geom::geodesy::haversine_km;
-use crate::input::admin::Area;
+use crate::input::area::Area;
 use crate::partition::graph::Adjacency;
 
 /// Errors of the fuse stage.
@@ -647,7 +647,7 @@ pub fn plan_cells_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::admin::Level;
+    use crate::input::levels::Level;
     use geo_types::{MultiPolygon, Rect, coord};
 
     /// A row of unit squares side by side, each with (admin1, country).
@@ -666,7 +666,7 @@ mod tests {
                     admin1_name: a1.to_string(),
                     country_code: c.to_string(),
                     country_name: c.to_string(),
-                    geometry: crate::input::admin::orient(MultiPolygon::new(vec![sq])),
+                    geometry: crate::geom::repair::orient(MultiPolygon::new(vec![sq])),
                 }
             })
             .collect()

@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use crate::geom::geodesy::haversine_km;
-use crate::input::admin::Area;
+use crate::input::area::Area;
 
 /// Area adjacency: for each area, its neighbours and the shared border length in km, sorted by
 /// neighbour index.

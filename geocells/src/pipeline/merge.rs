@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use geo_types::MultiPolygon;
 use thiserror::Error;
 
-use crate::input::admin::Area;
+use crate::input::area::Area;
 use crate::partition::cells::{CellOrigin, CellSet, Labels};
 use crate::split::report::{
     SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,

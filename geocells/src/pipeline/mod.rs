@@ -1,3 +1,5 @@
 //! The pipeline: parameters, inputs, the run and its report, and the merge of per-country runs.
+pub mod frame;
+pub mod inputs;
 pub mod merge;
 pub mod run;

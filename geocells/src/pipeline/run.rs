@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::Error;
-use crate::input::admin::{AdminAreas, BoundarySpec, LevelSpec, build_areas};
-use crate::input::points::{PointsSpec, Reject, read_points};
+use crate::input::admin::{AdminAreas, build_areas};
+use crate::input::levels::LevelSpec;
+use crate::input::points::{Reject, read_points};
 use crate::output::targets::{LabelsError, SmoothingParams};
 use crate::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
 use crate::partition::cells::{CellSet, Labels};
@@ -22,6 +23,7 @@ use crate::partition::fuse::{
     AreaPoints, CellPlan, DEFAULT_FUSE_MAX_KM, FuseParams, plan_cells_with,
 };
 use crate::partition::graph::Adjacency;
+use crate::pipeline::inputs::Inputs;
 pub use crate::progress::{NoProgress, Progress};
 use crate::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams};
 use crate::split::report::SplitReport;
@@ -446,31 +448,6 @@ impl Params {
     }
 }
 
-/// Input files of a run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Inputs {
-    /// The training points.
-    pub points: PointsSpec,
-    /// The boundary levels.
-    pub boundaries: BoundarySpec,
-}
-
-impl Inputs {
-    /// The data shipped in `data/` under `root`: GeoNames places, world countries and admin-1
-    /// (Natural Earth) and US counties.
-    pub fn default_data(root: impl AsRef<Path>) -> Self {
-        let d = root.as_ref().join("data");
-        Self {
-            points: PointsSpec::new(d.join("geonames_cities1000.parquet")),
-            boundaries: BoundarySpec {
-                country: Some(LevelSpec::country(d.join("admin0_world.parquet"))),
-                admin1: Some(LevelSpec::admin1(d.join("admin1_world.parquet"))),
-                admin2: Some(LevelSpec::admin2(d.join("admin2_us.parquet"))),
-            },
-        }
-    }
-}
-
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -732,21 +709,37 @@ impl Pipeline {
 }
 
 /// The `inputs` section of the report: role, path, SHA-256 and size of every input file, and
-/// the column options given for a boundary level (`columns`, only when some were given).
+/// the column options given for a boundary level (`columns`, only when some were given); for
+/// data held in memory, what it is and a SHA-256 of it
+/// ([`crate::pipeline::inputs::memory_input`]).
 fn inputs_report(inputs: &Inputs) -> serde_json::Value {
-    let mut files = vec![("points", inputs.points.path.clone(), None)];
+    use crate::pipeline::inputs::memory_input;
+    let mut files = vec![(
+        "points",
+        inputs.points.path.clone(),
+        None,
+        memory_input("points", Some(&inputs.points), None),
+    )];
     for (level, s) in [
         ("country", &inputs.boundaries.country),
         ("admin1", &inputs.boundaries.admin1),
         ("admin2", &inputs.boundaries.admin2),
     ] {
         if let Some(s) = s {
-            files.push((level, s.path.clone(), column_options(s)));
+            let memory = memory_input(level, None, Some(s));
+            files.push((level, s.path.clone(), column_options(s), memory));
         }
     }
     files
         .iter()
-        .map(|(role, p, columns)| {
+        .map(|(role, p, columns, memory)| {
+            if let Some(m) = memory {
+                let mut v = m.clone();
+                if let Some(c) = columns {
+                    v["columns"] = c.clone();
+                }
+                return v;
+            }
             let mut v = json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
                    "bytes": std::fs::metadata(p).map(|m| m.len()).ok()});
             if let Some(c) = columns {

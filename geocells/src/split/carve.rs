@@ -203,7 +203,7 @@ fn clean_fragments(f: &mut Family, which: &[usize], pos: &[(f64, f64)], min: usi
             let mut merged: Vec<Polygon<f64>> = f.parts[to].geometry.0.clone();
             merged.push(polys[q].clone());
             f.parts[to].geometry =
-                crate::input::admin::orient(crate::geom::overlay::union(merged.iter()));
+                crate::geom::repair::orient(crate::geom::overlay::union(merged.iter()));
             let moving: Vec<u32> = f.parts[k]
                 .points
                 .iter()
@@ -303,7 +303,7 @@ fn check_family(f: &Family, pos: &[(f64, f64)], labels: &Labels) -> Result<(), S
     for p in &f.parts {
         area += p.geometry.unsigned_area();
         tolerance += crate::geom::measure::union_tolerance(&p.geometry);
-        if !crate::input::admin::is_valid_fast(&p.geometry) {
+        if !crate::geom::repair::is_valid_fast(&p.geometry) {
             return Err("a cell polygon is invalid".into());
         }
     }

@@ -48,7 +48,7 @@ use std::time::Instant;
 use geo_types::Coord;
 use rayon::prelude::*;
 
-use crate::input::admin::Area;
+use crate::input::area::Area;
 use crate::partition::cells::{Cell, CellSet, Labels};
 use crate::progress::Progress;
 use crate::split::driver::{SplitError, SplitParams};

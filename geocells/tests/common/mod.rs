@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::inputs::Inputs;
+use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
 
 /// The repository root.
 pub fn root() -> PathBuf {
