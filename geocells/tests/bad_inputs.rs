@@ -14,7 +14,8 @@ use geocells::input::boundaries::read_boundaries;
 use geocells::input::files::IoError;
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
 use geocells::output::export::{Column, geo_metadata, write_parquet};
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::Inputs;
 use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 

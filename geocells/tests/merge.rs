@@ -6,7 +6,8 @@ use common::{assert_same_outputs, data, run_validated, temp_dir};
 use geocells::input::admin::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::merge::MergeError;
-use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{Inputs, NoProgress, Pipeline};
 
 /// Benelux admin-1 with the GeoNames places of a box around it (some in the sea or in
 /// Germany and France: snapped or rejected), `pigeon` sizes so that every country is split.

@@ -14,7 +14,8 @@ use geocells::input::boundaries::read_boundaries;
 use geocells::input::points::{PointsSpec, read_points};
 use geocells::partition::assign::AreaIndex;
 use geocells::partition::fuse::SmallReason;
-use geocells::pipeline::run::{Inputs, Params};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::Inputs;
 use geocells::synth::SplitMix64;
 
 /// Writes `pts` as a CSV of id, lon, lat.

@@ -9,7 +9,8 @@ use common::{data, root, run_validated, temp_dir};
 use geocells::input::admin::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
-use geocells::pipeline::run::{Inputs, Params, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{Inputs, Run};
 use geocells::split::driver::{Metric, Unsplittable};
 use geocells::synth::SplitMix64;
 
@@ -127,7 +128,7 @@ fn inputs_for(dir: &std::path::Path, pts: &[(f64, f64)], boundary: std::path::Pa
 /// Checks what the split promises: cells at most MAX unless reported, every cell of a split
 /// family at least MINSIZE, carved cells say where they came from.
 fn check_split(run: &Run) {
-    let (min, max) = (run.params.min_size, run.params.max_size);
+    let (min, max) = (run.params.min_size(), run.params.max_size());
     let report = run.split.as_ref().expect("split ran");
     for c in &run.cells.cells {
         if c.size > max {

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use geocells::pipeline::run::{Inputs, NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{Inputs, NoProgress, Pipeline, Run};
 
 /// The repository root.
 pub fn root() -> PathBuf {
