@@ -38,6 +38,10 @@ pub enum AssignError {
     /// There are no areas to assign to.
     #[error("no admin areas to assign points to")]
     NoAreas,
+    /// A cells file ([`CellLookup::read`]) cannot be read or holds a `cell_id` that is not a
+    /// number.
+    #[error(transparent)]
+    Read(#[from] crate::input::files::IoError),
 }
 
 /// Parameters of the assignment.
@@ -345,9 +349,9 @@ impl CellLookup {
     /// `cell_id` attribute and polygons).
     ///
     /// # Errors
-    /// [`crate::Error`] when the file cannot be read, a `cell_id` is not a number, or the file
-    /// has no cells.
-    pub fn read(path: &std::path::Path) -> Result<Self, crate::Error> {
+    /// [`AssignError::Read`] when the file cannot be read or a `cell_id` is not a number,
+    /// [`AssignError::NoAreas`] when the file has no cells.
+    pub fn read(path: &std::path::Path) -> Result<Self, AssignError> {
         let file = crate::input::boundaries::read_boundaries(path, &["cell_id".to_string()])?;
         let mut cells = Vec::with_capacity(file.features.len());
         for f in file.features {
@@ -361,7 +365,7 @@ impl CellLookup {
                 })?;
             cells.push((id, f.geometry));
         }
-        Ok(Self::new(cells)?)
+        Self::new(cells)
     }
 
     /// The cell of a point and its distance in km from that cell (0 inside).
