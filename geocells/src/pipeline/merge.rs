@@ -326,7 +326,7 @@ pub fn split_from_shards(
     areas: &[Area],
     labels: &Labels,
     max_size: usize,
-    settings: &[(usize, f64)],
+    optics: &[(usize, f64)],
     metric: crate::split::driver::Metric,
     shards: &[Shard],
 ) -> Result<SplitOutcome, MergeError> {
@@ -361,7 +361,7 @@ pub fn split_from_shards(
     let mut report = SplitReport {
         metric,
         above_max_before: 0,
-        settings: settings
+        settings: optics
             .iter()
             .map(|&(m, xi)| SettingReport {
                 min_samples: m,
