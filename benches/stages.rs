@@ -177,11 +177,12 @@ fn stages(c: &mut Criterion) {
 /// synthetic points with the `pigeon` preset.
 fn split(c: &mut Criterion) {
     use geocells::pipeline::inputs::Inputs;
-    use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
+    use geocells::pipeline::params::Params;
+    use geocells::pipeline::run::{NoProgress, Pipeline, Run};
     let mut g = c.benchmark_group("split");
     g.sample_size(10);
     let params = Params::default();
-    let split_params = params.split_params();
+    let split_params = params.split.clone();
     for n in [10_000usize, 100_000] {
         let dir = std::env::temp_dir().join(format!("geocells-bench-split-{}", std::process::id()));
         let mut run: Option<Run> = None;
@@ -478,7 +479,8 @@ fn scale(c: &mut Criterion) {
         let out = s.dir.join(format!("out_{n}"));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let run = run.get_or_insert_with(|| {
-                use geocells::pipeline::run::{NoProgress, Params, Pipeline};
+                use geocells::pipeline::params::Params;
+                use geocells::pipeline::run::{NoProgress, Pipeline};
                 let mut inputs = s.world().inputs.clone();
                 inputs.points = PointsSpec::new(s.parquet(i));
                 let params = Params::preset("pigeotto").expect("preset").split(false);

@@ -17,7 +17,8 @@ use clap::Parser;
 use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{Params, Pipeline, Progress};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{Pipeline, Progress};
 use geocells::split::driver::Metric;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -562,7 +563,7 @@ fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f6
     );
     println!(
         "  {:<28} {:>12}",
-        format!("  above MAX {}", run.params.max_size),
+        format!("  above MAX {}", run.params.max_size()),
         c["admin_cells_above_max"].to_string()
     );
     if let Some(sp) = &run.split {
@@ -585,12 +586,12 @@ fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f6
     println!("  {:<28} {:>12}", "cells", c["cells"].to_string());
     println!(
         "  {:<28} {:>12}",
-        format!("  below MIN {}", run.params.min_size),
+        format!("  below MIN {}", run.params.min_size()),
         c["cells_below_min"].to_string()
     );
     println!(
         "  {:<28} {:>12}",
-        format!("  above MAX {}", run.params.max_size),
+        format!("  above MAX {}", run.params.max_size()),
         c["cells_above_max"].to_string()
     );
     println!(

@@ -8,7 +8,8 @@ use geo::wkt;
 use geocells::input::levels::{BoundaryFeature, BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{NoProgress, Params, Pipeline};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{NoProgress, Pipeline};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two countries side by side, each in two provinces.

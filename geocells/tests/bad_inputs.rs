@@ -16,7 +16,7 @@ use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsRead, PointsSpec, read_points};
 use geocells::output::parquet::{Column, geo_metadata, write_parquet};
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::Params;
+use geocells::pipeline::params::Params;
 use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 

@@ -9,7 +9,8 @@ use geocells::input::boundaries::read_boundaries;
 use geocells::input::levels::{BoundaryFeature, BoundarySpec, LevelSpec};
 use geocells::input::points::{PointIds, PointsSpec, RejectReason, read_points};
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{Params, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::Run;
 use polars::prelude::*;
 
 /// GeoNames places in a box around Benelux, as (ids, lon, lat).

@@ -51,7 +51,8 @@ use common::{data, root};
 use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{NoProgress, Pipeline, Run};
 use geocells::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};
 use geocells::synth::SplitMix64;
 
@@ -698,7 +699,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
         );
     }
     // (d)
-    let (min, max) = (run.params.min_size, run.params.max_size);
+    let (min, max) = (run.params.min_size(), run.params.max_size());
     let cells = &run.cells.cells;
     let mut per_cell: Vec<Vec<usize>> = vec![Vec::new(); cells.len()];
     for (i, &c) in l.cell.iter().enumerate() {
@@ -928,7 +929,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
         run.cells
             .cells
             .iter()
-            .filter(|c| c.size < params.min_size)
+            .filter(|c| c.size < params.split.min_size)
             .count()
     );
     if case.threads {
@@ -1283,7 +1284,7 @@ fn the_checks_catch_a_doctored_run() {
     assert!(checks(&lost).contains('c'));
     // (d) a cell above MAX that the split report does not list.
     let mut big = run.clone();
-    big.cells.cells[0].size = big.params.max_size + 1;
+    big.cells.cells[0].size = big.params.max_size() + 1;
     assert!(checks(&big).contains('d'));
     // (f) one point of the cell moved to an area of another country.
     let mut mixed = run.clone();

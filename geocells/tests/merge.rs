@@ -7,7 +7,8 @@ use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::pipeline::inputs::Inputs;
 use geocells::pipeline::merge::MergeError;
-use geocells::pipeline::run::{NoProgress, Params, Pipeline};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{NoProgress, Pipeline};
 
 /// Benelux admin-1 with the GeoNames places of a box around it (some in the sea or in
 /// Germany and France: snapped or rejected), `pigeon` sizes so that every country is split.

@@ -9,7 +9,7 @@ use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::{PointsSpec, RejectReason};
 use geocells::partition::fuse::SmallReason;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::Params;
+use geocells::pipeline::params::Params;
 
 #[test]
 fn world_default_data_gives_a_valid_fused_partition() {
@@ -62,7 +62,7 @@ fn world_default_data_gives_a_valid_fused_partition() {
         .map(|(c, _)| run.family_first_cell[*c as usize])
         .collect();
     for c in &run.cells.cells {
-        if c.size < params.min_size {
+        if c.size < params.split.min_size {
             assert!(
                 small.contains(&c.id),
                 "cell {} ({}) is small but not reported",
@@ -79,7 +79,7 @@ fn world_default_data_gives_a_valid_fused_partition() {
     }
     for (c, reason) in &run.plan.below_min {
         let id = run.family_first_cell[*c as usize];
-        assert!(run.cells.cells[id as usize].size < params.min_size);
+        assert!(run.cells.cells[id as usize].size < params.split.min_size);
         if *reason == SmallReason::TooFar {
             let g = run
                 .plan

@@ -15,7 +15,7 @@ use geocells::input::points::{PointsSpec, read_points};
 use geocells::partition::assign::AreaIndex;
 use geocells::partition::fuse::SmallReason;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::Params;
+use geocells::pipeline::params::Params;
 use geocells::synth::SplitMix64;
 
 /// Writes `pts` as a CSV of id, lon, lat.

@@ -10,7 +10,8 @@ use geocells::input::levels::{BoundarySpec, LevelSpec};
 use geocells::input::points::PointsSpec;
 use geocells::partition::cells::CellOrigin;
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{Params, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::Run;
 use geocells::split::driver::Metric;
 use geocells::split::report::Unsplittable;
 use geocells::synth::SplitMix64;
@@ -129,7 +130,7 @@ fn inputs_for(dir: &std::path::Path, pts: &[(f64, f64)], boundary: std::path::Pa
 /// Checks what the split promises: cells at most MAX unless reported, every cell of a split
 /// family at least MINSIZE, carved cells say where they came from.
 fn check_split(run: &Run) {
-    let (min, max) = (run.params.min_size, run.params.max_size);
+    let (min, max) = (run.params.min_size(), run.params.max_size());
     let report = run.split.as_ref().expect("split ran");
     for c in &run.cells.cells {
         if c.size > max {

@@ -9,6 +9,10 @@ use geo_types::Coord;
 /// Mean Earth radius in kilometres (IUGG).
 pub const EARTH_RADIUS_KM: f64 = 6371.0088;
 
+/// Half the Earth's circumference in km (great-circle distances never exceed it): the upper
+/// bound of every distance parameter.
+pub const HALF_CIRCUMFERENCE_KM: f64 = 20_015.1;
+
 /// Kilometres per degree of latitude.
 pub const KM_PER_DEG: f64 = EARTH_RADIUS_KM * std::f64::consts::PI / 180.0;
 

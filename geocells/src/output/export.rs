@@ -198,7 +198,7 @@ pub fn report_markdown(report: &serde_json::Value) -> String {
 }
 
 /// The fields of `report.json`'s `params` overridden after choosing the preset
-/// ([`crate::pipeline::run::Params::preset_overrides`]).
+/// ([`crate::pipeline::params::Params::preset_overrides`]).
 fn preset_overrides(p: &serde_json::Value) -> Vec<&str> {
     p["preset_overrides"]
         .as_array()
@@ -248,7 +248,7 @@ fn settings_sentence(p: &serde_json::Value) -> String {
         );
     }
     // The preset's own values, to show next to the ones that replaced them.
-    let preset = crate::pipeline::run::Params::preset(name)
+    let preset = crate::pipeline::params::Params::preset(name)
         .map(|q| q.report_json())
         .unwrap_or_default();
     let shown = |key: &str, label: &str, value: String, preset_value: String| {
@@ -509,14 +509,14 @@ pub fn write_failed_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::run::Params;
+    use crate::pipeline::params::Params;
 
     /// A report with `params` and a split that made 3 fallback carves (or none: split off).
     fn report(params: &Params) -> serde_json::Value {
         serde_json::json!({
             "params": params.report_json(),
             "counts": {"cells": 7, "points_labelled": 100},
-            "split": params.split.then(|| serde_json::json!({
+            "split": params.split_enabled.then(|| serde_json::json!({
                 "settings": [], "fallback_carves": 3, "above_max_after": 0,
             })),
             "quality": {},

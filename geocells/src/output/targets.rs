@@ -24,38 +24,44 @@ use crate::geom::geodesy::EARTH_RADIUS_KM;
 #[derive(Debug, Error, PartialEq)]
 #[non_exhaustive]
 pub enum LabelsError {
-    /// `tau` is not a positive finite number or `k` is zero.
-    #[error(
-        "label smoothing needs tau_km above 0 and at most 20015 (got {tau_km}) and k from 1 to 1000 (got {k})"
-    )]
-    Params {
-        /// tau given.
-        tau_km: f64,
-        /// k given.
-        k: usize,
-    },
+    /// The parameters are out of range.
+    #[error(transparent)]
+    Params(#[from] SmoothingParamsError),
     /// No cell has a centroid.
     #[error("no cell centroids to smooth over")]
     NoCentroids,
 }
 
-/// The most weights kept per point ([`SmoothingParams::k`]).
+/// Invalid [`SmoothingParams`]: `tau_km` is not a positive finite number up to half the
+/// Earth's circumference, or `top_k` is not from 1 to [`MAX_K`].
+#[derive(Debug, Error, PartialEq)]
+#[error(
+    "label smoothing needs tau_km above 0 and at most 20015 (got {tau_km}) and top_k from 1 to 1000 (got {top_k})"
+)]
+pub struct SmoothingParamsError {
+    /// tau given.
+    pub tau_km: f64,
+    /// top_k given.
+    pub top_k: usize,
+}
+
+/// The most weights kept per point ([`SmoothingParams::top_k`]).
 pub const MAX_K: usize = 1000;
 
-/// Parameters of the smoothing. `Default`: `tau_km` 75 (PIGEON), `k` 10.
+/// Parameters of the smoothing. `Default`: `tau_km` 75 (PIGEON), `top_k` 10.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SmoothingParams {
     /// Temperature in km.
     pub tau_km: f64,
     /// Number of weights kept per point.
-    pub k: usize,
+    pub top_k: usize,
 }
 
 impl Default for SmoothingParams {
     fn default() -> Self {
         Self {
             tau_km: 75.0,
-            k: 10,
+            top_k: 10,
         }
     }
 }
@@ -67,24 +73,26 @@ impl SmoothingParams {
         self.tau_km = v;
         self
     }
-    /// Sets k.
+    /// Sets how many weights are kept per point.
     #[must_use]
-    pub fn k(mut self, v: usize) -> Self {
-        self.k = v;
+    pub fn top_k(mut self, v: usize) -> Self {
+        self.top_k = v;
         self
     }
     /// Checks the parameters.
     ///
     /// # Errors
-    /// [`LabelsError::Params`].
-    pub fn validate(&self) -> Result<(), LabelsError> {
-        // k sizes targets.parquet (k rows per point): bounded so that a typo cannot fill the
-        // disk; tau beyond half the Earth's circumference means nothing.
-        let tau_ok = self.tau_km.is_finite() && self.tau_km > 0.0 && self.tau_km <= 20_015.1;
-        if !(tau_ok && (1..=MAX_K).contains(&self.k)) {
-            return Err(LabelsError::Params {
+    /// [`SmoothingParamsError`].
+    pub fn validate(&self) -> Result<(), SmoothingParamsError> {
+        // top_k sizes targets.parquet (top_k rows per point): bounded so that a typo cannot
+        // fill the disk; tau beyond half the Earth's circumference means nothing.
+        let tau_ok = self.tau_km.is_finite()
+            && self.tau_km > 0.0
+            && self.tau_km <= crate::geom::geodesy::HALF_CIRCUMFERENCE_KM;
+        if !(tau_ok && (1..=MAX_K).contains(&self.top_k)) {
+            return Err(SmoothingParamsError {
                 tau_km: self.tau_km,
-                k: self.k,
+                top_k: self.top_k,
             });
         }
         Ok(())
@@ -133,7 +141,7 @@ impl Smoother {
     /// within the horizon (module docs).
     ///
     /// ```
-    /// use geocells::labels::{Smoother, SmoothingParams};
+    /// use geocells::output::targets::{Smoother, SmoothingParams};
     /// let s = Smoother::new(&[Some((0.0, 0.0)), Some((1.0, 0.0))], SmoothingParams::default()).unwrap();
     /// let w = s.targets(0.0, 0.0);
     /// assert_eq!(w[0].0, 0);
@@ -166,7 +174,7 @@ impl Smoother {
             near.push((d, c.data));
         }
         let order = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-        let k = self.params.k.min(near.len());
+        let k = self.params.top_k.min(near.len());
         if k < near.len() {
             near.select_nth_unstable_by(k, order);
             near.truncate(k);
@@ -218,7 +226,7 @@ mod tests {
             Some((10.0, 10.0)),
             None,
         ];
-        let s = Smoother::new(&c, SmoothingParams::default().k(3)).expect("smoother");
+        let s = Smoother::new(&c, SmoothingParams::default().top_k(3)).expect("smoother");
         let w = s.targets(0.0, 0.0);
         assert_eq!(w.iter().map(|p| p.0).collect::<Vec<_>>(), vec![0, 1, 2]);
         for (got, want) in w.iter().map(|p| p.1).zip([0.782108, 0.177575, 0.040318]) {
@@ -234,7 +242,7 @@ mod tests {
     fn bad_parameters_are_refused() {
         let c = [Some((0.0, 0.0))];
         assert!(Smoother::new(&c, SmoothingParams::default().tau_km(0.0)).is_err());
-        assert!(Smoother::new(&c, SmoothingParams::default().k(0)).is_err());
+        assert!(Smoother::new(&c, SmoothingParams::default().top_k(0)).is_err());
         assert_eq!(
             Smoother::new(&[None], SmoothingParams::default()).err(),
             Some(LabelsError::NoCentroids)

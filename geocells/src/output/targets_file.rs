@@ -23,7 +23,7 @@ pub fn write_targets_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(),
         message,
     };
     let smoother =
-        crate::output::targets::Smoother::new(&run.cells.centroids(), run.params.smoothing)
+        crate::output::targets::Smoother::new(&run.cells.centroids(), *run.params.smoothing())
             .map_err(|e| encode(e.to_string()))?;
     // Streamed: one row group per chunk of points, so memory stays at one chunk's targets
     // whatever the number of points (5M points x 10 weights held at once took ~2 GB).

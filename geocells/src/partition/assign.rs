@@ -56,6 +56,32 @@ impl Default for AssignParams {
     }
 }
 
+/// Invalid [`AssignParams`].
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum AssignParamsError {
+    /// The snap distance is negative or not finite.
+    #[error(
+        "snap_km must be a number from 0 to 20015 (half the Earth's circumference, in km), got {0}"
+    )]
+    BadSnap(f64),
+}
+
+impl AssignParams {
+    /// Checks the snap distance: from 0 to half the Earth's circumference.
+    ///
+    /// # Errors
+    /// [`AssignParamsError::BadSnap`].
+    pub fn validate(&self) -> Result<(), AssignParamsError> {
+        if !(self.snap_km.is_finite()
+            && (0.0..=crate::geom::geodesy::HALF_CIRCUMFERENCE_KM).contains(&self.snap_km))
+        {
+            return Err(AssignParamsError::BadSnap(self.snap_km));
+        }
+        Ok(())
+    }
+}
+
 /// Where each point went.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Placement {

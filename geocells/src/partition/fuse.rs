@@ -81,11 +81,11 @@ impl SmallReason {
 /// (docs/fuse.md).
 pub const DEFAULT_FUSE_MAX_KM: f64 = 1_000.0;
 
-/// Parameters of the fuse.
+/// Parameters of the fuse. MINSIZE is not one of them: it belongs to the split
+/// ([`crate::split::driver::SplitParams::min_size`], which needs it too) and is passed to
+/// [`plan_cells_with`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FuseParams {
-    /// Cells below this many points are fused with a neighbour (PIGEON's MINSIZE).
-    pub min_size: usize,
     /// The distance guard for cells that share no border with a cell of their country
     /// (islands, exclaves): such a cell joins the cell of its country holding the point nearest
     /// to one of its points, unless that point is more than this many km away (great circle);
@@ -97,25 +97,40 @@ pub struct FuseParams {
 impl Default for FuseParams {
     fn default() -> Self {
         Self {
-            min_size: 30,
             max_km: Some(DEFAULT_FUSE_MAX_KM),
         }
     }
 }
 
+/// Invalid [`FuseParams`].
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum FuseParamsError {
+    /// The distance guard is not a positive finite number.
+    #[error(
+        "fuse_max_km must be a number above 0 and at most 20015 (half the Earth's circumference, in km; turn the guard off for no limit), got {0}"
+    )]
+    BadGuard(f64),
+}
+
 impl FuseParams {
-    /// MINSIZE `min_size` with the default guard.
-    pub fn new(min_size: usize) -> Self {
-        Self {
-            min_size,
-            ..Self::default()
-        }
-    }
     /// Sets the distance guard (`None`: off).
     #[must_use]
     pub fn max_km(mut self, v: Option<f64>) -> Self {
         self.max_km = v;
         self
+    }
+    /// Checks the distance guard: above 0 and at most half the Earth's circumference.
+    ///
+    /// # Errors
+    /// [`FuseParamsError::BadGuard`].
+    pub fn validate(&self) -> Result<(), FuseParamsError> {
+        if let Some(km) = self.max_km
+            && !(km.is_finite() && km > 0.0 && km <= crate::geom::geodesy::HALF_CIRCUMFERENCE_KM)
+        {
+            return Err(FuseParamsError::BadGuard(km));
+        }
+        Ok(())
     }
 }
 
@@ -302,12 +317,14 @@ pub fn plan_cells(
         areas,
         adjacency,
         &points,
-        &FuseParams::new(min_size).max_km(None),
+        min_size,
+        &FuseParams::default().max_km(None),
     )
 }
 
 /// Plans the admin cells: initial cells, empty areas attached, small cells fused (see the
-/// module docs), with the distance guard of [`FuseParams::max_km`].
+/// module docs), cells below `min_size` points (MINSIZE) fused, with the distance guard of
+/// [`FuseParams::max_km`].
 ///
 /// A cell's country is the country of its areas that hold points; areas without points never
 /// decide it, so an empty exclave that joined a neighbour's cell does not make that cell part
@@ -319,10 +336,10 @@ pub fn plan_cells_with(
     areas: &[Area],
     adjacency: &Adjacency,
     points: &AreaPoints,
+    min_size: usize,
     params: &FuseParams,
 ) -> Result<CellPlan, FuseError> {
     let counts = &points.counts[..];
-    let min_size = params.min_size;
     let n = areas.len();
     if counts.len() != n || points.start.len() != n + 1 {
         return Err(FuseError::CountMismatch {

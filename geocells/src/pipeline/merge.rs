@@ -2,7 +2,7 @@
 //!
 //! Cells never interact across countries: the fuse never joins cells of two countries, and the
 //! split works inside one admin cell (a *family*) at a time. So a run restricted to some
-//! countries ([`crate::pipeline::run::Params::countries`]) splits exactly the families of those
+//! countries ([`crate::pipeline::params::Params::countries`]) splits exactly the families of those
 //! countries, exactly as the whole run would. Such a run still reads every point and every
 //! boundary and runs the cheap global stages (assign, graph, fuse, admin cells: a few seconds
 //! per million points), because which admin cell a country's points end in depends on all of
@@ -326,7 +326,7 @@ pub fn split_from_shards(
     areas: &[Area],
     labels: &Labels,
     max_size: usize,
-    settings: &[(usize, f64)],
+    optics: &[(usize, f64)],
     metric: crate::split::driver::Metric,
     shards: &[Shard],
 ) -> Result<SplitOutcome, MergeError> {
@@ -356,7 +356,7 @@ pub fn split_from_shards(
     let mut report = SplitReport {
         metric,
         above_max_before: 0,
-        settings: settings
+        settings: optics
             .iter()
             .map(|&(m, xi)| SettingReport {
                 min_samples: m,

@@ -2,4 +2,5 @@
 pub mod frame;
 pub mod inputs;
 pub mod merge;
+pub mod params;
 pub mod run;

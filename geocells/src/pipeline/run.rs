@@ -10,70 +10,20 @@ use std::time::Instant;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
 use crate::Error;
 use crate::input::admin::{AdminAreas, build_areas};
 use crate::input::levels::LevelSpec;
 use crate::input::points::{Reject, read_points};
-use crate::output::targets::{LabelsError, SmoothingParams};
-use crate::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
+use crate::partition::assign::{AreaIndex, Placement, assign_points};
 use crate::partition::cells::{CellSet, Labels};
-use crate::partition::fuse::{
-    AreaPoints, CellPlan, DEFAULT_FUSE_MAX_KM, FuseParams, plan_cells_with,
-};
+use crate::partition::fuse::{AreaPoints, CellPlan, plan_cells_with};
 use crate::partition::graph::Adjacency;
 use crate::pipeline::inputs::Inputs;
+use crate::pipeline::params::{Params, ParamsError, ValidParams};
 pub use crate::progress::{NoProgress, Progress};
-use crate::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams};
 use crate::split::report::SplitReport;
 use crate::split::stage::split_selected;
-
-/// Invalid parameters.
-#[derive(Debug, Error, PartialEq)]
-#[non_exhaustive]
-pub enum ParamsError {
-    /// Unknown preset name.
-    #[error("unknown preset '{0}' (known: pigeon, pigeotto)")]
-    UnknownPreset(String),
-    /// `min_size` is zero.
-    #[error("min_size must be at least 1")]
-    MinSizeZero,
-    /// `max_size` is below twice `min_size`, so no cell could be split into two valid halves.
-    #[error(
-        "max_size ({max}) must be at least twice min_size ({min}) so that an oversized cell can be split into two cells of at least min_size"
-    )]
-    MaxTooSmall {
-        /// min_size.
-        min: usize,
-        /// max_size.
-        max: usize,
-    },
-    /// The snap distance is negative or not finite.
-    #[error(
-        "snap_km must be a number from 0 to 20015 (half the Earth's circumference, in km), got {0}"
-    )]
-    BadSnap(f64),
-    /// The fuse's distance guard is not a positive finite number.
-    #[error(
-        "fuse_max_km must be a number above 0 and at most 20015 (half the Earth's circumference, in km; turn the guard off for no limit), got {0}"
-    )]
-    BadFuseGuard(f64),
-    /// The split's settings are out of range (an OPTICS setting, or the sizes).
-    #[error(transparent)]
-    Split(#[from] SplitError),
-    /// The label-smoothing parameters are out of range.
-    #[error(transparent)]
-    Labels(#[from] LabelsError),
-    /// `countries` is an empty list.
-    #[error("countries is empty: give at least one country code or name, or none for the world")]
-    NoCountries,
-    /// A merge was asked of a run restricted to countries.
-    #[error(
-        "a merge combines per-country runs into the whole run: do not restrict it to countries"
-    )]
-    MergeWithCountries,
-}
 
 /// A run in which no input row could be labelled (every row rejected, or none at all): there
 /// is no cell to build. Carries the rejects, so that they can still be written
@@ -93,7 +43,12 @@ pub struct NoPointsError {
 }
 
 impl NoPointsError {
-    fn new(inputs: &Inputs, params: &Params, input_rows: usize, rejects: Vec<Reject>) -> Box<Self> {
+    fn new(
+        inputs: &Inputs,
+        params: &ValidParams,
+        input_rows: usize,
+        rejects: Vec<Reject>,
+    ) -> Box<Self> {
         let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
         for r in &rejects {
             *by_reason.entry(r.reason.code()).or_default() += 1;
@@ -190,269 +145,11 @@ impl std::fmt::Display for NoPointsError {
 
 impl std::error::Error for NoPointsError {}
 
-/// Half the Earth's circumference in km (great-circle distances never exceed it): the upper
-/// bound of every distance parameter.
-pub const HALF_CIRCUMFERENCE_KM: f64 = 20_015.1;
-
-/// Parameters of a run. `Default` is the `pigeon` preset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Params {
-    /// Preset the values started from, if any (for the report; [`Params::preset_overrides`]
-    /// names the preset's values changed since).
-    pub preset: Option<String>,
-    /// Cells below this many points are fused with neighbours (PIGEON's MINSIZE).
-    pub min_size: usize,
-    /// Cells above this many points are split (PIGEON's MAX).
-    pub max_size: usize,
-    /// Snap distance for points on no polygon.
-    pub assign: AssignParams,
-    /// The fuse's distance guard in km ([`FuseParams::max_km`]): a small cell is never fused
-    /// with a cell whose point centroid is farther away. `None`: no guard, as in PIGEON.
-    pub fuse_max_km: Option<f64>,
-    /// OPTICS settings `(min_samples, xi)` of the split, applied in order.
-    pub optics: Vec<(usize, f64)>,
-    /// Distance OPTICS clusters with.
-    pub metric: Metric,
-    /// Split cells above MAX at all (off: admin cells + fuse only).
-    pub split: bool,
-    /// Bring every cell to MAX by bisection after the OPTICS settings.
-    pub fallback: bool,
-    /// Check the invariants after every carve (slow; for tests).
-    pub check_each_carve: bool,
-    /// Label smoothing of the training targets (`targets.parquet`).
-    pub smoothing: SmoothingParams,
-    /// Restrict the run to these countries (codes or names, see
-    /// [`crate::pipeline::merge::select_countries`]); `None`: the whole world. Outputs of such runs
-    /// combine with [`Pipeline::merge`].
-    pub countries: Option<Vec<String>>,
-}
-
-impl Default for Params {
-    fn default() -> Self {
-        Self {
-            preset: Some("pigeon".into()),
-            min_size: 30,
-            max_size: 60,
-            assign: AssignParams::default(),
-            fuse_max_km: Some(DEFAULT_FUSE_MAX_KM),
-            optics: PIGEON_SETTINGS.to_vec(),
-            metric: Metric::Sphere,
-            split: true,
-            fallback: true,
-            check_each_carve: false,
-            smoothing: SmoothingParams::default(),
-            countries: None,
-        }
-    }
-}
-
-impl Params {
-    /// The named preset, from Haas et al., *PIGEON: Predicting Image Geolocations* (CVPR
-    /// 2024) and its published `dataset_creation/geocell` code (`config.py` sizes,
-    /// `cell_collection.py` OPTICS lists):
-    /// * `pigeon`: MINSIZE 30, MAX 60, OPTICS [(8, 0.05), (10, 0.025), (15, 0.015)]
-    ///   (street-view scale; the code's `OPTICS_PARAMS_GEOGUESSR`);
-    /// * `pigeotto`: MINSIZE 1000, MAX 2000, OPTICS [(300, 0.05), (400, 0.005), (1000, 0.0001)]
-    ///   (4.5M photos; `OPTICS_PARAMS_YFCC`).
-    ///
-    /// ```
-    /// let p = geocells::pipeline::Params::preset("pigeotto").unwrap();
-    /// assert_eq!((p.min_size, p.max_size), (1000, 2000));
-    /// assert_eq!(p.optics[0], (300, 0.05));
-    /// assert!(geocells::pipeline::Params::preset("nope").is_err());
-    /// ```
-    pub fn preset(name: &str) -> Result<Self, ParamsError> {
-        let (min, max, optics) = match name {
-            "pigeon" => (30, 60, PIGEON_SETTINGS.to_vec()),
-            "pigeotto" => (1000, 2000, PIGEOTTO_SETTINGS.to_vec()),
-            other => return Err(ParamsError::UnknownPreset(other.to_string())),
-        };
-        Ok(Self {
-            preset: Some(name.to_string()),
-            min_size: min,
-            max_size: max,
-            optics,
-            ..Self::default()
-        })
-    }
-    /// Sets the OPTICS settings `(min_samples, xi)`.
-    #[must_use]
-    pub fn optics(mut self, v: Vec<(usize, f64)>) -> Self {
-        self.optics = v;
-        self
-    }
-    /// Sets the OPTICS metric.
-    #[must_use]
-    pub fn metric(mut self, v: Metric) -> Self {
-        self.metric = v;
-        self
-    }
-    /// Turns the split on or off.
-    #[must_use]
-    pub fn split(mut self, v: bool) -> Self {
-        self.split = v;
-        self
-    }
-    /// Turns the MAX fallback on or off.
-    #[must_use]
-    pub fn fallback(mut self, v: bool) -> Self {
-        self.fallback = v;
-        self
-    }
-    /// Turns the per-carve invariant check on or off.
-    #[must_use]
-    pub fn check_each_carve(mut self, v: bool) -> Self {
-        self.check_each_carve = v;
-        self
-    }
-    /// Sets the label-smoothing temperature in km (PIGEON: 75).
-    #[must_use]
-    pub fn tau_km(mut self, v: f64) -> Self {
-        self.smoothing.tau_km = v;
-        self
-    }
-    /// Sets how many smoothed weights are kept per point.
-    #[must_use]
-    pub fn top_k(mut self, v: usize) -> Self {
-        self.smoothing.k = v;
-        self
-    }
-    /// Sets the fuse's distance guard in km (`None`: off, as in PIGEON).
-    #[must_use]
-    pub fn fuse_max_km(mut self, v: Option<f64>) -> Self {
-        self.fuse_max_km = v;
-        self
-    }
-    /// The fuse stage's parameters.
-    pub fn fuse_params(&self) -> FuseParams {
-        FuseParams::new(self.min_size).max_km(self.fuse_max_km)
-    }
-    /// Sets [`Params::countries`].
-    pub fn countries(mut self, v: Option<Vec<String>>) -> Self {
-        self.countries = v;
-        self
-    }
-
-    /// The fields set by [`Params::preset`] whose values differ from the named preset's, as
-    /// `report.json` names them (`min_size`, `max_size`, `optics`, in that order): what was
-    /// overridden after choosing the preset. Empty without a preset or for a preset name
-    /// [`Params::preset`] does not know.
-    ///
-    /// ```
-    /// use geocells::pipeline::Params;
-    /// assert!(Params::default().preset_overrides().is_empty());
-    /// assert_eq!(Params::default().max_size(100).preset_overrides(), ["max_size"]);
-    /// // Setting a preset's own value is no override.
-    /// assert!(Params::default().min_size(30).preset_overrides().is_empty());
-    /// ```
-    pub fn preset_overrides(&self) -> Vec<&'static str> {
-        let Some(preset) = self.preset.as_deref().and_then(|n| Self::preset(n).ok()) else {
-            return Vec::new();
-        };
-        [
-            ("min_size", self.min_size != preset.min_size),
-            ("max_size", self.max_size != preset.max_size),
-            ("optics", self.optics != preset.optics),
-        ]
-        .into_iter()
-        .filter_map(|(name, differs)| differs.then_some(name))
-        .collect()
-    }
-
-    /// The parameters as `report.json` shows them. `preset_overrides` (see
-    /// [`Params::preset_overrides`]) is there only when a preset's value was overridden.
-    pub fn report_json(&self) -> serde_json::Value {
-        let mut v = json!({
-            "preset": self.preset,
-            "min_size": self.min_size,
-            "max_size": self.max_size,
-            "snap_km": self.assign.snap_km,
-            "fuse_max_km": self.fuse_max_km,
-            "split": self.split,
-            "optics": self.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
-            "metric": self.metric,
-            "fallback": self.fallback,
-            "tau_km": self.smoothing.tau_km,
-            "top_k": self.smoothing.k,
-            "countries": self.countries,
-        });
-        let overrides = self.preset_overrides();
-        if !overrides.is_empty()
-            && let Some(o) = v.as_object_mut()
-        {
-            o.insert("preset_overrides".into(), json!(overrides));
-        }
-        v
-    }
-
-    /// The split stage's parameters.
-    pub fn split_params(&self) -> SplitParams {
-        SplitParams {
-            min_size: self.min_size,
-            max_size: self.max_size,
-            settings: self.optics.clone(),
-            metric: self.metric,
-            fallback: self.fallback,
-            check_each_carve: self.check_each_carve,
-        }
-    }
-    /// Sets MINSIZE.
-    #[must_use]
-    pub fn min_size(mut self, v: usize) -> Self {
-        self.min_size = v;
-        self
-    }
-    /// Sets MAX.
-    #[must_use]
-    pub fn max_size(mut self, v: usize) -> Self {
-        self.max_size = v;
-        self
-    }
-    /// Sets the snap distance in km.
-    #[must_use]
-    pub fn snap_km(mut self, v: f64) -> Self {
-        self.assign.snap_km = v;
-        self
-    }
-    /// Checks the parameters.
-    ///
-    /// # Errors
-    /// [`ParamsError`] for a zero MINSIZE, a MAX below twice MINSIZE, a bad snap distance or
-    /// a bad OPTICS setting.
-    pub fn validate(&self) -> Result<(), ParamsError> {
-        if self.min_size == 0 {
-            return Err(ParamsError::MinSizeZero);
-        }
-        if self.max_size < self.min_size.saturating_mul(2) {
-            return Err(ParamsError::MaxTooSmall {
-                min: self.min_size,
-                max: self.max_size,
-            });
-        }
-        if !(self.assign.snap_km.is_finite()
-            && (0.0..=HALF_CIRCUMFERENCE_KM).contains(&self.assign.snap_km))
-        {
-            return Err(ParamsError::BadSnap(self.assign.snap_km));
-        }
-        if let Some(km) = self.fuse_max_km
-            && !(km.is_finite() && km > 0.0 && km <= HALF_CIRCUMFERENCE_KM)
-        {
-            return Err(ParamsError::BadFuseGuard(km));
-        }
-        self.split_params().validate()?;
-        self.smoothing.validate()?;
-        if self.countries.as_ref().is_some_and(|c| c.is_empty()) {
-            return Err(ParamsError::NoCountries);
-        }
-        Ok(())
-    }
-}
-
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Run {
     /// The parameters.
-    pub params: Params,
+    pub params: ValidParams,
     /// The admin areas.
     pub areas: AdminAreas,
     /// The fuse plan.
@@ -485,21 +182,28 @@ pub struct Run {
 /// A configured pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    params: Params,
+    params: ValidParams,
 }
 
 impl Pipeline {
-    /// A pipeline with validated parameters.
+    /// A pipeline with validated parameters ([`Params::validate`], once: the stages receive
+    /// them checked).
     ///
     /// # Errors
     /// [`ParamsError`] when the parameters are invalid.
     pub fn new(params: Params) -> Result<Self, Error> {
-        params.validate()?;
-        Ok(Self { params })
+        Ok(Self {
+            params: params.validate()?,
+        })
+    }
+
+    /// The validated parameters.
+    pub fn params(&self) -> &ValidParams {
+        &self.params
     }
 
     /// Runs read → admin → assign → graph → fuse → admin cells → split (unless
-    /// [`Params::split`] is off).
+    /// [`Params::split_enabled`] is off).
     ///
     /// # Errors
     /// The first stage error, naming the file, feature or row at fault.
@@ -530,8 +234,12 @@ impl Pipeline {
 
         progress.stage("assign points", read.points.len() as u64);
         let index = AreaIndex::new(&areas.areas);
-        let placements =
-            assign_points(&index, areas.areas.len(), &read.points, &self.params.assign)?;
+        let placements = assign_points(
+            &index,
+            areas.areas.len(),
+            &read.points,
+            self.params.assign(),
+        )?;
         drop(index);
         let mut keep = Vec::with_capacity(placements.len());
         let mut area_of = Vec::with_capacity(placements.len());
@@ -578,7 +286,8 @@ impl Pipeline {
             &areas.areas,
             &adjacency,
             &area_points,
-            &self.params.fuse_params(),
+            self.params.min_size(),
+            self.params.fuse(),
         )?;
         progress.done();
         lap("fuse", &mut timings);
@@ -599,7 +308,7 @@ impl Pipeline {
         lap("build_cells", &mut timings);
 
         // A run restricted to some countries splits and keeps their admin cells only.
-        let selected: Option<Vec<bool>> = match &self.params.countries {
+        let selected: Option<Vec<bool>> = match self.params.countries() {
             Some(list) => Some(crate::pipeline::merge::select_countries(&cells, list)?),
             None => None,
         };
@@ -609,9 +318,9 @@ impl Pipeline {
             .cells
             .iter()
             .enumerate()
-            .filter(|(c, x)| chosen(*c) && x.size > self.params.max_size)
+            .filter(|(c, x)| chosen(*c) && x.size > self.params.max_size())
             .count();
-        let (cells, labels, family_first_cell, split) = if self.params.split {
+        let (cells, labels, family_first_cell, split) = if self.params.split_enabled() {
             let out = match shards {
                 Some(shards) => {
                     progress.stage("merge: split families from the shards", 0);
@@ -619,9 +328,9 @@ impl Pipeline {
                         &cells,
                         &areas.areas,
                         &labels,
-                        self.params.max_size,
-                        &self.params.optics,
-                        self.params.metric,
+                        self.params.max_size(),
+                        &self.params.split().optics,
+                        self.params.split().metric,
                         shards,
                     )?;
                     progress.done();
@@ -631,7 +340,7 @@ impl Pipeline {
                     &cells,
                     &areas.areas,
                     &labels,
-                    &self.params.split_params(),
+                    self.params.split(),
                     &chosen,
                     progress,
                 )?,
@@ -690,7 +399,7 @@ impl Pipeline {
         shard_dirs: &[PathBuf],
         progress: &dyn Progress,
     ) -> Result<Run, Error> {
-        if self.params.countries.is_some() {
+        if self.params.countries().is_some() {
             return Err(ParamsError::MergeWithCountries.into());
         }
         progress.stage("merge: read shards", shard_dirs.len() as u64);
@@ -896,7 +605,7 @@ impl Run {
         for f in &mut self.family_first_cell {
             *f = new_id.get(*f as usize).copied().unwrap_or(u32::MAX);
         }
-        let max = self.params.max_size;
+        let max = self.params.max_size();
         if let Some(split) = &mut self.split {
             split
                 .left_above_max
@@ -930,7 +639,7 @@ impl Run {
         self.cells
             .cells
             .iter()
-            .filter(|c| c.size > self.params.max_size)
+            .filter(|c| c.size > self.params.max_size())
             .count()
     }
 
@@ -996,7 +705,7 @@ impl Run {
                 "admin_cells": self.admin_cells,
                 "admin_cells_above_max": self.admin_above_max,
                 "cells": self.cells.len(),
-                "cells_below_min": self.cells.cells.iter().filter(|c| c.size < self.params.min_size).count(),
+                "cells_below_min": self.cells.cells.iter().filter(|c| c.size < self.params.min_size()).count(),
                 "cells_above_max": self.above_max(),
                 "multipolygon_cells": self.cells.cells.iter().filter(|c| c.num_polygons > 1).count(),
             },
@@ -1012,7 +721,7 @@ impl Run {
                 "empty_areas_by_distance": self.plan.stats.empty_areas_by_distance,
                 "merges": self.plan.stats.merges,
                 "island_merges": self.plan.stats.island_merges,
-                "max_km": self.params.fuse_max_km,
+                "max_km": self.params.fuse().max_km,
                 "guard": guard,
                 "cells_below_min": small,
             },

@@ -8,10 +8,23 @@ use thiserror::Error;
 use crate::split::optics::OpticsError;
 use crate::split::voronoi::VoronoiError;
 
-/// Errors of the split stage.
+/// Invalid [`SplitParams`].
 #[derive(Debug, Error, PartialEq)]
 #[non_exhaustive]
-pub enum SplitError {
+pub enum SplitParamsError {
+    /// `min_size` is zero.
+    #[error("min_size must be at least 1")]
+    MinSizeZero,
+    /// `max_size` is below twice `min_size`, so no cell could be split into two valid halves.
+    #[error(
+        "max_size ({max}) must be at least twice min_size ({min}) so that an oversized cell can be split into two cells of at least min_size"
+    )]
+    MaxTooSmall {
+        /// min_size.
+        min: usize,
+        /// max_size.
+        max: usize,
+    },
     /// An OPTICS setting is out of range.
     #[error(
         "OPTICS setting {index} (min_samples {min_samples}, xi {xi}) is invalid: min_samples must be at least 2 and xi in (0, 1)"
@@ -24,16 +37,15 @@ pub enum SplitError {
         /// xi given.
         xi: f64,
     },
-    /// MINSIZE is zero or MAX is below twice MINSIZE (no cell could be split in two valid halves).
-    #[error(
-        "split sizes: min_size ({min}) must be at least 1 and max_size ({max}) at least twice it"
-    )]
-    Sizes {
-        /// MINSIZE given.
-        min: usize,
-        /// MAX given.
-        max: usize,
-    },
+}
+
+/// Errors of the split stage.
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum SplitError {
+    /// The parameters are out of range (an OPTICS setting, or the sizes).
+    #[error(transparent)]
+    Params(#[from] SplitParamsError),
     /// OPTICS failed on a cell's points.
     #[error("clustering the points of cell '{cell}': {source}")]
     Optics {
@@ -88,14 +100,17 @@ pub const PIGEOTTO_SETTINGS: [(usize, f64); 3] = [(300, 0.05), (400, 0.005), (10
 
 /// Parameters of the split. `Default` is the `pigeon` preset (MINSIZE 30, MAX 60,
 /// [`PIGEON_SETTINGS`], sphere metric, fallback on).
+///
+/// MINSIZE and MAX live here only: the fuse takes MINSIZE from here
+/// ([`crate::partition::fuse::plan_cells_with`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitParams {
-    /// MINSIZE: neither side of a carve may hold fewer points.
+    /// MINSIZE: neither side of a carve may hold fewer points; the fuse fuses cells below it.
     pub min_size: usize,
     /// MAX: cells above this are split.
     pub max_size: usize,
-    /// OPTICS settings, applied in order.
-    pub settings: Vec<(usize, f64)>,
+    /// OPTICS settings `(min_samples, xi)`, applied in order.
+    pub optics: Vec<(usize, f64)>,
     /// OPTICS distance.
     pub metric: Metric,
     /// Split what the settings leave above MAX (straight cuts, then an exact division).
@@ -109,7 +124,7 @@ impl Default for SplitParams {
         Self {
             min_size: 30,
             max_size: 60,
-            settings: PIGEON_SETTINGS.to_vec(),
+            optics: PIGEON_SETTINGS.to_vec(),
             metric: Metric::Sphere,
             fallback: true,
             check_each_carve: false,
@@ -130,10 +145,10 @@ impl SplitParams {
         self.max_size = v;
         self
     }
-    /// Sets the OPTICS settings.
+    /// Sets the OPTICS settings `(min_samples, xi)`.
     #[must_use]
-    pub fn settings(mut self, v: Vec<(usize, f64)>) -> Self {
-        self.settings = v;
+    pub fn optics(mut self, v: Vec<(usize, f64)>) -> Self {
+        self.optics = v;
         self
     }
     /// Sets the metric.
@@ -158,24 +173,28 @@ impl SplitParams {
     /// Checks the sizes and the OPTICS settings.
     ///
     /// ```
-    /// use geocells::split::SplitParams;
+    /// use geocells::split::driver::SplitParams;
     /// assert!(SplitParams::default().validate().is_ok());
-    /// assert!(SplitParams::default().settings(vec![(1, 0.05)]).validate().is_err());
+    /// assert!(SplitParams::default().optics(vec![(1, 0.05)]).validate().is_err());
     /// assert!(SplitParams::default().min_size(40).validate().is_err());
     /// ```
     ///
     /// # Errors
-    /// [`SplitError::Sizes`], or [`SplitError::BadSetting`] naming the first bad setting.
-    pub fn validate(&self) -> Result<(), SplitError> {
-        if self.min_size == 0 || self.max_size < 2 * self.min_size {
-            return Err(SplitError::Sizes {
+    /// [`SplitParamsError::MinSizeZero`], [`SplitParamsError::MaxTooSmall`], or
+    /// [`SplitParamsError::BadSetting`] naming the first bad setting.
+    pub fn validate(&self) -> Result<(), SplitParamsError> {
+        if self.min_size == 0 {
+            return Err(SplitParamsError::MinSizeZero);
+        }
+        if self.max_size < self.min_size.saturating_mul(2) {
+            return Err(SplitParamsError::MaxTooSmall {
                 min: self.min_size,
                 max: self.max_size,
             });
         }
-        for (i, &(m, xi)) in self.settings.iter().enumerate() {
+        for (i, &(m, xi)) in self.optics.iter().enumerate() {
             if m < 2 || !(xi > 0.0 && xi < 1.0) {
-                return Err(SplitError::BadSetting {
+                return Err(SplitParamsError::BadSetting {
                     index: i + 1,
                     min_samples: m,
                     xi,

@@ -75,17 +75,19 @@ pub fn split_cells(
     params: &SplitParams,
     progress: &dyn Progress,
 ) -> Result<SplitOutcome, SplitError> {
+    params.validate()?;
     split_selected(cells, areas, labels, params, &|_| true, progress)
 }
 
 /// [`split_cells`] on the admin cells for which `selected(position)` holds; the others are
 /// kept as they are (and counted in no report figure). Families never interact, so the
 /// selected families come out exactly as in a run over all of them: this is what runs per
-/// country (`Params::countries`) rely on.
+/// country (`Params::countries`) rely on. `params` must be valid ([`SplitParams::validate`]:
+/// the pipeline validates them once, in `Pipeline::new`).
 ///
 /// # Errors
-/// As [`split_cells`].
-pub fn split_selected(
+/// As [`split_cells`], but for bad parameters.
+pub(crate) fn split_selected(
     cells: &CellSet,
     areas: &[Area],
     labels: &Labels,
@@ -93,7 +95,6 @@ pub fn split_selected(
     selected: &(dyn Fn(usize) -> bool + Sync),
     progress: &dyn Progress,
 ) -> Result<SplitOutcome, SplitError> {
-    params.validate()?;
     let max = params.max_size;
     let n = labels.points.len();
     let mut members = labels.points_per_cell(cells.len());
@@ -145,14 +146,14 @@ pub fn split_selected(
     let above_max_before = above(&families);
 
     let mut settings = Vec::new();
-    for (s, &(m, xi)) in params.settings.iter().enumerate() {
+    for (s, &(m, xi)) in params.optics.iter().enumerate() {
         let t = Instant::now();
         let before = above(&families);
         progress.stage(
             &format!(
                 "split: OPTICS setting {} of {} ({m}, {xi})",
                 s + 1,
-                params.settings.len()
+                params.optics.len()
             ),
             families.len() as u64,
         );

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::run::{NoProgress, Params, Pipeline, Run};
+use geocells::pipeline::params::Params;
+use geocells::pipeline::run::{NoProgress, Pipeline, Run};
 
 /// The repository root.
 pub fn root() -> PathBuf {
