@@ -93,8 +93,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The run id: what determines the output (version, cells file, points file, columns).
     let key = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "cells": geocells::pipeline::run::file_sha256(&args.cells),
-        "points": geocells::pipeline::run::file_sha256(&points),
+        "cells": geocells::pipeline::report::file_sha256(&args.cells),
+        "points": geocells::pipeline::report::file_sha256(&points),
         "columns": [&args.lon_col, &args.lat_col, &args.id_col],
     });
     let run_id = geocells::output::dir::run_id(&serde_json::json!({}), &key);

@@ -3,4 +3,5 @@ pub mod dir;
 pub mod export;
 pub mod map;
 pub mod qml;
+pub mod report;
 pub mod targets;
