@@ -91,13 +91,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let located = lookup.locate_all(&read.points);
     let t_locate = t.elapsed().as_secs_f64() - t_cells - t_read;
     // The run id: what determines the output (version, cells file, points file, columns).
-    let key = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "cells": geocells::pipeline::run::file_sha256(&args.cells),
-        "points": geocells::pipeline::run::file_sha256(&points),
-        "columns": [&args.lon_col, &args.lat_col, &args.id_col],
-    });
-    let run_id = geocells::output::dir::run_id(&serde_json::json!({}), &key);
+    let run_id = geocells::output::dir::assignment_run_id(
+        &args.cells,
+        &points,
+        [
+            args.lon_col.as_deref(),
+            args.lat_col.as_deref(),
+            args.id_col.as_deref(),
+        ],
+    );
     let metadata = vec![
         (
             geocells::output::dir::RUN_ID_KEY.to_string(),

@@ -531,8 +531,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f64) {
-    let c = &run.report["counts"];
-    let s = &run.report["sizes"];
+    let report = run.report.to_value();
+    let c = &report["counts"];
+    let s = &report["sizes"];
     println!();
     println!("  {:<28} {:>12}", "input rows", c["input_rows"].to_string());
     println!(

@@ -703,10 +703,10 @@ fn pipeline_labels_or_rejects_every_hostile_row() {
             ("j", "off_land", None),
         ]
     );
-    let by_reason = &run.report["counts"]["rejects_by_reason"];
+    let by_reason = run.report.to_value()["counts"]["rejects_by_reason"].clone();
     assert_eq!(by_reason["not_a_number"], 2);
     // No warnings with a .prj beside the shapefile.
-    assert_eq!(run.report["warnings"], serde_json::json!([]));
+    assert_eq!(run.report.to_value()["warnings"], serde_json::json!([]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1038,7 +1038,10 @@ fn shapefile_without_prj_is_read_as_lonlat_with_a_warning() {
         },
         Params::default().min_size(1).max_size(2),
     );
-    assert_eq!(run.report["warnings"], serde_json::json!(file.warnings));
+    assert_eq!(
+        run.report.to_value()["warnings"],
+        serde_json::json!(file.warnings)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

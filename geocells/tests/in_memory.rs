@@ -113,15 +113,18 @@ fn in_memory_points_and_polygons_give_the_cells_of_the_files() {
     assert_same_run(&from_files, &from_frame);
 
     // The report names what the inputs were, with a reproducible hash.
-    let inputs = &from_memory.report["inputs"];
-    assert_eq!(inputs[0]["kind"], "lonlat");
-    assert_eq!(inputs[0]["rows"], lon.len());
-    assert_eq!(inputs[1]["kind"], "polygons");
-    assert_eq!(inputs[1]["features"], 29);
+    let inputs = &from_memory.report.inputs;
+    assert_eq!(inputs[0].kind.as_deref(), Some("lonlat"));
+    assert_eq!(inputs[0].rows, Some(lon.len()));
+    assert_eq!(inputs[1].kind.as_deref(), Some("polygons"));
+    assert_eq!(inputs[1].features, Some(29));
     let again = run_validated(&memory, params());
-    assert_eq!(again.report["inputs"], *inputs);
-    assert_eq!(inputs[0]["sha256"].as_str().map(str::len), Some(64));
-    assert_eq!(from_frame.report["inputs"][0]["kind"], "dataframe");
+    assert_eq!(again.report.inputs, *inputs);
+    assert_eq!(inputs[0].sha256.as_deref().map(str::len), Some(64));
+    assert_eq!(
+        from_frame.report.inputs[0].kind.as_deref(),
+        Some("dataframe")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -91,7 +91,10 @@ fn world_default_data_gives_a_valid_fused_partition() {
         }
     }
     // The guard stops the far merges the shipped data has (Bonaire to Zeeland, 6,900 km).
-    let guard = run.report["fuse"]["guard"].as_array().expect("guard list");
+    let guard = run.report.to_value()["fuse"]["guard"]
+        .as_array()
+        .expect("guard list")
+        .clone();
     assert!(guard.iter().any(|g| g["name"] == "Bonaire"));
     // Cells never mix the points of two countries: all member areas holding points share the
     // cell's country.
@@ -111,7 +114,7 @@ fn world_default_data_gives_a_valid_fused_partition() {
         }
     }
     // Report counts agree with the run.
-    let counts = &run.report["counts"];
+    let counts = run.report.to_value()["counts"].clone();
     assert_eq!(counts["cells"], run.cells.len());
     assert_eq!(counts["rejects"], run.rejects.len());
     assert_eq!(counts["cells_below_min"], run.plan.below_min.len());
@@ -162,7 +165,7 @@ fn report_says_which_columns_each_level_used() {
         },
     };
     let run = run_validated(&inputs, Params::default().min_size(2).max_size(4));
-    let admin = &run.report["admin"];
+    let admin = run.report.to_value()["admin"].clone();
     let c = &admin["columns"][0];
     assert_eq!(c["level"], "admin1");
     assert_eq!(c["profile"], "geocells");
@@ -171,7 +174,7 @@ fn report_says_which_columns_each_level_used() {
     assert_eq!(c["given"], serde_json::json!([]));
     assert_eq!(admin["duplicate_codes"], serde_json::json!([]));
     assert_eq!(admin["unknown_country"], serde_json::json!([]));
-    assert!(run.report["inputs"][1].get("columns").is_none());
+    assert!(run.report.to_value()["inputs"][1].get("columns").is_none());
     // Options given are in the inputs section (a merge compares them) and marked as given.
     let named = Inputs {
         boundaries: BoundarySpec {
@@ -182,12 +185,12 @@ fn report_says_which_columns_each_level_used() {
     };
     let run = run_validated(&named, Params::default().min_size(2).max_size(4));
     assert_eq!(
-        run.report["inputs"][1]["columns"],
+        run.report.to_value()["inputs"][1]["columns"],
         serde_json::json!({"code": "adm1_code", "name": "adm1_name",
                            "country_code": "cntry_code", "country_name": "cntry_name"})
     );
     assert_eq!(
-        run.report["admin"]["columns"][0]["given"],
+        run.report.to_value()["admin"]["columns"][0]["given"],
         serde_json::json!(["code", "name", "country_code", "country_name"])
     );
     // The same file as the country level: its rows share country codes, which the report
@@ -202,14 +205,14 @@ fn report_says_which_columns_each_level_used() {
         ..named
     };
     let run = run_validated(&countries, Params::default().min_size(2).max_size(4));
-    let dups = &run.report["admin"]["duplicate_codes"];
+    let dups = run.report.to_value()["admin"]["duplicate_codes"].clone();
     assert_eq!(dups.as_array().map(Vec::len), Some(2));
     assert_eq!(dups[0]["level"], "country");
     assert_eq!(dups[0]["code"], "LSO");
     assert_eq!(dups[0]["features"].as_array().map(Vec::len), Some(10));
     assert_eq!(dups[0]["names"], serde_json::json!(["Lesotho"]));
     assert_eq!(
-        run.report["admin"]["columns"][0]["code"],
+        run.report.to_value()["admin"]["columns"][0]["code"],
         "column cntry_code"
     );
 }
@@ -358,14 +361,14 @@ fn report_md_and_report_json_say_which_settings_ran() {
     // small_lso_run overrides the pigeon preset's MINSIZE and MAX: report.json keeps the preset
     // and names the overridden fields, report.md shows both values.
     let run = small_lso_run();
-    let p = &run.report["params"];
+    let p = run.report.to_value()["params"].clone();
     assert_eq!(p["preset"], "pigeon");
     assert_eq!(
         p["preset_overrides"],
         serde_json::json!(["min_size", "max_size"])
     );
     assert_eq!((&p["min_size"], &p["max_size"]), (&1.into(), &2.into()));
-    let md = geocells::output::export::report_markdown(&run.report);
+    let md = geocells::output::report::report_markdown(&run.report);
     assert!(
         md.contains("\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 1 (preset 30), MAX 2 (preset 60), OPTICS metric sphere.\n"),
         "{md}"
@@ -380,8 +383,8 @@ fn report_md_and_report_json_say_which_settings_ran() {
         Params::default().min_size(1).max_size(2).fallback(false),
     );
     assert_eq!(off.split.as_ref().expect("split").fallback_carves, 0);
-    assert_eq!(off.report["params"]["fallback"], false);
-    let md = geocells::output::export::report_markdown(&off.report);
+    assert_eq!(off.report.to_value()["params"]["fallback"], false);
+    let md = geocells::output::report::report_markdown(&off.report);
     assert!(
         md.contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: "),
         "{md}"
@@ -391,8 +394,8 @@ fn report_md_and_report_json_say_which_settings_ran() {
     let own = Params::default()
         .min_size(30)
         .optics(geocells::split::driver::PIGEON_SETTINGS.to_vec());
-    assert_eq!(own.report_json(), Params::default().report_json());
-    assert!(own.report_json().get("preset_overrides").is_none());
+    assert_eq!(own.report_section(), Params::default().report_section());
+    assert!(own.report_section().preset_overrides.is_empty());
 }
 
 #[test]
@@ -599,7 +602,10 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
         .map(|i| (run.labels.points.lon[i], run.labels.points.lat[i]))
         .collect();
     let target = run.cells.len();
-    let b = run.report["baselines"].as_array().expect("baselines");
+    let b = run.report.to_value()["baselines"]
+        .as_array()
+        .expect("baselines")
+        .clone();
     assert_eq!(b.len(), 2);
     // H3: the reported resolution's count is the closest of all resolutions (ties: coarser).
     let res: u8 = b[0]["parameter"].as_str().expect("parameter")["resolution ".len()..]
@@ -624,7 +630,7 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
         assert!(quadtree(&pts, t).classes.abs_diff(target) >= got.abs_diff(target));
     }
     // The report.md table has a column per partition.
-    let md = geocells::output::export::report_markdown(&run.report);
+    let md = geocells::output::report::report_markdown(&run.report);
     assert!(
         md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"),
         "{md}"

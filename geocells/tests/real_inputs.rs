@@ -135,7 +135,7 @@ fn overlapping_louisiana_parishes_are_resolved_and_the_run_validates() {
             );
         }
     }
-    let listed = &run.report["admin"]["overlaps_resolved"];
+    let listed = run.report.to_value()["admin"]["overlaps_resolved"].clone();
     assert_eq!(listed["count"], 3);
     assert_eq!(listed["pairs"][0]["kept_by"], "22067");
     let _ = std::fs::remove_dir_all(dir);
@@ -257,7 +257,7 @@ fn a_far_island_is_not_fused_across_the_ocean_unless_asked() {
             .iter()
             .any(|&(c, r)| c == cell.family && r == SmallReason::TooFar)
     );
-    let guard = &guarded.report["fuse"]["guard"];
+    let guard = guarded.report.to_value()["fuse"]["guard"].clone();
     assert_eq!(guard.as_array().map(|g| g.len()), Some(1));
     assert!(guard[0]["km"].as_f64().expect("km") > 6000.0);
     let pigeon = run_validated(
@@ -344,9 +344,9 @@ fn a_failed_check_still_writes_every_output_and_says_so() {
     run.cells.cells[0].size += 1;
     let err = run.validate_and_record().expect_err("the check fails");
     assert!(err.problems.iter().any(|p| p.contains("has size")));
-    assert_eq!(run.report["validation"]["ok"], false);
+    assert_eq!(run.report.to_value()["validation"]["ok"], false);
     assert_eq!(
-        run.report["validation"]["problems"]
+        run.report.to_value()["validation"]["problems"]
             .as_array()
             .map(|p| p.len()),
         Some(err.problems.len())

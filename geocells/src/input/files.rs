@@ -378,3 +378,25 @@ pub(crate) fn binary_column(
         expected: "binary (WKB)",
     })
 }
+
+/// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
+pub(crate) fn file_sha256(path: &Path) -> Option<String> {
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
+    {
+        for ext in ["shx", "dbf", "prj"] {
+            let p = path.with_extension(ext);
+            if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        let mut file = std::fs::File::open(&f).ok()?;
+        std::io::copy(&mut file, &mut h).ok()?;
+    }
+    Some(format!("{:x}", sha2::Digest::finalize(h)))
+}

@@ -594,6 +594,19 @@ pub fn run_id(report: &serde_json::Value, export: &serde_json::Value) -> String 
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The run id of an assignment (`assign_cells`: new points labelled with an existing run's
+/// cells), made like [`run_id`] from the crate version, the SHA-256 of the cells file and of
+/// the points file, and the column options (longitude, latitude, id; `None`: detected).
+pub fn assignment_run_id(cells: &Path, points: &Path, columns: [Option<&str>; 3]) -> String {
+    let key = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "cells": crate::input::files::file_sha256(cells),
+        "points": crate::input::files::file_sha256(points),
+        "columns": columns,
+    });
+    run_id(&serde_json::json!({}), &key)
+}
+
 /// SHA-256 (hex) and size of a file.
 pub fn file_digest(path: &Path) -> Result<(String, u64), OutputError> {
     let mut f = File::open(path).map_err(io_err(path))?;

@@ -9,5 +9,6 @@ pub mod palette;
 pub mod parquet;
 pub mod points_files;
 pub mod qml;
+pub mod report;
 pub mod targets;
 pub mod targets_file;

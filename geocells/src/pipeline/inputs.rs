@@ -12,7 +12,6 @@
 use std::path::Path;
 
 use polars::prelude::DataFrame;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::input::levels::{BoundaryFeature, BoundarySpec, LevelSpec};
@@ -72,7 +71,7 @@ pub(crate) fn memory_input(
     role: &str,
     points: Option<&PointsSpec>,
     level: Option<&LevelSpec>,
-) -> Option<serde_json::Value> {
+) -> Option<crate::pipeline::report::InputFile> {
     let mut h = Sha256::new();
     let (path, kind, count_key, count) = if let Some(p) = points {
         let m = p.memory.as_ref()?;
@@ -111,10 +110,21 @@ pub(crate) fn memory_input(
         }
         (&l.path, "polygons", "features", features.len())
     };
-    Some(
-        json!({"role": role, "path": path.display().to_string(), "kind": kind,
-                count_key: count, "sha256": format!("{:x}", h.finalize()), "bytes": null}),
-    )
+    let (rows, features) = if count_key == "rows" {
+        (Some(count), None)
+    } else {
+        (None, Some(count))
+    };
+    Some(crate::pipeline::report::InputFile {
+        bytes: None,
+        columns: None,
+        features,
+        kind: Some(kind.to_string()),
+        path: path.display().to_string(),
+        role: role.to_string(),
+        rows,
+        sha256: Some(format!("{:x}", h.finalize())),
+    })
 }
 
 fn hash_str(h: &mut Sha256, s: &str) {

@@ -27,9 +27,7 @@ use thiserror::Error;
 
 use crate::input::area::Area;
 use crate::partition::cells::{CellOrigin, CellSet, Labels};
-use crate::split::report::{
-    SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,
-};
+use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
 use crate::split::stage::assemble_outcome;
 
 /// Errors of per-country runs and of the merge.
@@ -159,7 +157,7 @@ pub struct Shard {
     /// The directory.
     pub dir: PathBuf,
     /// Its `report.json`.
-    pub report: serde_json::Value,
+    pub report: crate::pipeline::report::Report,
     /// Its cells, in id order.
     pub cells: Vec<ShardCell>,
     /// Its points: (input row, cell id within the shard).
@@ -188,7 +186,7 @@ pub fn read_shard(dir: &Path) -> Result<Shard, MergeError> {
     }
     let text = std::fs::read_to_string(dir.join("report.json"))
         .map_err(|e| err(format!("report.json: {e}")))?;
-    let report: serde_json::Value =
+    let report: crate::pipeline::report::Report =
         serde_json::from_str(&text).map_err(|e| err(format!("report.json: {e}")))?;
     let cols: Vec<String> = ["cell_id", "family_id", "origin"]
         .iter()
@@ -246,9 +244,10 @@ pub fn read_shard(dir: &Path) -> Result<Shard, MergeError> {
     })
 }
 
-/// The parts of `report` two runs must share to be merged: `params` without `countries`.
-fn comparable_params(report: &serde_json::Value) -> serde_json::Value {
-    let mut p = report["params"].clone();
+/// The parts of a report's `params` two runs must share to be merged: all but `countries`,
+/// as JSON (to name the first difference).
+fn comparable_params(params: &crate::pipeline::report::ParamsSection) -> serde_json::Value {
+    let mut p = serde_json::to_value(params).unwrap_or_default();
     if let Some(o) = p.as_object_mut() {
         o.remove("countries");
         // Follows from preset, min_size, max_size and optics, compared already; shards
@@ -259,34 +258,35 @@ fn comparable_params(report: &serde_json::Value) -> serde_json::Value {
 }
 
 /// The inputs' roles, hashes and column options (paths may differ between machines).
-fn comparable_inputs(report: &serde_json::Value) -> Vec<(String, String)> {
-    report["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    (
-                        i["role"].to_string(),
-                        format!("{} {}", i["sha256"], i["columns"]),
-                    )
-                })
-                .collect()
+fn comparable_inputs(inputs: &[crate::pipeline::report::InputFile]) -> Vec<(String, String)> {
+    inputs
+        .iter()
+        .map(|i| {
+            (
+                to_json(&i.role),
+                format!("{} {}", to_json(&i.sha256), to_json(&i.columns)),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
-/// Checks that `shard` was made with `params_json` (a report's `params`) and inputs
-/// `inputs_json` (a report's `inputs`).
+/// `v` as compact JSON.
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Checks that `shard` was made with `params` (a report's `params`) and inputs `inputs` (a
+/// report's `inputs`).
 ///
 /// # Errors
 /// [`MergeError::Mismatch`] naming the first difference.
 pub fn check_shard(
     shard: &Shard,
-    params_json: &serde_json::Value,
-    inputs_json: &serde_json::Value,
+    params: &crate::pipeline::report::ParamsSection,
+    inputs: &[crate::pipeline::report::InputFile],
 ) -> Result<(), MergeError> {
-    let ours = comparable_params(&serde_json::json!({ "params": params_json }));
-    let theirs = comparable_params(&shard.report);
+    let ours = comparable_params(params);
+    let theirs = comparable_params(&shard.report.params);
     if ours != theirs {
         let detail = ours
             .as_object()
@@ -301,8 +301,8 @@ pub fn check_shard(
             detail,
         });
     }
-    let ours = comparable_inputs(&serde_json::json!({ "inputs": inputs_json }));
-    let theirs = comparable_inputs(&shard.report);
+    let ours = comparable_inputs(inputs);
+    let theirs = comparable_inputs(&shard.report.inputs);
     if ours != theirs {
         return Err(MergeError::Mismatch {
             dir: shard.dir.clone(),
@@ -430,15 +430,13 @@ pub fn split_from_shards(
                 expected: members[position].len(),
             });
         }
-        let unsplittable = shard.report["split"]["left_above_max"]
-            .as_array()
-            .into_iter()
+        let unsplittable = shard
+            .report
+            .split
+            .iter()
             .flatten()
-            .filter_map(|l| {
-                let id = l["cell_id"].as_u64()? as u32;
-                let reason: Unsplittable = serde_json::from_value(l["reason"].clone()).ok()?;
-                part_of.get(&id).map(|&j| (j, reason))
-            })
+            .flat_map(|sp| &sp.left_above_max)
+            .filter_map(|l| part_of.get(&l.cell_id).map(|&j| (j, l.reason)))
             .collect();
         families.push(SplitFamily {
             position,
@@ -447,22 +445,22 @@ pub fn split_from_shards(
         });
     }
     // Split figures add up over the shards (each counts its own families only).
-    let num = |v: &serde_json::Value| v.as_u64().unwrap_or(0) as usize;
-    for shard in shards {
-        let sp = &shard.report["split"];
-        report.above_max_before += num(&sp["above_max_before"]);
-        report.above_max_after_optics += num(&sp["above_max_after_optics"]);
-        report.fallback_carves += num(&sp["fallback_carves"]);
-        report.fragments_moved += num(&sp["fragments_moved"]);
-        report.fragment_points_moved += num(&sp["fragment_points_moved"]);
-        report.points_reconciled += num(&sp["points_reconciled"]);
-        report.points_disagreeing += num(&sp["points_disagreeing"]);
-        for (k, s) in report.settings.iter_mut().enumerate() {
-            let t = &sp["settings"][k];
-            s.above_max_before += num(&t["above_max_before"]);
-            s.cells_split += num(&t["cells_split"]);
-            s.carves += num(&t["carves"]);
-            s.above_max_after += num(&t["above_max_after"]);
+    for sp in shards
+        .iter()
+        .filter_map(|s| s.report.split.as_ref().and_then(Option::as_ref))
+    {
+        report.above_max_before += sp.above_max_before;
+        report.above_max_after_optics += sp.above_max_after_optics;
+        report.fallback_carves += sp.fallback_carves;
+        report.fragments_moved += sp.fragments_moved;
+        report.fragment_points_moved += sp.fragment_points_moved;
+        report.points_reconciled += sp.points_reconciled;
+        report.points_disagreeing += sp.points_disagreeing;
+        for (s, t) in report.settings.iter_mut().zip(&sp.settings) {
+            s.above_max_before += t.above_max_before;
+            s.cells_split += t.cells_split;
+            s.carves += t.carves;
+            s.above_max_after += t.above_max_after;
         }
     }
     Ok(assemble_outcome(

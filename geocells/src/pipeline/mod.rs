@@ -3,4 +3,5 @@ pub mod frame;
 pub mod inputs;
 pub mod merge;
 pub mod params;
+pub mod report;
 pub mod run;

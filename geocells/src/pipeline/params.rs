@@ -9,12 +9,12 @@
 //! [`SmoothingParams::top_k`]. Every stage checks its own parameters with its own error;
 //! [`ParamsError`] wraps them.
 
-use serde_json::json;
 use thiserror::Error;
 
 use crate::output::targets::{SmoothingParams, SmoothingParamsError};
 use crate::partition::assign::{AssignParams, AssignParamsError};
 use crate::partition::fuse::{FuseParams, FuseParamsError};
+use crate::pipeline::report::{OpticsSetting, ParamsSection};
 use crate::split::driver::{
     Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitParams, SplitParamsError,
 };
@@ -242,31 +242,34 @@ impl Params {
         .collect()
     }
 
-    /// The parameters as `report.json` shows them. `preset_overrides` (see
-    /// [`Params::preset_overrides`]) is there only when a preset's value was overridden.
-    pub fn report_json(&self) -> serde_json::Value {
+    /// The parameters as `report.json` shows them (its `params` section).
+    /// `preset_overrides` (see [`Params::preset_overrides`]) is there only when a preset's
+    /// value was overridden.
+    pub fn report_section(&self) -> ParamsSection {
         let s = &self.split;
-        let mut v = json!({
-            "preset": self.preset,
-            "min_size": s.min_size,
-            "max_size": s.max_size,
-            "snap_km": self.assign.snap_km,
-            "fuse_max_km": self.fuse.max_km,
-            "split": self.split_enabled,
-            "optics": s.optics.iter().map(|(m, xi)| json!({"min_samples": m, "xi": xi})).collect::<Vec<_>>(),
-            "metric": s.metric,
-            "fallback": s.fallback,
-            "tau_km": self.smoothing.tau_km,
-            "top_k": self.smoothing.top_k,
-            "countries": self.countries,
-        });
-        let overrides = self.preset_overrides();
-        if !overrides.is_empty()
-            && let Some(o) = v.as_object_mut()
-        {
-            o.insert("preset_overrides".into(), json!(overrides));
+        ParamsSection {
+            countries: self.countries.clone(),
+            fallback: s.fallback,
+            fuse_max_km: self.fuse.max_km,
+            max_size: s.max_size,
+            metric: crate::pipeline::report::metric_name(s.metric),
+            min_size: s.min_size,
+            optics: s
+                .optics
+                .iter()
+                .map(|&(min_samples, xi)| OpticsSetting { min_samples, xi })
+                .collect(),
+            preset: self.preset.clone(),
+            preset_overrides: self
+                .preset_overrides()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            snap_km: self.assign.snap_km,
+            split: self.split_enabled,
+            tau_km: self.smoothing.tau_km,
+            top_k: self.smoothing.top_k,
         }
-        v
     }
 }
 
@@ -316,9 +319,9 @@ impl ValidParams {
     pub fn max_size(&self) -> usize {
         self.0.split.max_size
     }
-    /// [`Params::report_json`].
-    pub fn report_json(&self) -> serde_json::Value {
-        self.0.report_json()
+    /// [`Params::report_section`].
+    pub fn report_section(&self) -> ParamsSection {
+        self.0.report_section()
     }
 }
 
@@ -365,8 +368,8 @@ mod tests {
         let v = Params::default().max_size(100).validate().expect("valid");
         assert_eq!((v.min_size(), v.max_size()), (30, 100));
         assert_eq!(
-            v.report_json(),
-            Params::default().max_size(100).report_json()
+            v.report_section(),
+            Params::default().max_size(100).report_section()
         );
     }
 }

@@ -5,15 +5,11 @@
 //! ([`crate::partition::cells::CellSet::validate`]) and writing ([`crate::output::export::write_all`]) are separate
 //! calls so a caller can time, skip or repeat them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
-
-use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::Error;
 use crate::input::admin::{AdminAreas, build_areas};
-use crate::input::levels::LevelSpec;
 use crate::input::points::{Reject, read_points};
 use crate::partition::assign::{AreaIndex, Placement, assign_points};
 use crate::partition::cells::{CellSet, Labels};
@@ -39,7 +35,7 @@ pub struct NoPointsError {
     /// Every rejected row, by row.
     pub rejects: Vec<Reject>,
     /// The report of the failed run: version, parameters, inputs and counts.
-    pub report: serde_json::Value,
+    pub report: crate::pipeline::report::Report,
 }
 
 impl NoPointsError {
@@ -49,21 +45,12 @@ impl NoPointsError {
         input_rows: usize,
         rejects: Vec<Reject>,
     ) -> Box<Self> {
-        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
-        for r in &rejects {
-            *by_reason.entry(r.reason.code()).or_default() += 1;
-        }
-        let report = json!({
-            "geocells_version": env!("CARGO_PKG_VERSION"),
-            "params": params.report_json(),
-            "inputs": inputs_report(inputs),
-            "counts": {
-                "input_rows": input_rows,
-                "points_labelled": 0,
-                "rejects": rejects.len(),
-                "rejects_by_reason": by_reason,
-            },
-        });
+        let report = crate::pipeline::report::Report::failed(
+            params.report_section(),
+            inputs,
+            input_rows,
+            &rejects,
+        );
         Box::new(Self {
             path: inputs.points.path.clone(),
             input_rows,
@@ -172,8 +159,8 @@ pub struct Run {
     pub input_rows: usize,
     /// Seconds per stage, in order.
     pub timings: Vec<(String, f64)>,
-    /// The report (see [`Run::report`]); callers may add to it before writing.
-    pub report: serde_json::Value,
+    /// The report ([`crate::pipeline::report::Report`]); callers may add to it before writing.
+    pub report: crate::pipeline::report::Report,
     /// For a run restricted to some countries: which admin cells (fuse plan indices) it
     /// kept. `None`: all.
     pub families: Option<Vec<bool>>,
@@ -374,7 +361,7 @@ impl Pipeline {
             rejects,
             input_rows: read.total_rows,
             timings,
-            report: serde_json::Value::Null,
+            report: crate::pipeline::report::Report::default(),
             families: None,
         };
         if let Some(selected) = selected {
@@ -409,106 +396,13 @@ impl Pipeline {
             progress.inc(1);
         }
         progress.done();
-        let inputs_json = inputs_report(inputs);
+        let inputs_section = crate::pipeline::report::inputs_section(inputs);
+        let params_section = self.params.report_section();
         for s in &shards {
-            crate::pipeline::merge::check_shard(s, &self.params.report_json(), &inputs_json)?;
+            crate::pipeline::merge::check_shard(s, &params_section, &inputs_section)?;
         }
         self.run_inner(inputs, progress, Some(&shards))
     }
-}
-
-/// The `inputs` section of the report: role, path, SHA-256 and size of every input file, and
-/// the column options given for a boundary level (`columns`, only when some were given); for
-/// data held in memory, what it is and a SHA-256 of it
-/// ([`crate::pipeline::inputs::memory_input`]).
-fn inputs_report(inputs: &Inputs) -> serde_json::Value {
-    use crate::pipeline::inputs::memory_input;
-    let mut files = vec![(
-        "points",
-        inputs.points.path.clone(),
-        None,
-        memory_input("points", Some(&inputs.points), None),
-    )];
-    for (level, s) in [
-        ("country", &inputs.boundaries.country),
-        ("admin1", &inputs.boundaries.admin1),
-        ("admin2", &inputs.boundaries.admin2),
-    ] {
-        if let Some(s) = s {
-            let memory = memory_input(level, None, Some(s));
-            files.push((level, s.path.clone(), column_options(s), memory));
-        }
-    }
-    files
-        .iter()
-        .map(|(role, p, columns, memory)| {
-            if let Some(m) = memory {
-                let mut v = m.clone();
-                if let Some(c) = columns {
-                    v["columns"] = c.clone();
-                }
-                return v;
-            }
-            let mut v = json!({"role": role, "path": p.display().to_string(), "sha256": file_sha256(p),
-                   "bytes": std::fs::metadata(p).map(|m| m.len()).ok()});
-            if let Some(c) = columns {
-                v["columns"] = c.clone();
-            }
-            v
-        })
-        .collect()
-}
-
-/// The column options of a level that were given, or `None`.
-fn column_options(s: &LevelSpec) -> Option<serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    for (k, v) in [
-        ("code", &s.code_column),
-        ("name", &s.name_column),
-        ("admin1_code", &s.admin1_code_column),
-        ("admin1_name", &s.admin1_name_column),
-        ("country_code", &s.country_code_column),
-        ("country_name", &s.country_name_column),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.into(), json!(v));
-        }
-    }
-    if let Some((code, name)) = &s.fixed_country {
-        m.insert("fixed_country".into(), json!([code, name]));
-    }
-    (!m.is_empty()).then_some(serde_json::Value::Object(m))
-}
-
-/// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
-pub fn file_sha256(path: &Path) -> Option<String> {
-    let mut h = Sha256::new();
-    let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("shp"))
-    {
-        for ext in ["shx", "dbf", "prj"] {
-            let p = path.with_extension(ext);
-            if p.is_file() {
-                files.push(p);
-            }
-        }
-    }
-    for f in files {
-        let mut file = std::fs::File::open(&f).ok()?;
-        std::io::copy(&mut file, &mut h).ok()?;
-    }
-    Some(format!("{:x}", h.finalize()))
-}
-
-/// Quantiles of a sorted slice (nearest rank).
-fn quantile(sorted: &[usize], q: f64) -> usize {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
 }
 
 impl Run {
@@ -547,21 +441,7 @@ impl Run {
         let result = self.validate();
         self.timings
             .push(("validate".into(), t.elapsed().as_secs_f64()));
-        self.report["validation"] = match &result {
-            Ok(v) => json!({
-                "ok": true,
-                "problems": Vec::<String>::new(),
-                "sum_cell_area_deg2": v.sum_cell_area,
-                "overlap_area_deg2": v.overlap_area,
-                "overlapping_pairs": v.overlapping_pairs,
-                "land_area_deg2": v.land_area,
-                "points_checked": v.points_checked,
-            }),
-            Err(e) => json!({
-                "ok": false,
-                "problems": e.problems,
-            }),
-        };
+        self.report.validation = Some(crate::pipeline::report::ValidationSection::new(&result));
         result
     }
 
@@ -643,110 +523,25 @@ impl Run {
             .count()
     }
 
-    /// Builds the report: parameters, inputs with hashes, counts, size distribution, repairs,
-    /// small cells with their reasons and timings (the only part that varies run to run).
-    pub fn build_report(&self, inputs: &Inputs) -> serde_json::Value {
-        let mut sizes: Vec<usize> = self.cells.cells.iter().map(|c| c.size).collect();
-        sizes.sort_unstable();
-        let mut by_reason: std::collections::BTreeMap<&str, usize> = Default::default();
-        for r in &self.rejects {
-            *by_reason.entry(r.reason.code()).or_default() += 1;
-        }
-        let inputs_json = inputs_report(inputs);
-        let notes = &self.areas.notes;
-        let small: Vec<_> = self
-            .plan
-            .below_min
-            .iter()
-            .filter(|(c, _)| self.family_first_cell[*c as usize] != u32::MAX)
-            .map(|(c, r)| {
-                let id = self.family_first_cell[*c as usize];
-                let cell = &self.cells.cells[id as usize];
-                json!({"cell_id": id, "name": cell.name, "country": cell.country_name, "size": cell.size, "reason": r.code()})
-            })
-            .collect();
-        let guard: Vec<_> = self
-            .plan
-            .guard
-            .iter()
-            .filter(|g| self.family_first_cell[g.cell as usize] != u32::MAX)
-            .map(|g| {
-                let cell = &self.cells.cells[self.family_first_cell[g.cell as usize] as usize];
-                let blocked = &self.plan.cells[g.blocked as usize];
-                let b = &self.areas.areas[blocked.dominant as usize];
-                json!({"cell_id": cell.id, "name": cell.name, "country": cell.country_name,
-                       "size": cell.size, "not_fused_with": b.name, "not_fused_with_admin1": b.admin1_name,
-                       "km": (g.km * 10.0).round() / 10.0})
-            })
-            .collect();
-        let snapped = self.labels.snap_km.iter().filter(|&&d| d > 0.0).count();
-        let lonlat: Vec<(f64, f64)> = (0..self.labels.points.len())
-            .map(|i| (self.labels.points.lon[i], self.labels.points.lat[i]))
-            .collect();
-        json!({
-            "geocells_version": env!("CARGO_PKG_VERSION"),
-            "params": self.params.report_json(),
-            "split": self.split,
-            "quality": self.quality(),
-            "baselines": [
-                crate::quality::baselines::h3_baseline(&lonlat, self.cells.len()),
-                crate::quality::baselines::quadtree_baseline(&lonlat, self.cells.len()),
-            ],
-            "inputs": inputs_json,
-            "warnings": notes.warnings,
-            "counts": {
-                "input_rows": self.input_rows,
-                "points_labelled": self.labels.points.len(),
-                "points_snapped": snapped,
-                "rejects": self.rejects.len(),
-                "rejects_by_reason": by_reason,
-                "areas": self.areas.areas.len(),
-                "areas_with_points": self.plan.stats.initial_cells,
-                "admin_cells": self.admin_cells,
-                "admin_cells_above_max": self.admin_above_max,
-                "cells": self.cells.len(),
-                "cells_below_min": self.cells.cells.iter().filter(|c| c.size < self.params.min_size()).count(),
-                "cells_above_max": self.above_max(),
-                "multipolygon_cells": self.cells.cells.iter().filter(|c| c.num_polygons > 1).count(),
-            },
-            "sizes": {
-                "min": sizes.first(), "p10": quantile(&sizes, 0.1), "p25": quantile(&sizes, 0.25),
-                "median": quantile(&sizes, 0.5), "p75": quantile(&sizes, 0.75), "p90": quantile(&sizes, 0.9),
-                "max": sizes.last(),
-                "mean": if sizes.is_empty() { 0.0 } else { sizes.iter().sum::<usize>() as f64 / sizes.len() as f64 },
-            },
-            "fuse": {
-                "initial_cells": self.plan.stats.initial_cells,
-                "empty_areas_attached": self.plan.stats.empty_areas_attached,
-                "empty_areas_by_distance": self.plan.stats.empty_areas_by_distance,
-                "merges": self.plan.stats.merges,
-                "island_merges": self.plan.stats.island_merges,
-                "max_km": self.params.fuse().max_km,
-                "guard": guard,
-                "cells_below_min": small,
-            },
-            "admin": {
-                "columns": self.areas.files.iter().zip(&self.areas.columns).map(|((_, p), c)| c.report(p)).collect::<Vec<_>>(),
-                "duplicate_codes": notes.duplicate_codes.iter().map(|d| json!({
-                    "level": d.level.as_str(), "path": d.path.display().to_string(), "code": d.code,
-                    "features": d.features, "names": d.names,
-                })).collect::<Vec<_>>(),
-                "unknown_country": notes.unknown_country,
-                "repaired": notes.repaired,
-                "antimeridian_split": notes.antimeridian_split,
-                "dropped_empty": notes.dropped_empty,
-                "parents_replaced_by_children": notes.replaced_parents,
-                "overlaps_resolved": {
-                    "count": notes.overlaps.len(),
-                    "km2": notes.overlaps.iter().map(|o| o.km2).sum::<f64>(),
-                    "rule": "the shared part stays with the area first in (country_code, admin1_code, level, code) order, where points in it are assigned",
-                    "pairs": notes.overlaps,
-                },
-                "gaps": notes.gaps,
-                "parents_by_location": notes.parents_by_location,
-                "parents_not_located": notes.parents_not_located,
-            },
-            "timings_s": self.timings.iter().map(|(k, v)| (k.clone(), json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
+    /// Builds the report ([`crate::pipeline::report::Report::build`]): parameters, inputs with
+    /// hashes, counts, size distribution, repairs, small cells with their reasons and timings
+    /// (the only part that varies run to run).
+    pub fn build_report(&self, inputs: &Inputs) -> crate::pipeline::report::Report {
+        crate::pipeline::report::Report::build(crate::pipeline::report::ReportParts {
+            params: self.params.report_section(),
+            inputs,
+            areas: &self.areas,
+            plan: &self.plan,
+            cells: &self.cells,
+            family_first_cell: &self.family_first_cell,
+            split: self.split.as_ref(),
+            labels: &self.labels,
+            rejects: &self.rejects,
+            input_rows: self.input_rows,
+            admin_cells: self.admin_cells,
+            admin_above_max: self.admin_above_max,
+            timings: &self.timings,
+            quality: self.quality(),
         })
     }
 }
