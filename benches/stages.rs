@@ -55,14 +55,21 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main,
 };
-use geocells::input::admin::build_areas;
-use geocells::input::area::Area;
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::{Points, PointsSpec, read_points};
-use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
-use geocells::partition::fuse::plan_cells;
-use geocells::partition::graph::Adjacency;
-use geocells::split::optics::{OpticsParams, optics_sphere};
+use geocells::Area;
+use geocells::AssignParams;
+use geocells::BoundarySpec;
+use geocells::LevelSpec;
+use geocells::Points;
+use geocells::PointsSpec;
+use geocells::algorithms::OpticsParams;
+use geocells::algorithms::optics_sphere;
+use geocells::stages::Adjacency;
+use geocells::stages::AreaIndex;
+use geocells::stages::Placement;
+use geocells::stages::assign_points;
+use geocells::stages::build_areas;
+use geocells::stages::plan_cells;
+use geocells::stages::read_points;
 
 fn data(rel: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -76,7 +83,7 @@ fn synthetic(n: usize) -> Points {
     let weighted: Vec<(f64, f64, f64)> = (0..places.points.len())
         .map(|i| (places.points.lon[i], places.points.lat[i], 1.0))
         .collect();
-    let pts = geocells::synth::scatter(&weighted, n, 42, 5.0);
+    let pts = geocells::algorithms::scatter(&weighted, n, 42, 5.0);
     Points::from_lonlat(
         pts.iter().map(|p| p.0).collect(),
         pts.iter().map(|p| p.1).collect(),
@@ -132,7 +139,7 @@ fn stages(c: &mut Criterion) {
                     .map(|i| [pts.lon[i], pts.lat[i]])
                     .collect::<Vec<[f64; 2]>>()
             });
-            b.iter(|| geocells::split::optics::optics_planar_fast(planar, &params).expect("optics"))
+            b.iter(|| geocells::algorithms::optics_planar_fast(planar, &params).expect("optics"))
         });
     }
     g.finish();
@@ -176,9 +183,11 @@ fn stages(c: &mut Criterion) {
 /// The whole split stage (OPTICS settings, Voronoi carves, fallback) on the admin cells of `n`
 /// synthetic points with the `pigeon` preset.
 fn split(c: &mut Criterion) {
-    use geocells::pipeline::inputs::Inputs;
-    use geocells::pipeline::params::Params;
-    use geocells::pipeline::run::{NoProgress, Pipeline, Run};
+    use geocells::Inputs;
+    use geocells::NoProgress;
+    use geocells::Params;
+    use geocells::Pipeline;
+    use geocells::Run;
     let mut g = c.benchmark_group("split");
     g.sample_size(10);
     let params = Params::default();
@@ -204,10 +213,10 @@ fn split(c: &mut Criterion) {
                     .expect("admin cells")
             });
             b.iter(|| {
-                geocells::split::stage::split_cells(
-                    &run.cells,
-                    &run.areas.areas,
-                    &run.labels,
+                geocells::stages::split_cells(
+                    &run.cells(),
+                    &run.areas().areas,
+                    &run.point_cells(),
                     &split_params,
                     &NoProgress,
                 )
@@ -245,9 +254,9 @@ fn bench_sizes() -> Vec<usize> {
 /// The points `make_points N` writes: GeoNames places weighted by population^0.5, seed 42,
 /// 5 km Gaussian scatter.
 fn make_points(n: usize) -> Points {
-    let places = geocells::synth::geonames_places(&data("geonames_cities1000.parquet"), 0.5)
+    let places = geocells::algorithms::geonames_places(&data("geonames_cities1000.parquet"), 0.5)
         .expect("places");
-    let pts = geocells::synth::scatter(&places, n, 42, 5.0);
+    let pts = geocells::algorithms::scatter(&places, n, 42, 5.0);
     Points::from_lonlat(
         pts.iter().map(|p| p.0).collect(),
         pts.iter().map(|p| p.1).collect(),
@@ -256,7 +265,7 @@ fn make_points(n: usize) -> Points {
 
 /// The boundaries of a default `build_cells` run, with their R-tree.
 struct World {
-    inputs: geocells::pipeline::inputs::Inputs,
+    inputs: geocells::Inputs,
     areas: Vec<Area>,
     index: AreaIndex,
     adjacency: Adjacency,
@@ -299,8 +308,7 @@ impl Scale {
 
     fn world(&self) -> &World {
         self.world.get_or_init(|| {
-            let inputs =
-                geocells::pipeline::inputs::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
+            let inputs = geocells::Inputs::default_data(env!("CARGO_MANIFEST_DIR"));
             let areas = build_areas(&inputs.boundaries).expect("areas").areas;
             let index = AreaIndex::new(&areas);
             let adjacency = Adjacency::build(&areas);
@@ -346,7 +354,7 @@ impl Scale {
                 .filter(|(_, a)| a.is_some_and(|a| plan.area_cell[a as usize] as usize == k))
                 .map(|(j, _)| (points.lon[j], points.lat[j]))
                 .collect();
-            let cell_geometry = geocells::geom::overlay::union(
+            let cell_geometry = geocells::algorithms::union(
                 cell.areas
                     .iter()
                     .flat_map(|&a| w.areas[a as usize].geometry.0.iter()),
@@ -376,8 +384,7 @@ impl Scale {
             std::fs::create_dir_all(&self.dir).expect("temp dir");
             let path = self.dir.join(format!("points_{n}.parquet"));
             let pts = make_points(n);
-            geocells::output::points_files::write_lonlat_parquet(&path, &pts.lon, &pts.lat)
-                .expect("write points");
+            geocells::files::write_lonlat_parquet(&path, &pts.lon, &pts.lat).expect("write points");
             path
         })
     }
@@ -462,12 +469,8 @@ fn scale(c: &mut Criterion) {
             let set = s.set(i);
             let flags = flags.get_or_insert_with(|| carve_flags(&set.cell_points));
             b.iter(|| {
-                geocells::split::voronoi::cluster_region(
-                    &set.cell_points,
-                    flags,
-                    &set.cell_geometry,
-                )
-                .expect("carve")
+                geocells::algorithms::cluster_region(&set.cell_points, flags, &set.cell_geometry)
+                    .expect("carve")
             })
         });
     }
@@ -475,12 +478,13 @@ fn scale(c: &mut Criterion) {
 
     let mut g = slow_group(c, "export");
     for (i, &n) in sizes.iter().enumerate() {
-        let mut run: Option<geocells::pipeline::run::Run> = None;
+        let mut run: Option<geocells::Run> = None;
         let out = s.dir.join(format!("out_{n}"));
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let run = run.get_or_insert_with(|| {
-                use geocells::pipeline::params::Params;
-                use geocells::pipeline::run::{NoProgress, Pipeline};
+                use geocells::NoProgress;
+                use geocells::Params;
+                use geocells::Pipeline;
                 let mut inputs = s.world().inputs.clone();
                 inputs.points = PointsSpec::new(s.parquet(i));
                 let params = Params::preset("pigeotto").expect("preset").split(false);
@@ -489,7 +493,7 @@ fn scale(c: &mut Criterion) {
                     .run(&inputs, &NoProgress)
                     .expect("run")
             });
-            b.iter(|| geocells::output::export::write_all(run, &out).expect("export"))
+            b.iter(|| geocells::write_all(run, &out).expect("export"))
         });
         // Free the run (hundreds of MB at 1M points) before the next size.
         drop(run);
@@ -502,7 +506,7 @@ fn scale(c: &mut Criterion) {
 /// leaves points outside (the split also wants MINSIZE on both sides; the carve's cost does not
 /// depend on that). The western half of the points when no setting finds such a cluster.
 fn carve_flags(points: &[(f64, f64)]) -> Vec<bool> {
-    for (m, xi) in geocells::split::driver::PIGEOTTO_SETTINGS {
+    for (m, xi) in geocells::PIGEOTTO_SETTINGS {
         if points.len() < m {
             continue;
         }

@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Parser;
-use geocells::input::points::{PointsSpec, read_points};
-use geocells::partition::assign::CellLookup;
+use geocells::CellLookup;
+use geocells::PointsSpec;
+use geocells::stages::read_points;
 
 /// Label points with the cells of cells.parquet / cells.geojson.
 #[derive(Parser, Debug)]
@@ -57,7 +58,7 @@ fn main() {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if let Some(path) = &args.check {
-        let c = geocells::output::dir::check_assigned(path)?;
+        let c = geocells::files::check_assigned(path)?;
         for (name, bytes, rows) in &c.files {
             println!("  {name}: {bytes} bytes, {} rows", rows.unwrap_or(0));
         }
@@ -79,7 +80,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let t = Instant::now();
     // Checked and locked before reading anything.
-    let out = geocells::output::dir::OutputFile::prepare(&args.out)?;
+    let out = geocells::files::OutputFile::prepare(&args.out)?;
     let lookup = CellLookup::read(&args.cells)?;
     let t_cells = t.elapsed().as_secs_f64();
     let mut spec = PointsSpec::new(&points);
@@ -91,7 +92,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let located = lookup.locate_all(&read.points);
     let t_locate = t.elapsed().as_secs_f64() - t_cells - t_read;
     // The run id: what determines the output (version, cells file, points file, columns).
-    let run_id = geocells::output::dir::assignment_run_id(
+    let run_id = geocells::files::assignment_run_id(
         &args.cells,
         &points,
         [
@@ -101,24 +102,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ],
     );
     let metadata = vec![
+        (geocells::files::RUN_ID_KEY.to_string(), run_id.clone()),
         (
-            geocells::output::dir::RUN_ID_KEY.to_string(),
-            run_id.clone(),
-        ),
-        (
-            geocells::output::dir::INPUT_ROWS_KEY.to_string(),
+            geocells::files::INPUT_ROWS_KEY.to_string(),
             read.total_rows.to_string(),
         ),
     ];
     // The rejects first (always, possibly with no rows, so no stale file survives), then the
     // labels: both carry the run id, so a pair from two runs is detectable (--check).
-    geocells::output::points_files::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
-    geocells::output::points_files::write_located_parquet(
-        out.target(),
-        &read.points,
-        &located,
-        &metadata,
-    )?;
+    geocells::files::write_rejects_parquet(&read.rejects, out.rejects(), &run_id)?;
+    geocells::files::write_located_parquet(out.target(), &read.points, &located, &metadata)?;
     let off = located.iter().filter(|l| l.1 > 0.0).count();
     println!(
         "{} rows: {} labelled ({} off every cell, given the nearest), {} rejected -> {}",

@@ -14,12 +14,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::PointsSpec;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::{Pipeline, Progress};
-use geocells::split::driver::Metric;
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::Metric;
+use geocells::Params;
+use geocells::Pipeline;
+use geocells::PointsSpec;
+use geocells::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Build semantic geocells (PIGEON-style admin cells fused to MINSIZE, then split to MAX by
@@ -149,7 +151,7 @@ struct Args {
     /// The fuse's distance guard: a small cell is never fused with a cell whose points'
     /// centroid is farther than this many km from its own (it stays below MINSIZE, reported
     /// as too_far_to_fuse).
-    #[arg(long, default_value_t = geocells::partition::fuse::DEFAULT_FUSE_MAX_KM)]
+    #[arg(long, default_value_t = geocells::stages::DEFAULT_FUSE_MAX_KM)]
     fuse_max_km: f64,
     /// No distance guard in the fuse (PIGEON's behaviour: small islands join the nearest
     /// cell of their country, however far).
@@ -168,7 +170,7 @@ struct Args {
     /// Width of map.png in pixels (16 to 10000; a tall extent is drawn narrower so that the
     /// map stays below 50 million pixels).
     #[arg(long, default_value_t = 2400,
-          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::output::map::render::MAX_WIDTH)))]
+          value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::files::MAX_WIDTH)))]
     map_width: u32,
 
     /// Output directory. A run writes into a staging directory beside it and swaps it in at
@@ -285,7 +287,7 @@ fn main() {
 
 /// The fault hook of the fault tests (`geocells/tests/faults.rs`), active only when
 /// `GEOCELLS_TEST_FAULT` is set: `pause:STAGE` stops at that stage of the output sequence
-/// (a file name, `lock`, `swap`; see `geocells::output::dir::Hook`) and waits to be killed,
+/// (a file name, `lock`, `swap`; see `geocells::files::Hook`) and waits to be killed,
 /// `fail:STAGE` fails there as a full disk would.
 fn test_fault(stage: &str) -> Result<(), String> {
     let Ok(spec) = std::env::var("GEOCELLS_TEST_FAULT") else {
@@ -314,15 +316,15 @@ fn test_fault(stage: &str) -> Result<(), String> {
 /// `--check-output DIR`.
 fn check_output(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     // Undo what a killed run left (when no run is writing), then check.
-    match geocells::output::dir::recover(dir) {
+    match geocells::recover_output(dir) {
         Ok(notes) => notes.iter().for_each(|n| println!("note: {n}")),
-        Err(geocells::output::dir::OutputError::Busy { holder, .. }) => println!(
+        Err(geocells::OutputError::Busy { holder, .. }) => println!(
             "note: a run ({holder}) is writing {} now; it holds the previous run until that run swaps its files in",
             dir.display()
         ),
         Err(e) => return Err(e.into()),
     }
-    let c = geocells::output::dir::check(dir)?;
+    let c = geocells::check_output(dir)?;
     println!("{}", dir.display());
     if let Some(id) = &c.run_id {
         println!(
@@ -445,9 +447,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let inputs = Inputs { points, boundaries };
     // The output location is checked and locked before any input is read.
-    let hook: Option<geocells::output::dir::Hook> =
-        std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::output::dir::Hook);
-    let out = geocells::output::dir::OutputDir::prepare_with(&args.out, hook)?;
+    let hook: Option<geocells::files::Hook> =
+        std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::files::Hook);
+    let out = geocells::OutputDir::prepare_with(&args.out, hook)?;
     for note in out.recovered() {
         eprintln!("note: {note}");
     }
@@ -460,10 +462,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Memory, estimated before reading: a warning, since the estimate is from measurements
     // on the shipped boundaries (an out-of-memory kill still leaves the previous run in --out).
     if let (Some(rows), Some(available)) = (
-        geocells::memory::points_rows(&inputs.points.path),
-        geocells::memory::available_bytes(),
+        geocells::files::points_rows(&inputs.points.path),
+        geocells::files::available_bytes(),
     ) {
-        let need = geocells::memory::run_bytes(rows);
+        let need = geocells::files::run_bytes(rows);
         if need > available {
             eprintln!(
                 "warning: {rows} points need about {} MB (measured: 330 MB + 130 bytes a point), but {} MB are available: the run may be killed for lack of memory",
@@ -481,7 +483,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(run) => run,
         // Nothing labelled: the rejects are still written, with a report that says so.
         Err(geocells::Error::NoPoints(failure)) => {
-            let written = geocells::output::export::write_failed_run(&failure, out)?;
+            let written = geocells::write_failed_run(&failure, out)?;
             eprintln!("error: {failure}");
             eprintln!("wrote (a failed run):");
             for f in &written.files {
@@ -503,17 +505,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     bars.stage("write outputs", 0);
     let t = Instant::now();
-    let options = geocells::output::export::ExportOptions::default().map(
-        geocells::output::map::render::MapParams::default()
+    let options = geocells::ExportOptions::default().map(
+        geocells::MapParams::default()
             .points(args.map_points)
             .width(args.map_width),
     );
-    let written = geocells::output::export::write_run(&run, out, &options)?;
-    run.timings
-        .push(("export".into(), t.elapsed().as_secs_f64()));
+    let written = geocells::write_run(&run, out, &options)?;
+    let export_s = t.elapsed().as_secs_f64();
     bars.done();
-    print_summary(&run, &written.files, started.elapsed().as_secs_f64());
-    for w in &run.areas.notes.warnings {
+    print_summary(
+        &run,
+        export_s,
+        &written.files,
+        started.elapsed().as_secs_f64(),
+    );
+    for w in &run.areas().notes.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(e) = failed_check {
@@ -530,8 +536,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f64) {
-    let report = run.report.to_value();
+fn print_summary(run: &geocells::Run, export_s: f64, files: &[PathBuf], wall: f64) {
+    let report = run.report().to_value();
     let c = &report["counts"];
     let s = &report["sizes"];
     println!();
@@ -564,10 +570,10 @@ fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f6
     );
     println!(
         "  {:<28} {:>12}",
-        format!("  above MAX {}", run.params.max_size()),
+        format!("  above MAX {}", run.params().max_size()),
         c["admin_cells_above_max"].to_string()
     );
-    if let Some(sp) = &run.split {
+    if let Some(sp) = &run.split() {
         for (i, st) in sp.settings.iter().enumerate() {
             println!(
                 "  {:<28} {:>12}",
@@ -587,12 +593,12 @@ fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f6
     println!("  {:<28} {:>12}", "cells", c["cells"].to_string());
     println!(
         "  {:<28} {:>12}",
-        format!("  below MIN {}", run.params.min_size()),
+        format!("  below MIN {}", run.params().min_size()),
         c["cells_below_min"].to_string()
     );
     println!(
         "  {:<28} {:>12}",
-        format!("  above MAX {}", run.params.max_size()),
+        format!("  above MAX {}", run.params().max_size()),
         c["cells_above_max"].to_string()
     );
     println!(
@@ -601,7 +607,11 @@ fn print_summary(run: &geocells::pipeline::run::Run, files: &[PathBuf], wall: f6
         format!("{}/{}/{}", s["min"], s["median"], s["max"])
     );
     println!("  {:<28} {:>12}", "wall time (s)", format!("{wall:.2}"));
-    for (k, v) in &run.timings {
+    for (k, v) in run
+        .timings()
+        .iter()
+        .chain(&[("export".to_string(), export_s)])
+    {
         println!("    {:<26} {:>12}", k, format!("{v:.2}"));
     }
     println!("\n  wrote:");

@@ -1,6 +1,6 @@
 //! `evaluate`: prediction metrics of a geolocation model: median and mean great-circle error,
 //! accuracy at 1 / 25 / 200 / 750 / 2500 km and the mean GeoGuessr score
-//! (`geocells::quality::metrics`). Input: a CSV or Parquet table with the true coordinates and either
+//! (`geocells::evaluate_file`). Input: a CSV or Parquet table with the true coordinates and either
 //! predicted coordinates or a predicted `cell_id` (turned into the cell's centroid from a cells
 //! file).
 //!
@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Parser;
-use geocells::quality::metrics::{Predicted, evaluate_file};
+use geocells::Predicted;
+use geocells::evaluate_file;
 
 /// Prediction metrics from true and predicted locations.
 #[derive(Parser, Debug)]
@@ -59,7 +60,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let predicted = match &args.cells {
         Some(cells) => {
-            let file = geocells::input::boundaries::read_boundaries(
+            let file = geocells::stages::read_boundaries(
                 cells,
                 &[
                     "cell_id".into(),

@@ -5,11 +5,14 @@
 //! `cargo run --release --example in_memory`
 
 use geo::wkt;
-use geocells::input::levels::{BoundaryFeature, BoundarySpec, LevelSpec};
-use geocells::input::points::PointsSpec;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::{NoProgress, Pipeline};
+use geocells::BoundaryFeature;
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::NoProgress;
+use geocells::Params;
+use geocells::Pipeline;
+use geocells::PointsSpec;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two countries side by side, each in two provinces.
@@ -74,11 +77,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     run.validate()?;
     println!(
         "{} points labelled, {} rejected, {} cells",
-        run.labels.points.len(),
-        run.rejects.len(),
-        run.cells.len()
+        run.point_cells().points.len(),
+        run.rejects().len(),
+        run.cells().len()
     );
-    for c in &run.cells.cells {
+    for c in run.cells().cells() {
         println!(
             "  cell {:>2}  {:<12} {:<10} {:>4} points",
             c.id, c.name, c.country_name, c.size

@@ -33,14 +33,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let seed: u64 = args.get(2).map_or(Ok(42), |s| s.parse())?;
     let sigma: f64 = args.get(3).map_or(Ok(5.0), |s| s.parse())?;
     let power: f64 = args.get(4).map_or(Ok(0.5), |s| s.parse())?;
-    let places = geocells::synth::geonames_places(
+    let places = geocells::algorithms::geonames_places(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/geonames_cities1000.parquet"),
         power,
     )?;
-    let pts = geocells::synth::scatter(&places, n, seed, sigma);
+    let pts = geocells::algorithms::scatter(&places, n, seed, sigma);
     let lon: Vec<f64> = pts.iter().map(|p| p.0).collect();
     let lat: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    geocells::output::points_files::write_lonlat_parquet(&out, &lon, &lat)?;
+    geocells::files::write_lonlat_parquet(&out, &lon, &lat)?;
     println!(
         "wrote {} points around {} places (seed {seed}, sigma {sigma} km, population^{power}) to {}",
         pts.len(),

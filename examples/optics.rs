@@ -77,13 +77,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let xi: f64 = args[2]
         .parse()
         .map_err(|_| format!("XI '{}' is not a number", args[2]))?;
-    let params = geocells::split::optics::OpticsParams::new(min_samples, xi);
+    let params = geocells::algorithms::OpticsParams::new(min_samples, xi);
     let start = std::time::Instant::now();
     let result = if sphere {
         let lonlat: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
-        geocells::split::optics::optics_sphere(&lonlat, &params)?
+        geocells::algorithms::optics_sphere(&lonlat, &params)?
     } else {
-        geocells::split::optics::optics_planar_fast(&points, &params)?
+        geocells::algorithms::optics_planar_fast(&points, &params)?
     };
     let secs = start.elapsed().as_secs_f64();
     let mut rank = vec![0usize; points.len()];
@@ -107,7 +107,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             result.labels[i]
         ));
     }
-    geocells::output::atomic::write_atomic(std::path::Path::new(&args[3]), |w| {
+    geocells::files::write_atomic(std::path::Path::new(&args[3]), |w| {
         w.write_all(out.as_bytes()).map_err(|e| e.to_string())
     })?;
     let clusters = result

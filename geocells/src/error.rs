@@ -2,21 +2,21 @@
 
 use thiserror::Error;
 
-pub use crate::input::admin::AdminError;
-pub use crate::input::files::IoError;
-pub use crate::output::dir::OutputError;
-pub use crate::output::error::ExportError;
-pub use crate::output::targets::LabelsError;
-pub use crate::partition::assign::AssignError;
-pub use crate::partition::cells::ValidationError;
-pub use crate::partition::fuse::FuseError;
-pub use crate::pipeline::merge::MergeError;
-pub use crate::pipeline::params::ParamsError;
-pub use crate::pipeline::run::NoPointsError;
-pub use crate::quality::metrics::EvaluateError;
-pub use crate::split::driver::SplitError;
-pub use crate::split::optics::OpticsError;
-pub use crate::split::voronoi::VoronoiError;
+use crate::input::admin::AdminError;
+use crate::input::files::IoError;
+use crate::output::dir::OutputError;
+use crate::output::error::ExportError;
+use crate::output::targets::LabelsError;
+use crate::partition::assign::AssignError;
+use crate::partition::cells::ValidationError;
+use crate::partition::fuse::FuseError;
+use crate::pipeline::merge::MergeError;
+use crate::pipeline::no_points::NoPointsError;
+use crate::pipeline::params::ParamsError;
+use crate::quality::metrics::EvaluateError;
+use crate::split::driver::SplitError;
+use crate::split::optics::OpticsError;
+use crate::split::voronoi::VoronoiError;
 
 /// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,
 /// row or feature concerned.

@@ -42,8 +42,8 @@ impl SplitMix64 {
 ///
 /// ```
 /// let places = [(2.35, 48.85, 2.1e6), (-0.13, 51.5, 8.9e6)];
-/// let a = geocells::synth::scatter(&places, 1000, 7, 5.0);
-/// let b = geocells::synth::scatter(&places, 1000, 7, 5.0);
+/// let a = geocells::algorithms::scatter(&places, 1000, 7, 5.0);
+/// let b = geocells::algorithms::scatter(&places, 1000, 7, 5.0);
 /// assert_eq!(a, b);
 /// assert_eq!(a.len(), 1000);
 /// ```

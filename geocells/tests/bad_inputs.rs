@@ -9,15 +9,22 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{data, run_validated, temp_dir};
-use geocells::input::admin::build_areas;
-use geocells::input::boundaries::read_boundaries;
-use geocells::input::files::IoError;
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::{PointsRead, PointsSpec, read_points};
-use geocells::output::parquet::{Column, geo_metadata, write_parquet};
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::quality::metrics::{EvaluateError, Predicted, evaluate_file};
+use geocells::BoundarySpec;
+use geocells::EvaluateError;
+use geocells::Inputs;
+use geocells::IoError;
+use geocells::LevelSpec;
+use geocells::Params;
+use geocells::PointsSpec;
+use geocells::Predicted;
+use geocells::evaluate_file;
+use geocells::files::Column;
+use geocells::files::geo_metadata;
+use geocells::files::write_parquet;
+use geocells::stages::PointsRead;
+use geocells::stages::build_areas;
+use geocells::stages::read_boundaries;
+use geocells::stages::read_points;
 use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, Series};
 
 // ---------------------------------------------------------------------------------------------
@@ -611,8 +618,7 @@ fn rejects_parquet_keeps_the_raw_text() {
     );
     let read = read_points(&PointsSpec::new(&csv)).expect("read");
     let out = dir.join("rejects.parquet");
-    geocells::output::points_files::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef")
-        .expect("write");
+    geocells::files::write_rejects_parquet(&read.rejects, &out, "0123456789abcdef").expect("write");
     let df = ParquetReader::new(std::fs::File::open(&out).expect("open"))
         .finish()
         .expect("read back");
@@ -684,10 +690,10 @@ fn pipeline_labels_or_rejects_every_hostile_row() {
         },
         Params::default().min_size(1).max_size(2),
     );
-    assert_eq!(run.input_rows, 10);
-    assert_eq!(run.labels.points.len(), 4);
+    assert_eq!(run.input_rows(), 10);
+    assert_eq!(run.point_cells().points.len(), 4);
     let got: Vec<(&str, &str, Option<&str>)> = run
-        .rejects
+        .rejects()
         .iter()
         .map(|r| (r.id.as_str(), r.reason.code(), r.raw.as_deref()))
         .collect();
@@ -703,10 +709,10 @@ fn pipeline_labels_or_rejects_every_hostile_row() {
             ("j", "off_land", None),
         ]
     );
-    let by_reason = run.report.to_value()["counts"]["rejects_by_reason"].clone();
+    let by_reason = run.report().to_value()["counts"]["rejects_by_reason"].clone();
     assert_eq!(by_reason["not_a_number"], 2);
     // No warnings with a .prj beside the shapefile.
-    assert_eq!(run.report.to_value()["warnings"], serde_json::json!([]));
+    assert_eq!(run.report().to_value()["warnings"], serde_json::json!([]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -714,16 +720,16 @@ fn pipeline_labels_or_rejects_every_hostile_row() {
 fn swapped_lon_lat_in_range_are_rejected_off_land() {
     // Belgian places with lon and lat swapped (lon 50.8, lat 4.4: in range, in the Indian
     // Ocean): each is an off_land reject against the Benelux boundaries, none is lost.
-    use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
+    use geocells::AssignParams;
+    use geocells::stages::AreaIndex;
+    use geocells::stages::Placement;
+    use geocells::stages::assign_points;
     let built = build_areas(&BoundarySpec {
         admin1: Some(LevelSpec::admin1(data("fixtures/benelux_admin1.geojson"))),
         ..Default::default()
     })
     .expect("areas");
-    let points = geocells::input::points::Points::from_lonlat(
-        vec![50.85, 51.22, 50.63],
-        vec![4.35, 4.40, 5.57],
-    );
+    let points = geocells::Points::from_lonlat(vec![50.85, 51.22, 50.63], vec![4.35, 4.40, 5.57]);
     let index = AreaIndex::new(&built.areas);
     let placements = assign_points(&index, built.areas.len(), &points, &AssignParams::default())
         .expect("assign");
@@ -735,10 +741,7 @@ fn swapped_lon_lat_in_range_are_rejected_off_land() {
         }
     }
     // The same places the right way round are all on land.
-    let right = geocells::input::points::Points::from_lonlat(
-        vec![4.35, 4.40, 5.57],
-        vec![50.85, 51.22, 50.63],
-    );
+    let right = geocells::Points::from_lonlat(vec![4.35, 4.40, 5.57], vec![50.85, 51.22, 50.63]);
     let placements =
         assign_points(&index, built.areas.len(), &right, &AssignParams::default()).expect("assign");
     assert!(placements.iter().all(|p| matches!(p, Placement::Inside(_))));
@@ -799,7 +802,7 @@ fn duplicated_features_are_merged_and_reported() {
     // The two copies dissolve into one valid square of the original area.
     use geo::Area;
     let a = &built.areas[0].geometry;
-    assert!(geocells::geom::repair::is_valid_fast(a));
+    assert!(geocells::algorithms::is_valid_fast(a));
     assert!(
         (a.unsigned_area() - 1.0).abs() < 1e-9,
         "{}",
@@ -1039,7 +1042,7 @@ fn shapefile_without_prj_is_read_as_lonlat_with_a_warning() {
         Params::default().min_size(1).max_size(2),
     );
     assert_eq!(
-        run.report.to_value()["warnings"],
+        run.report().to_value()["warnings"],
         serde_json::json!(file.warnings)
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,11 +8,15 @@ use std::path::Path;
 
 use common::{data, temp_dir};
 use geo::{Area as _, Validation};
-use geocells::input::admin::{AdminAreas, build_areas};
-use geocells::input::area::{UNKNOWN_COUNTRY_CODE, UNKNOWN_COUNTRY_NAME};
-use geocells::input::columns::Profile;
-use geocells::input::files::IoError;
-use geocells::input::levels::{BoundarySpec, Level, LevelSpec};
+use geocells::AdminAreas;
+use geocells::BoundarySpec;
+use geocells::IoError;
+use geocells::Level;
+use geocells::LevelSpec;
+use geocells::UNKNOWN_COUNTRY_CODE;
+use geocells::UNKNOWN_COUNTRY_NAME;
+use geocells::files::Profile;
+use geocells::stages::build_areas;
 
 fn only(level: Level, spec: LevelSpec) -> AdminAreas {
     let mut b = BoundarySpec::default();
@@ -298,10 +302,7 @@ fn unknown_columns_give_an_error_listing_columns_and_the_flag() {
     .expect_err("no code column");
     let msg = err.to_string();
     assert!(
-        matches!(
-            err,
-            geocells::input::admin::AdminError::Io(IoError::NoCodeColumn { .. })
-        ),
+        matches!(err, geocells::AdminError::Io(IoError::NoCodeColumn { .. })),
         "{msg}"
     );
     for needle in [

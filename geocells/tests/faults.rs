@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use geocells::output::dir::{OutputCheck, check};
+use geocells::OutputCheck;
+
+use geocells::check_output as check;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -130,11 +132,11 @@ fn kill_at(mut c: Command, stage: &str) {
     let _ = child.wait();
 }
 
-/// The moments of the output sequence (`geocells::output::dir::Hook`), in order: the lock taken,
+/// The moments of the output sequence (`geocells::files::Hook`), in order: the lock taken,
 /// each file staged (`RUN_FILES` is in the order of writing), between the swap's renames.
 fn stages() -> Vec<&'static str> {
     let mut s = vec!["lock"];
-    s.extend(geocells::output::dir::RUN_FILES);
+    s.extend(geocells::RUN_FILES);
     s.push("swap");
     s
 }
@@ -159,7 +161,7 @@ fn a_run_killed_at_any_moment_leaves_the_previous_complete_run() {
                 "{:?}",
                 c.problems
             );
-            let notes = geocells::output::dir::recover(&out).expect("recover");
+            let notes = geocells::recover_output(&out).expect("recover");
             assert!(notes[0].contains("restored the previous run"), "{notes:?}");
         }
         let c = complete(&out);
@@ -528,7 +530,7 @@ fn assign_cells_writes_a_consistent_pair() {
     let bad_points = points_with_bad_rows(&base);
     let o = assign(&bad_points);
     assert!(o.status.success(), "{}", stderr(&o));
-    let bad = geocells::output::dir::check_assigned(&assigned).expect("check");
+    let bad = geocells::files::check_assigned(&assigned).expect("check");
     assert!(bad.is_consistent(), "{:?}", bad.problems);
     assert!(
         bad.files[1].2 > Some(0),
@@ -536,7 +538,7 @@ fn assign_cells_writes_a_consistent_pair() {
     );
     let o = assign(&fixture("belux_geonames.csv"));
     assert!(o.status.success(), "{}", stderr(&o));
-    let good = geocells::output::dir::check_assigned(&assigned).expect("check");
+    let good = geocells::files::check_assigned(&assigned).expect("check");
     assert!(good.is_consistent(), "{:?}", good.problems);
     assert_eq!(good.files[1].2, Some(0), "no stale rejects: {good:?}");
     assert_ne!(good.run_id, bad.run_id);
@@ -547,7 +549,7 @@ fn assign_cells_writes_a_consistent_pair() {
     let o = assign(&bad_points);
     assert!(o.status.success());
     std::fs::copy(&other, &assigned).expect("copy");
-    let mixed = geocells::output::dir::check_assigned(&assigned).expect("check");
+    let mixed = geocells::files::check_assigned(&assigned).expect("check");
     assert!(
         mixed
             .problems

@@ -23,11 +23,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, mpsc};
 use std::time::{Duration, Instant};
 
-use geocells::input::boundaries::read_boundaries_with;
-use geocells::input::crs;
-use geocells::input::points::{PointsSpec, read_points};
-use geocells::partition::assign::CellLookup;
-use geocells::quality::metrics::{Predicted, evaluate_file};
+use geocells::CellLookup;
+use geocells::PointsSpec;
+use geocells::Predicted;
+use geocells::evaluate_file;
+use geocells::files as crs;
+use geocells::stages::read_boundaries_with;
+use geocells::stages::read_points;
 
 // ---------------------------------------------------------------------------------------------
 // Random numbers
@@ -332,7 +334,8 @@ fn write_files(dir: &Path, files: &Files) -> PathBuf {
 
 /// A GeoParquet of the WKB blobs (ids 0, 1, ...) with `geo` metadata `meta`.
 fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
-    use geocells::output::parquet::{Column, write_parquet};
+    use geocells::files::Column;
+    use geocells::files::write_parquet;
     let n = blobs.len();
     let kinds = [Column::I64(vec![]), Column::Bin(vec![])];
     write_parquet(
@@ -356,7 +359,7 @@ fn geoparquet(path: &Path, blobs: Vec<Vec<u8>>, meta: String) {
 fn prepare_wkb(dir: &Path, files: &Files) -> PathBuf {
     write_files(dir, files);
     let path = dir.join("input.parquet");
-    let meta = geocells::output::parquet::geo_metadata("geometry", &[], None);
+    let meta = geocells::files::geo_metadata("geometry", &[], None);
     geoparquet(&path, vec![files[0].1.clone()], meta);
     path
 }
@@ -1161,9 +1164,13 @@ mod seeds {
     use std::path::Path;
 
     use geo_types::{Geometry, MultiPolygon, Point};
-    use geocells::input::boundaries::{Feature, read_boundaries};
-    use geocells::input::points::{PointsSpec, read_points};
-    use geocells::output::parquet::{Column, geo_metadata, write_parquet};
+    use geocells::PointsSpec;
+    use geocells::files::Column;
+    use geocells::files::geo_metadata;
+    use geocells::files::write_parquet;
+    use geocells::stages::Feature;
+    use geocells::stages::read_boundaries;
+    use geocells::stages::read_points;
 
     fn wkb(g: &Geometry<f64>, big_endian: bool) -> Vec<u8> {
         let mut buf = Vec::new();

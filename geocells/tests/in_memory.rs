@@ -5,12 +5,17 @@
 mod common;
 
 use common::{data, run_validated, temp_dir};
-use geocells::input::boundaries::read_boundaries;
-use geocells::input::levels::{BoundaryFeature, BoundarySpec, LevelSpec};
-use geocells::input::points::{PointIds, PointsSpec, RejectReason, read_points};
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::Run;
+use geocells::BoundaryFeature;
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::Params;
+use geocells::PointIds;
+use geocells::PointsSpec;
+use geocells::RejectReason;
+use geocells::Run;
+use geocells::stages::read_boundaries;
+use geocells::stages::read_points;
 use polars::prelude::*;
 
 /// GeoNames places in a box around Benelux, as (ids, lon, lat).
@@ -57,16 +62,16 @@ fn params() -> Params {
 }
 
 fn assert_same_run(a: &Run, b: &Run) {
-    assert_eq!(a.cells.len(), b.cells.len(), "cell count");
-    for (x, y) in a.cells.cells.iter().zip(&b.cells.cells) {
+    assert_eq!(a.cells().len(), b.cells().len(), "cell count");
+    for (x, y) in a.cells().cells().iter().zip(b.cells().cells()) {
         assert_eq!(x.id, y.id);
         assert_eq!(x.size, y.size, "size of cell {}", x.id);
         assert_eq!(x.name, y.name, "name of cell {}", x.id);
         assert_eq!(x.country_code, y.country_code, "country of cell {}", x.id);
         assert_eq!(x.geometry, y.geometry, "polygons of cell {}", x.id);
     }
-    assert_eq!(a.labels, b.labels, "labels");
-    assert_eq!(a.rejects, b.rejects, "rejects");
+    assert_eq!(a.point_cells(), b.point_cells(), "labels");
+    assert_eq!(a.rejects(), b.rejects(), "rejects");
 }
 
 #[test]
@@ -96,7 +101,7 @@ fn in_memory_points_and_polygons_give_the_cells_of_the_files() {
     );
     let from_files = run_validated(&files, params());
     let from_memory = run_validated(&memory, params());
-    assert!(from_files.cells.len() > 3);
+    assert!(from_files.cells().len() > 3);
     assert_same_run(&from_files, &from_memory);
 
     // The same points as a DataFrame.
@@ -113,16 +118,16 @@ fn in_memory_points_and_polygons_give_the_cells_of_the_files() {
     assert_same_run(&from_files, &from_frame);
 
     // The report names what the inputs were, with a reproducible hash.
-    let inputs = &from_memory.report.inputs;
+    let inputs = &from_memory.report().inputs;
     assert_eq!(inputs[0].kind.as_deref(), Some("lonlat"));
     assert_eq!(inputs[0].rows, Some(lon.len()));
     assert_eq!(inputs[1].kind.as_deref(), Some("polygons"));
     assert_eq!(inputs[1].features, Some(29));
     let again = run_validated(&memory, params());
-    assert_eq!(again.report.inputs, *inputs);
+    assert_eq!(again.report().inputs, *inputs);
     assert_eq!(inputs[0].sha256.as_deref().map(str::len), Some(64));
     assert_eq!(
-        from_frame.report.inputs[0].kind.as_deref(),
+        from_frame.report().inputs[0].kind.as_deref(),
         Some("dataframe")
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -149,10 +154,10 @@ fn bad_rows_of_a_frame_are_rejects_with_their_reason() {
     .expect("frame");
     let inputs = Inputs::new(PointsSpec::frame(df), square());
     let run = run_validated(&inputs, Params::default().min_size(1).max_size(10));
-    assert_eq!(run.labels.points.len(), 2);
-    assert_eq!(run.input_rows, 5);
+    assert_eq!(run.point_cells().points.len(), 2);
+    assert_eq!(run.input_rows(), 5);
     let got: Vec<(u64, String, RejectReason, Option<String>)> = run
-        .rejects
+        .rejects()
         .iter()
         .map(|r| (r.row, r.id.clone(), r.reason.clone(), r.raw.clone()))
         .collect();
@@ -175,9 +180,9 @@ fn bad_rows_of_a_frame_are_rejects_with_their_reason() {
         square(),
     );
     let run = run_validated(&inputs, Params::default().min_size(1).max_size(10));
-    assert_eq!(run.rejects.len(), 1);
-    assert_eq!(run.rejects[0].reason, RejectReason::NotFinite);
-    assert_eq!(run.rejects[0].row, 1);
+    assert_eq!(run.rejects().len(), 1);
+    assert_eq!(run.rejects()[0].reason, RejectReason::NotFinite);
+    assert_eq!(run.rejects()[0].row, 1);
 }
 
 #[test]
@@ -192,7 +197,7 @@ fn labels_frame_has_one_row_per_labelled_point() {
     );
     let run = run_validated(&inputs, params());
     let df = run.labels_frame().expect("frame");
-    assert_eq!(df.height(), run.labels.points.len());
+    assert_eq!(df.height(), run.point_cells().points.len());
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -223,7 +228,7 @@ fn labels_frame_has_one_row_per_labelled_point() {
         .expect("i64")
         .into_no_null_iter()
         .collect();
-    let expected: Vec<i64> = run.labels.cell.iter().map(|&c| c as i64).collect();
+    let expected: Vec<i64> = run.point_cells().cell.iter().map(|&c| c as i64).collect();
     assert_eq!(cells, expected);
     let ids: Vec<i64> = df
         .column("id")
@@ -232,7 +237,7 @@ fn labels_frame_has_one_row_per_labelled_point() {
         .expect("i64")
         .into_no_null_iter()
         .collect();
-    let PointIds::Int(want) = &run.labels.points.ids else {
+    let PointIds::Int(want) = &run.point_cells().points.ids else {
         panic!("int ids");
     };
     assert_eq!(&ids, want);

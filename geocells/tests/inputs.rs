@@ -4,10 +4,12 @@
 mod common;
 
 use common::{data, temp_dir};
-use geocells::input::admin::build_areas;
-use geocells::input::files::IoError;
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::{PointsSpec, read_points};
+use geocells::BoundarySpec;
+use geocells::IoError;
+use geocells::LevelSpec;
+use geocells::PointsSpec;
+use geocells::stages::build_areas;
+use geocells::stages::read_points;
 
 #[test]
 fn missing_points_file_is_named() {
@@ -149,7 +151,7 @@ fn antimeridian_crossing_polygon_is_cut_and_keeps_its_area() {
     let fiji = &built.areas[0].geometry;
     let b = fiji.bounding_rect().expect("bbox");
     assert!(b.min().x >= -180.0 && b.max().x <= 180.0);
-    assert!(geocells::geom::repair::is_valid_fast(fiji));
+    assert!(geocells::algorithms::is_valid_fast(fiji));
     // Same area as Fiji in the shipped country file, which Natural Earth splits itself.
     let countries = build_areas(&BoundarySpec {
         country: Some(LevelSpec::country(data("admin0_world.parquet"))),
@@ -203,7 +205,7 @@ fn self_intersecting_polygon_is_repaired_and_reported() {
             && built.notes.repaired[0].contains("feature 0")
     );
     let bow = built.areas.iter().find(|a| a.code == "A").expect("A");
-    assert!(geocells::geom::repair::is_valid_fast(&bow.geometry));
+    assert!(geocells::algorithms::is_valid_fast(&bow.geometry));
     assert!(geo::Validation::is_valid(&bow.geometry));
 }
 
@@ -234,16 +236,16 @@ fn non_polygon_feature_is_named() {
 fn failed_write_leaves_no_file_and_keeps_the_old_one() {
     let dir = temp_dir("atomic");
     let target = dir.join("out.json");
-    let err = geocells::output::atomic::write_atomic(&target, |_| Err("boom".into()))
-        .expect_err("must fail");
+    let err =
+        geocells::files::write_atomic(&target, |_| Err("boom".into())).expect_err("must fail");
     assert!(err.to_string().contains("boom"));
     assert!(!target.exists());
-    geocells::output::atomic::write_atomic(&target, |w| {
+    geocells::files::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"old").map_err(|e| e.to_string())
     })
     .expect("write");
-    let _ = geocells::output::atomic::write_atomic(&target, |w| {
+    let _ = geocells::files::write_atomic(&target, |w| {
         use std::io::Write;
         w.write_all(b"half").map_err(|e| e.to_string())?;
         Err("crash".into())

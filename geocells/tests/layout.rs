@@ -292,7 +292,10 @@ fn absolute(m: &[String], rel: &Path, p: &[String]) -> Option<Vec<String>> {
     Some(base)
 }
 
-fn load_tree() -> (Tree, Vec<(Vec<String>, PathBuf, Vec<String>)>) {
+/// A source file: its module path, its path under src and its code lines.
+type Source = (Vec<String>, PathBuf, Vec<String>);
+
+fn load_tree() -> (Tree, Vec<Source>) {
     let root = src_root();
     let mut files = Vec::new();
     rs_files(&root, &mut files);

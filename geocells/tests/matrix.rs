@@ -48,13 +48,18 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{data, root};
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::PointsSpec;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::{NoProgress, Pipeline, Run};
-use geocells::split::driver::{Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS};
-use geocells::synth::SplitMix64;
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::Metric;
+use geocells::NoProgress;
+use geocells::PIGEON_SETTINGS;
+use geocells::PIGEOTTO_SETTINGS;
+use geocells::Params;
+use geocells::Pipeline;
+use geocells::PointsSpec;
+use geocells::Run;
+use geocells::algorithms::SplitMix64;
 
 /// Check (g): areas of one cell whose points are farther apart than this, and that share no
 /// border, count as fused across the sea.
@@ -398,10 +403,10 @@ impl Case {
         // The place repeated by the seeded sets: one inside an admin area, so that the
         // repeated points are labelled, not rejected.
         let hot = |base: &[(f64, f64)], rng: &mut SplitMix64| -> (f64, f64) {
-            let areas = geocells::input::admin::build_areas(&self.bounds.spec())
+            let areas = geocells::stages::build_areas(&self.bounds.spec())
                 .expect("areas")
                 .areas;
-            let index = geocells::partition::assign::AreaIndex::new(&areas);
+            let index = geocells::stages::AreaIndex::new(&areas);
             let inside: Vec<(f64, f64)> = base
                 .iter()
                 .copied()
@@ -641,8 +646,29 @@ fn loc_key(lon: f64, lat: f64) -> (u64, u64) {
     ((lon + 0.0).to_bits(), (lat + 0.0).to_bits())
 }
 
+/// What the checks read of a run: the run, and copies of its point cells, cells and areas
+/// that the checker's own test changes by hand (a run's parts are read-only).
+struct RunView<'a> {
+    run: &'a Run,
+    point_cells: geocells::PointCells,
+    cells: Vec<geocells::Cell>,
+    areas: Vec<geocells::Area>,
+}
+
+impl<'a> RunView<'a> {
+    fn new(run: &'a Run) -> Self {
+        Self {
+            run,
+            point_cells: run.point_cells().clone(),
+            cells: run.cells().cells().to_vec(),
+            areas: run.areas().areas.clone(),
+        }
+    }
+}
+
 /// Checks (b), (c), (d), (f), (g) on a run.
-fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
+fn check_run(view: &RunView<'_>, rows: usize, out: &mut Vec<Failure>) {
+    let run = view.run;
     const SHOWN: usize = 4;
     // (b)
     let t = Instant::now();
@@ -652,22 +678,22 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
     println!("MATRIX-TIMINGS validate {:.2}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     // (c)
-    let l = &run.labels;
-    if run.input_rows != rows {
+    let l = &view.point_cells;
+    if run.input_rows() != rows {
         fail(
             out,
             'c',
-            format!("input_rows {} but the file has {rows}", run.input_rows),
+            format!("input_rows {} but the file has {rows}", run.input_rows()),
         );
     }
-    if l.points.len() + run.rejects.len() != rows {
+    if l.points.len() + run.rejects().len() != rows {
         fail(
             out,
             'c',
             format!(
                 "{} labelled + {} rejected != {rows} rows",
                 l.points.len(),
-                run.rejects.len()
+                run.rejects().len()
             ),
         );
     }
@@ -676,7 +702,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
         .points
         .rows
         .iter()
-        .chain(run.rejects.iter().map(|r| &r.row))
+        .chain(run.rejects().iter().map(|r| &r.row))
     {
         match seen.get_mut(*r as usize) {
             Some(s) => *s += 1,
@@ -699,8 +725,8 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
         );
     }
     // (d)
-    let (min, max) = (run.params.min_size(), run.params.max_size());
-    let cells = &run.cells.cells;
+    let (min, max) = (run.params().min_size(), run.params().max_size());
+    let cells = &view.cells;
     let mut per_cell: Vec<Vec<usize>> = vec![Vec::new(); cells.len()];
     for (i, &c) in l.cell.iter().enumerate() {
         match per_cell.get_mut(c as usize) {
@@ -714,7 +740,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
     }
     let mut d = Vec::new();
     for c in cells.iter().filter(|c| c.size > max) {
-        let listed = run.split.as_ref().and_then(|s| {
+        let listed = run.split().and_then(|s| {
             s.left_above_max
                 .iter()
                 .find(|x| x.cell_id == c.id)
@@ -750,12 +776,12 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
     println!("MATRIX-TIMINGS c+d {:.2}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     // (f)
-    let areas = &run.areas.areas;
+    let areas = &view.areas;
     let country = |i: usize| areas[l.area[i] as usize].country_code.as_str();
     let with_points: BTreeSet<&str> = (0..l.points.len()).map(country).collect();
     let mut f = Vec::new();
     let mut families_seen = BTreeSet::new();
-    for c in cells {
+    for c in cells.iter() {
         let here: BTreeSet<&str> = per_cell[c.id as usize]
             .iter()
             .map(|&i| country(i))
@@ -797,9 +823,9 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
     println!("MATRIX-TIMINGS f {:.2}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     // (g)
-    let graph = geocells::partition::graph::Adjacency::build(areas);
+    let graph = geocells::stages::Adjacency::build(areas);
     let mut g = Vec::new();
-    for c in cells {
+    for c in cells.iter() {
         let mut by_area: BTreeMap<u32, BTreeSet<(u64, u64)>> = BTreeMap::new();
         for &i in &per_cell[c.id as usize] {
             by_area
@@ -832,7 +858,7 @@ fn check_run(run: &Run, rows: usize, out: &mut Vec<Failure>) {
                     || locs[i].iter().any(|&p| {
                         locs[j]
                             .iter()
-                            .any(|&q| geocells::geom::geodesy::haversine_km(p, q) <= FAR_KM)
+                            .any(|&q| geocells::algorithms::haversine_km(p, q) <= FAR_KM)
                     });
                 if near {
                     let (a, b) = (find(&comp, i), find(&comp, j));
@@ -908,11 +934,11 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
         }
     };
     let t = Instant::now();
-    check_run(&run, rows, &mut out);
+    check_run(&RunView::new(&run), rows, &mut out);
     let checks_s = t.elapsed().as_secs_f64();
     println!(
         "MATRIX-TIMINGS {}",
-        run.timings
+        run.timings()
             .iter()
             .map(|(k, v)| format!("{k} {v:.2}"))
             .collect::<Vec<_>>()
@@ -921,13 +947,13 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
     let summary = format!(
         "rows={rows} labelled={} rejected={} areas={} cells={} above_max={} below_min={} \
          run_s={run_s:.1} checks_s={checks_s:.1}",
-        run.labels.points.len(),
-        run.rejects.len(),
-        run.areas.areas.len(),
-        run.cells.len(),
+        run.point_cells().points.len(),
+        run.rejects().len(),
+        run.areas().areas.len(),
+        run.cells().len(),
         run.above_max(),
-        run.cells
-            .cells
+        run.cells()
+            .cells()
             .iter()
             .filter(|c| c.size < params.split.min_size)
             .count()
@@ -935,7 +961,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
     if case.threads {
         let two = dir.join("out2");
         std::fs::create_dir_all(&two).expect("mkdir");
-        if let Err(e) = geocells::output::export::write_all(&run, &two) {
+        if let Err(e) = geocells::write_all(&run, &two) {
             fail(&mut out, 'e', format!("writing the outputs failed: {e}"));
             return (out, summary);
         }
@@ -945,7 +971,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
             Ok(one_run) => {
                 let one = dir.join("out1");
                 std::fs::create_dir_all(&one).expect("mkdir");
-                match geocells::output::export::write_all(&one_run, &one) {
+                match geocells::write_all(&one_run, &one) {
                     Err(e) => fail(&mut out, 'e', format!("writing at 1 thread failed: {e}")),
                     Ok(_) => {
                         let (a, b) = (outputs(&one), outputs(&two));
@@ -1271,26 +1297,26 @@ fn the_checks_catch_a_doctored_run() {
     let dir = common::temp_dir("matrix-doctored");
     let (inputs, rows) = case.inputs(&dir);
     let run = run_at(&inputs, &case.preset.params(), 2).expect("run");
-    let checks = |run: &Run| {
+    let checks = |view: &RunView<'_>| {
         let mut out = Vec::new();
-        check_run(run, rows, &mut out);
+        check_run(view, rows, &mut out);
         out.iter().map(|f| f.check).collect::<String>()
     };
-    assert_eq!(checks(&run), "");
-    assert!(run.cells.len() >= 2 && run.areas.areas.len() == 2);
+    assert_eq!(checks(&RunView::new(&run)), "");
+    assert!(run.cells().len() >= 2 && run.areas().areas.len() == 2);
     // (c) a row lost.
-    let mut lost = run.clone();
-    lost.labels.points.rows[0] = lost.labels.points.rows[1];
+    let mut lost = RunView::new(&run);
+    lost.point_cells.points.rows[0] = lost.point_cells.points.rows[1];
     assert!(checks(&lost).contains('c'));
     // (d) a cell above MAX that the split report does not list.
-    let mut big = run.clone();
-    big.cells.cells[0].size = big.params.max_size() + 1;
+    let mut big = RunView::new(&run);
+    big.cells[0].size = run.params().max_size() + 1;
     assert!(checks(&big).contains('d'));
     // (f) one point of the cell moved to an area of another country.
-    let mut mixed = run.clone();
-    let other = 1 - mixed.labels.area[0];
-    mixed.labels.area[0] = other;
-    mixed.areas.areas[other as usize].country_code = "ZZZ".into();
+    let mut mixed = RunView::new(&run);
+    let other = 1 - mixed.point_cells.area[0];
+    mixed.point_cells.area[0] = other;
+    mixed.areas[other as usize].country_code = "ZZZ".into();
     assert!(checks(&mixed).contains('f'));
     let _ = std::fs::remove_dir_all(dir);
 }

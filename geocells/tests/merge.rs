@@ -3,20 +3,21 @@
 mod common;
 
 use common::{assert_same_outputs, data, run_validated, temp_dir};
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::PointsSpec;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::merge::MergeError;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::{NoProgress, Pipeline};
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::MergeError;
+use geocells::NoProgress;
+use geocells::Params;
+use geocells::Pipeline;
+use geocells::PointsSpec;
 
 /// Benelux admin-1 with the GeoNames places of a box around it (some in the sea or in
 /// Germany and France: snapped or rejected), `pigeon` sizes so that every country is split.
 fn benelux_inputs(dir: &std::path::Path) -> Inputs {
-    let all =
-        geocells::input::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
-            .expect("points")
-            .points;
+    let all = geocells::stages::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        .expect("points")
+        .points;
     let mut rows = String::from("id,lon,lat\n");
     for i in 0..all.len() {
         let (lon, lat) = (all.lon[i], all.lat[i]);
@@ -44,8 +45,8 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
     let single = run_validated(&inputs, params.clone());
     let single_dir = base.join("single");
     std::fs::create_dir_all(&single_dir).expect("dir");
-    geocells::output::export::write_all(&single, &single_dir).expect("write");
-    let split = single.split.as_ref().expect("split ran");
+    geocells::write_all(&single, &single_dir).expect("write");
+    let split = single.split().expect("split ran");
     assert!(split.settings.iter().map(|s| s.carves).sum::<usize>() > 0);
 
     // Two shards: Belgium by code, the Netherlands and Luxembourg by code and by name.
@@ -64,8 +65,8 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
             panic!("shard {k} invalid: {e}");
         }
         let codes: std::collections::BTreeSet<&str> = run
-            .cells
-            .cells
+            .cells()
+            .cells()
             .iter()
             .map(|c| c.country_code.as_str())
             .collect();
@@ -75,19 +76,19 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
             ["NLD", "LUX"].into()
         };
         assert_eq!(codes, want);
-        let sp = run.split.as_ref().expect("split");
+        let sp = run.split().expect("split");
         assert!(
             sp.settings.iter().map(|s| s.carves).sum::<usize>() > 0,
             "{sp:?}"
         );
-        shard_points += run.labels.points.len();
+        shard_points += run.point_cells().points.len();
         let dir = base.join(format!("shard{k}"));
         std::fs::create_dir_all(&dir).expect("dir");
-        geocells::output::export::write_all(&run, &dir).expect("write shard");
+        geocells::write_all(&run, &dir).expect("write shard");
         shard_dirs.push(dir);
     }
     // The shards hold every labelled point once.
-    assert_eq!(shard_points, single.labels.points.len());
+    assert_eq!(shard_points, single.point_cells().points.len());
 
     let merged = Pipeline::new(params.clone())
         .expect("params")
@@ -96,7 +97,7 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
     merged.validate().expect("merged partition valid");
     let merged_dir = base.join("merged");
     std::fs::create_dir_all(&merged_dir).expect("dir");
-    geocells::output::export::write_all(&merged, &merged_dir).expect("write merged");
+    geocells::write_all(&merged, &merged_dir).expect("write merged");
     assert_same_outputs(&single_dir, &merged_dir, "the single run and the merge");
 
     // A missing country, a shard given twice, a shard made with other parameters: refused.

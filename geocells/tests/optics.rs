@@ -4,7 +4,11 @@
 
 mod common;
 
-use geocells::split::optics::{OpticsParams, optics_planar, optics_planar_fast};
+use geocells::algorithms::OpticsParams;
+
+use geocells::algorithms::optics_planar;
+
+use geocells::algorithms::optics_planar_fast;
 
 fn fixture_dir() -> std::path::PathBuf {
     common::root().join("geocells/tests/fixtures/optics")
@@ -164,7 +168,7 @@ fn invalid_parameters_are_refused() {
 
 #[test]
 fn fast_and_reference_agree_on_random_sets_with_ties_and_duplicates() {
-    let mut rng = geocells::synth::SplitMix64::new(2024);
+    let mut rng = geocells::algorithms::SplitMix64::new(2024);
     for case in 0..40 {
         let n = 20 + (rng.next_u64() % 400) as usize;
         let grid = case % 3 == 0;
@@ -195,8 +199,9 @@ fn fast_and_reference_agree_on_random_sets_with_ties_and_duplicates() {
 fn fast_optics_equals_the_reference_with_large_min_samples_and_on_the_sphere() {
     // min_samples >= 32 takes the range-query path of the fast version; the sphere metric runs
     // it in three dimensions. Both against the O(n²) reference, with ties and duplicates.
-    use geocells::split::optics::{optics_sphere, optics_sphere_reference};
-    let mut rng = geocells::synth::SplitMix64::new(77);
+    use geocells::algorithms::optics_sphere;
+    use geocells::algorithms::optics_sphere_reference;
+    let mut rng = geocells::algorithms::SplitMix64::new(77);
     for case in 0..16usize {
         let n = 200 + (rng.next_u64() % 300) as usize;
         let grid = case % 3 == 0;
@@ -246,13 +251,13 @@ fn fast_optics_equals_the_reference_with_large_min_samples_and_on_the_sphere() {
 /// copies of a location are spread over the index range. Some locations sit on a scattered
 /// point.
 fn duplicate_heavy(
-    rng: &mut geocells::synth::SplitMix64,
+    rng: &mut geocells::algorithms::SplitMix64,
     scattered: usize,
     locations: usize,
     max_mult: usize,
     grid: bool,
 ) -> Vec<[f64; 2]> {
-    let draw = |rng: &mut geocells::synth::SplitMix64| {
+    let draw = |rng: &mut geocells::algorithms::SplitMix64| {
         if grid {
             [(rng.next_u64() % 9) as f64, (rng.next_u64() % 7) as f64]
         } else {
@@ -280,7 +285,7 @@ fn duplicate_heavy(
 /// How a result treats repeated locations, to show the test sets exercise what a wrong
 /// shortcut would get wrong: (locations whose copies are not consecutive in the ordering,
 /// later copies whose predecessor is not the location's first copy).
-fn duplicate_coverage(points: &[[f64; 2]], r: &geocells::split::optics::Optics) -> (usize, usize) {
+fn duplicate_coverage(points: &[[f64; 2]], r: &geocells::algorithms::Optics) -> (usize, usize) {
     let mut by_loc: std::collections::BTreeMap<[u64; 2], Vec<usize>> = Default::default();
     for (i, p) in points.iter().enumerate() {
         by_loc
@@ -314,8 +319,8 @@ fn duplicate_coverage(points: &[[f64; 2]], r: &geocells::split::optics::Optics) 
 /// predecessor: what a fast version that skipped the predecessor query for copies would give.
 fn with_first_copy_predecessors(
     points: &[[f64; 2]],
-    r: &geocells::split::optics::Optics,
-) -> geocells::split::optics::Optics {
+    r: &geocells::algorithms::Optics,
+) -> geocells::algorithms::Optics {
     let mut out = r.clone();
     let mut first: std::collections::HashMap<[u64; 2], usize> = Default::default();
     for &i in &r.ordering {
@@ -335,8 +340,9 @@ fn fast_and_reference_agree_on_duplicate_heavy_sets() {
     // Locations with multiplicities below and above min_samples among scattered points (or on
     // a grid, for ties), min_samples below 32 (walk path) and from 32 on (range-query path),
     // planar and on the sphere, against the O(n²) reference.
-    use geocells::split::optics::{optics_sphere, optics_sphere_reference};
-    let mut rng = geocells::synth::SplitMix64::new(1111);
+    use geocells::algorithms::optics_sphere;
+    use geocells::algorithms::optics_sphere_reference;
+    let mut rng = geocells::algorithms::SplitMix64::new(1111);
     let (mut interleaved, mut other_pred, mut wrong_pred_differs) = (0, 0, 0);
     for case in 0..24usize {
         let grid = case % 4 == 3;
@@ -382,8 +388,9 @@ fn fast_and_reference_agree_on_duplicate_heavy_sets() {
 fn fast_optics_with_known_core_distances_handles_duplicates() {
     // optics_sphere_known with some copies of a location known and others not (as the split's
     // reuse gives it), against a fresh run; a wrong known value changes the result.
-    use geocells::split::optics::{optics_sphere, optics_sphere_known};
-    let mut rng = geocells::synth::SplitMix64::new(4242);
+    use geocells::algorithms::optics_sphere;
+    use geocells::algorithms::optics_sphere_known;
+    let mut rng = geocells::algorithms::SplitMix64::new(4242);
     let pts = duplicate_heavy(&mut rng, 300, 12, 80, false);
     let lonlat: Vec<(f64, f64)> = pts
         .iter()
@@ -416,8 +423,8 @@ fn many_copies_of_few_locations_stay_fast() {
     // Issue 11: 5,000 copies of one coordinate made the split hang (O(w²) per location).
     // 200,000 points at 4 locations plus 2,000 scattered ones take well under a second now;
     // the bound is generous for a shared machine, a quadratic version would take hours.
-    use geocells::split::optics::optics_sphere;
-    let mut rng = geocells::synth::SplitMix64::new(5);
+    use geocells::algorithms::optics_sphere;
+    let mut rng = geocells::algorithms::SplitMix64::new(5);
     let mut lonlat: Vec<(f64, f64)> = (0..2_000)
         .map(|_| {
             (

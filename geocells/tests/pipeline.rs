@@ -5,63 +5,61 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{assert_same_outputs, data, root, run_validated, temp_dir};
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::{PointsSpec, RejectReason};
-use geocells::partition::fuse::SmallReason;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
+use geocells::BoundarySpec;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::Params;
+use geocells::PointsSpec;
+use geocells::RejectReason;
+use geocells::SmallReason;
 
 #[test]
 fn world_default_data_gives_a_valid_fused_partition() {
     let inputs = Inputs::default_data(root());
     let params = Params::default();
     let run = run_validated(&inputs, params.clone());
-    let areas = &run.areas.areas;
-    assert_eq!(run.input_rows, 144_563);
+    let areas = &run.areas().areas;
+    assert_eq!(run.input_rows(), 144_563);
     // US counties replace the US states; elsewhere admin-1 areas are used.
-    assert!(
-        areas
-            .iter()
-            .any(|a| a.level == geocells::input::levels::Level::Admin2)
-    );
+    assert!(areas.iter().any(|a| a.level == geocells::Level::Admin2));
     assert!(
         !areas
             .iter()
-            .any(|a| a.country_code == "USA" && a.level != geocells::input::levels::Level::Admin2)
+            .any(|a| a.country_code == "USA" && a.level != geocells::Level::Admin2)
     );
     // Every rejected point is off land, with coordinates.
-    for r in &run.rejects {
+    for r in run.rejects() {
         assert!(matches!(r.reason, RejectReason::OffLand { .. }), "{r:?}");
         assert!(r.lon.is_finite() && r.lat.is_finite());
     }
     // Snapped points moved at most the snap distance.
     assert!(
-        run.labels
+        run.point_cells()
             .snap_km
             .iter()
             .all(|&d| (0.0..=25.0).contains(&d))
     );
-    assert!(run.labels.snap_km.iter().any(|&d| d > 0.0));
+    assert!(run.point_cells().snap_km.iter().any(|&d| d > 0.0));
     // Fusion reduced the cells and left small only the cells alone in their country.
-    assert!(run.admin_cells < run.plan.stats.initial_cells);
+    assert!(run.admin_cells() < run.plan().stats.initial_cells);
     let mut per_country: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in &run.cells.cells {
+    for c in run.cells().cells() {
         *per_country.entry(c.country_code.as_str()).or_default() += 1;
     }
     let small: BTreeSet<u32> = run
-        .plan
+        .plan()
         .below_min
         .iter()
-        .map(|(c, _)| run.family_first_cell[*c as usize])
+        .map(|(c, _)| run.family_first_cell()[*c as usize])
         .collect();
     let too_far: BTreeSet<u32> = run
-        .plan
+        .plan()
         .below_min
         .iter()
         .filter(|(_, r)| *r == SmallReason::TooFar)
-        .map(|(c, _)| run.family_first_cell[*c as usize])
+        .map(|(c, _)| run.family_first_cell()[*c as usize])
         .collect();
-    for c in &run.cells.cells {
+    for c in run.cells().cells() {
         if c.size < params.split.min_size {
             assert!(
                 small.contains(&c.id),
@@ -77,21 +75,21 @@ fn world_default_data_gives_a_valid_fused_partition() {
             );
         }
     }
-    for (c, reason) in &run.plan.below_min {
-        let id = run.family_first_cell[*c as usize];
-        assert!(run.cells.cells[id as usize].size < params.split.min_size);
+    for (c, reason) in &run.plan().below_min {
+        let id = run.family_first_cell()[*c as usize];
+        assert!(run.cells().cells()[id as usize].size < params.split.min_size);
         if *reason == SmallReason::TooFar {
             let g = run
-                .plan
+                .plan()
                 .guard
                 .iter()
                 .find(|g| g.cell == *c)
                 .expect("guard decision");
-            assert!(g.km > geocells::partition::fuse::DEFAULT_FUSE_MAX_KM);
+            assert!(g.km > geocells::stages::DEFAULT_FUSE_MAX_KM);
         }
     }
     // The guard stops the far merges the shipped data has (Bonaire to Zeeland, 6,900 km).
-    let guard = run.report.to_value()["fuse"]["guard"]
+    let guard = run.report().to_value()["fuse"]["guard"]
         .as_array()
         .expect("guard list")
         .clone();
@@ -99,10 +97,10 @@ fn world_default_data_gives_a_valid_fused_partition() {
     // Cells never mix the points of two countries: all member areas holding points share the
     // cell's country.
     let mut with_points = vec![false; areas.len()];
-    for &a in &run.labels.area {
+    for &a in &run.point_cells().area {
         with_points[a as usize] = true;
     }
-    for c in &run.cells.cells {
+    for c in run.cells().cells() {
         for &a in &c.areas {
             if with_points[a as usize] {
                 assert_eq!(
@@ -114,10 +112,10 @@ fn world_default_data_gives_a_valid_fused_partition() {
         }
     }
     // Report counts agree with the run.
-    let counts = run.report.to_value()["counts"].clone();
-    assert_eq!(counts["cells"], run.cells.len());
-    assert_eq!(counts["rejects"], run.rejects.len());
-    assert_eq!(counts["cells_below_min"], run.plan.below_min.len());
+    let counts = run.report().to_value()["counts"].clone();
+    assert_eq!(counts["cells"], run.cells().len());
+    assert_eq!(counts["rejects"], run.rejects().len());
+    assert_eq!(counts["cells_below_min"], run.plan().below_min.len());
 }
 
 #[test]
@@ -133,7 +131,7 @@ fn outputs_are_byte_identical_at_one_and_two_threads() {
                 .expect("pool");
             pool.install(|| {
                 let run = run_validated(&inputs, Params::default());
-                geocells::output::export::write_all(&run, &dir).expect("write");
+                geocells::write_all(&run, &dir).expect("write");
             });
             dir
         })
@@ -165,7 +163,7 @@ fn report_says_which_columns_each_level_used() {
         },
     };
     let run = run_validated(&inputs, Params::default().min_size(2).max_size(4));
-    let admin = run.report.to_value()["admin"].clone();
+    let admin = run.report().to_value()["admin"].clone();
     let c = &admin["columns"][0];
     assert_eq!(c["level"], "admin1");
     assert_eq!(c["profile"], "geocells");
@@ -174,7 +172,11 @@ fn report_says_which_columns_each_level_used() {
     assert_eq!(c["given"], serde_json::json!([]));
     assert_eq!(admin["duplicate_codes"], serde_json::json!([]));
     assert_eq!(admin["unknown_country"], serde_json::json!([]));
-    assert!(run.report.to_value()["inputs"][1].get("columns").is_none());
+    assert!(
+        run.report().to_value()["inputs"][1]
+            .get("columns")
+            .is_none()
+    );
     // Options given are in the inputs section (a merge compares them) and marked as given.
     let named = Inputs {
         boundaries: BoundarySpec {
@@ -185,12 +187,12 @@ fn report_says_which_columns_each_level_used() {
     };
     let run = run_validated(&named, Params::default().min_size(2).max_size(4));
     assert_eq!(
-        run.report.to_value()["inputs"][1]["columns"],
+        run.report().to_value()["inputs"][1]["columns"],
         serde_json::json!({"code": "adm1_code", "name": "adm1_name",
                            "country_code": "cntry_code", "country_name": "cntry_name"})
     );
     assert_eq!(
-        run.report.to_value()["admin"]["columns"][0]["given"],
+        run.report().to_value()["admin"]["columns"][0]["given"],
         serde_json::json!(["code", "name", "country_code", "country_name"])
     );
     // The same file as the country level: its rows share country codes, which the report
@@ -205,14 +207,14 @@ fn report_says_which_columns_each_level_used() {
         ..named
     };
     let run = run_validated(&countries, Params::default().min_size(2).max_size(4));
-    let dups = run.report.to_value()["admin"]["duplicate_codes"].clone();
+    let dups = run.report().to_value()["admin"]["duplicate_codes"].clone();
     assert_eq!(dups.as_array().map(Vec::len), Some(2));
     assert_eq!(dups[0]["level"], "country");
     assert_eq!(dups[0]["code"], "LSO");
     assert_eq!(dups[0]["features"].as_array().map(Vec::len), Some(10));
     assert_eq!(dups[0]["names"], serde_json::json!(["Lesotho"]));
     assert_eq!(
-        run.report.to_value()["admin"]["columns"][0]["code"],
+        run.report().to_value()["admin"]["columns"][0]["code"],
         "column cntry_code"
     );
 }
@@ -227,9 +229,9 @@ fn shapefile_enclave_and_bad_points_are_handled() {
         },
     };
     let run = run_validated(&inputs, Params::default().min_size(2).max_size(4));
-    assert_eq!(run.input_rows, 11);
+    assert_eq!(run.input_rows(), 11);
     let reasons: BTreeMap<String, &str> = run
-        .rejects
+        .rejects()
         .iter()
         .map(|r| (r.id.clone(), r.reason.code()))
         .collect();
@@ -244,20 +246,23 @@ fn shapefile_enclave_and_bad_points_are_handled() {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(reasons, expected);
-    let ids = |i: usize| run.labels.points.ids.display(i);
-    let cell_of: BTreeMap<String, u32> = (0..run.labels.points.len())
-        .map(|i| (ids(i), run.labels.cell[i]))
+    let ids = |i: usize| run.point_cells().points.ids.display(i);
+    let cell_of: BTreeMap<String, u32> = (0..run.point_cells().points.len())
+        .map(|i| (ids(i), run.point_cells().cell[i]))
         .collect();
     // The duplicate point shares its twin's cell.
     assert_eq!(cell_of["2"], cell_of["10"]);
     // Maseru is in a Lesotho cell although Lesotho is a hole in South Africa.
-    let maseru = &run.cells.cells[cell_of["1"] as usize];
+    let maseru = &run.cells().cells()[cell_of["1"] as usize];
     assert_eq!(maseru.country_code, "LSO");
-    assert_eq!(run.cells.cells[cell_of["3"] as usize].country_code, "ZAF");
+    assert_eq!(
+        run.cells().cells()[cell_of["3"] as usize].country_code,
+        "ZAF"
+    );
     // Lesotho's two points form one cell (MINSIZE 2), covering all of Lesotho.
     let lso: Vec<_> = run
-        .cells
-        .cells
+        .cells()
+        .cells()
         .iter()
         .filter(|c| c.country_code == "LSO")
         .collect();
@@ -273,14 +278,13 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
         admin1: Some(LevelSpec::admin1(data("fixtures/benelux_admin1.geojson"))),
         ..Default::default()
     };
-    let areas = geocells::input::admin::build_areas(&boundaries)
+    let areas = geocells::stages::build_areas(&boundaries)
         .expect("areas")
         .areas;
-    let index = geocells::partition::assign::AreaIndex::new(&areas);
-    let all =
-        geocells::input::points::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
-            .expect("points")
-            .points;
+    let index = geocells::stages::AreaIndex::new(&areas);
+    let all = geocells::stages::read_points(&PointsSpec::new(data("geonames_cities1000.parquet")))
+        .expect("points")
+        .points;
     let mut rows = String::from("id,lon,lat\n");
     let mut lux = 0;
     for i in 0..all.len() {
@@ -311,8 +315,8 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
     // into Luxembourg and fill it up.
     let run = run_validated(&inputs, Params::default().snap_km(0.0));
     let lux_cells: Vec<_> = run
-        .cells
-        .cells
+        .cells()
+        .cells()
         .iter()
         .filter(|c| c.country_code == "LUX")
         .collect();
@@ -323,17 +327,18 @@ fn a_country_with_one_point_stays_small_and_is_reported() {
         3,
         "the empty Luxembourg areas join the one cell"
     );
-    assert!(run.plan.below_min.iter().any(|&(c, r)| {
-        run.family_first_cell[c as usize] == lux_cells[0].id && r == SmallReason::OnlyCellInCountry
+    assert!(run.plan().below_min.iter().any(|&(c, r)| {
+        run.family_first_cell()[c as usize] == lux_cells[0].id
+            && r == SmallReason::OnlyCellInCountry
     }));
     // Points outside the Benelux polygons are rejected as off land, none snapped.
-    assert!(run.labels.snap_km.iter().all(|&d| d == 0.0));
+    assert!(run.point_cells().snap_km.iter().all(|&d| d == 0.0));
     assert!(
-        run.rejects
+        run.rejects()
             .iter()
             .all(|r| matches!(r.reason, RejectReason::OffLand { .. }))
     );
-    assert!(!run.rejects.is_empty());
+    assert!(!run.rejects().is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -349,7 +354,7 @@ fn small_lso_inputs() -> Inputs {
 }
 
 /// [`small_lso_inputs`] with tiny MINSIZE / MAX so that every stage has work.
-fn small_lso_run() -> geocells::pipeline::run::Run {
+fn small_lso_run() -> geocells::Run {
     run_validated(
         &small_lso_inputs(),
         Params::default().min_size(1).max_size(2),
@@ -361,19 +366,19 @@ fn report_md_and_report_json_say_which_settings_ran() {
     // small_lso_run overrides the pigeon preset's MINSIZE and MAX: report.json keeps the preset
     // and names the overridden fields, report.md shows both values.
     let run = small_lso_run();
-    let p = run.report.to_value()["params"].clone();
+    let p = run.report().to_value()["params"].clone();
     assert_eq!(p["preset"], "pigeon");
     assert_eq!(
         p["preset_overrides"],
         serde_json::json!(["min_size", "max_size"])
     );
     assert_eq!((&p["min_size"], &p["max_size"]), (&1.into(), &2.into()));
-    let md = geocells::output::report::report_markdown(&run.report);
+    let md = geocells::files::report_markdown(&run.report());
     assert!(
         md.contains("\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 1 (preset 30), MAX 2 (preset 60), OPTICS metric sphere.\n"),
         "{md}"
     );
-    let carves = run.split.as_ref().expect("split").fallback_carves;
+    let carves = run.split().expect("split").fallback_carves;
     assert!(md.contains(&format!(
         "\nFallback (straight cuts, then an exact division of the locations): {carves} carves; "
     )));
@@ -382,9 +387,9 @@ fn report_md_and_report_json_say_which_settings_ran() {
         &small_lso_inputs(),
         Params::default().min_size(1).max_size(2).fallback(false),
     );
-    assert_eq!(off.split.as_ref().expect("split").fallback_carves, 0);
-    assert_eq!(off.report.to_value()["params"]["fallback"], false);
-    let md = geocells::output::report::report_markdown(&off.report);
+    assert_eq!(off.split().expect("split").fallback_carves, 0);
+    assert_eq!(off.report().to_value()["params"]["fallback"], false);
+    let md = geocells::files::report_markdown(&off.report());
     assert!(
         md.contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: "),
         "{md}"
@@ -393,7 +398,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     // The preset's own values are no override: params as before, without the field.
     let own = Params::default()
         .min_size(30)
-        .optics(geocells::split::driver::PIGEON_SETTINGS.to_vec());
+        .optics(geocells::PIGEON_SETTINGS.to_vec());
     assert_eq!(own.report_section(), Params::default().report_section());
     assert!(own.report_section().preset_overrides.is_empty());
 }
@@ -402,7 +407,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
 fn outputs_read_back_through_our_own_readers() {
     let run = small_lso_run();
     let dir = temp_dir("readback");
-    let written = geocells::output::export::write_all(&run, &dir).expect("write");
+    let written = geocells::write_all(&run, &dir).expect("write");
     assert_eq!(written.files.len(), 9);
     // map.png is a PNG of the requested width.
     let png = std::fs::read(dir.join("map.png")).expect("map");
@@ -412,42 +417,38 @@ fn outputs_read_back_through_our_own_readers() {
         2400
     );
     // cells.parquet is GeoParquet our boundary reader accepts, with the same polygons.
-    let back = geocells::input::boundaries::read_boundaries(
+    let back = geocells::stages::read_boundaries(
         &dir.join("cells.parquet"),
         &["cell_id".to_string(), "name".to_string()],
     )
     .expect("read cells.parquet");
-    assert_eq!(back.features.len(), run.cells.len());
-    for (f, c) in back.features.iter().zip(&run.cells.cells) {
+    assert_eq!(back.features.len(), run.cells().len());
+    for (f, c) in back.features.iter().zip(run.cells().cells()) {
         assert_eq!(f.props["cell_id"], c.id.to_string());
         assert_eq!(f.geometry, c.geometry);
     }
     // cells.geojson too.
-    let gj = geocells::input::boundaries::read_boundaries(
-        &dir.join("cells.geojson"),
-        &["name".to_string()],
-    )
-    .expect("read cells.geojson");
-    assert_eq!(gj.features.len(), run.cells.len());
+    let gj = geocells::stages::read_boundaries(&dir.join("cells.geojson"), &["name".to_string()])
+        .expect("read cells.geojson");
+    assert_eq!(gj.features.len(), run.cells().len());
     // points.parquet: WKB points with the input ids.
-    let pts = geocells::input::points::read_points(&PointsSpec::new(dir.join("points.parquet")))
+    let pts = geocells::stages::read_points(&PointsSpec::new(dir.join("points.parquet")))
         .expect("read points");
-    assert_eq!(pts.points.len(), run.labels.points.len());
-    assert_eq!(pts.points.lon, run.labels.points.lon);
-    assert_eq!(pts.points.ids, run.labels.points.ids);
+    assert_eq!(pts.points.len(), run.point_cells().points.len());
+    assert_eq!(pts.points.lon, run.point_cells().points.lon);
+    assert_eq!(pts.points.ids, run.point_cells().points.ids);
     // rejects.parquet has one row per reject, readable as a plain table with lon/lat.
-    let rej = geocells::input::points::read_points(
+    let rej = geocells::stages::read_points(
         &PointsSpec::new(dir.join("rejects.parquet")).id_column("row"),
     )
     .expect("read rejects");
-    assert_eq!(rej.total_rows, run.rejects.len());
+    assert_eq!(rej.total_rows, run.rejects().len());
     // cells.parquet labels the run's points again through CellLookup, as the run did.
-    let lookup =
-        geocells::partition::assign::CellLookup::read(&dir.join("cells.parquet")).expect("lookup");
-    let again = lookup.locate_all(&run.labels.points);
+    let lookup = geocells::CellLookup::read(&dir.join("cells.parquet")).expect("lookup");
+    let again = lookup.locate_all(&run.point_cells().points);
     for (i, (cell, _)) in again.iter().enumerate() {
-        if run.labels.snap_km[i] == 0.0 {
-            assert_eq!(*cell, run.labels.cell[i], "point {i}");
+        if run.point_cells().snap_km[i] == 0.0 {
+            assert_eq!(*cell, run.point_cells().cell[i], "point {i}");
         }
     }
     // targets.parquet: for every labelled point, up to 10 weights, largest first, the largest
@@ -470,7 +471,7 @@ fn outputs_read_back_through_our_own_readers() {
             .or_default()
             .push(w.expect("weight"));
     }
-    assert_eq!(per_row.len(), run.labels.points.len());
+    assert_eq!(per_row.len(), run.point_cells().points.len());
     for w in per_row.values() {
         assert!(!w.is_empty() && w.len() <= 10);
         assert!(w.windows(2).all(|p| p[0] >= p[1]));
@@ -485,12 +486,16 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
     // PIGEON flaw 1: its fuse recomputes cell geometries on every merge (quadratic in areas).
     // Ours reads each area's polygon once, for one anchor point, and then works on the graph:
     // replacing every polygon by a tiny square at its anchor gives the very same plan.
-    use geocells::input::points::read_points;
-    use geocells::partition::assign::{AreaIndex, AssignParams, Placement, assign_points};
-    use geocells::partition::fuse::{anchor, plan_cells};
-    use geocells::partition::graph::Adjacency;
+    use geocells::AssignParams;
+    use geocells::stages::Adjacency;
+    use geocells::stages::AreaIndex;
+    use geocells::stages::Placement;
+    use geocells::stages::anchor;
+    use geocells::stages::assign_points;
+    use geocells::stages::plan_cells;
+    use geocells::stages::read_points;
     let inputs = Inputs::default_data(root());
-    let areas = geocells::input::admin::build_areas(&inputs.boundaries)
+    let areas = geocells::stages::build_areas(&inputs.boundaries)
         .expect("areas")
         .areas;
     let adjacency = Adjacency::build(&areas);
@@ -509,7 +514,7 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
         }
     }
     let plan = plan_cells(&areas, &adjacency, &counts, 30).expect("fuse");
-    let squares: Vec<geocells::input::area::Area> = areas
+    let squares: Vec<geocells::Area> = areas
         .iter()
         .map(|a| {
             let (x, y) = anchor(a);
@@ -534,20 +539,23 @@ fn the_fuse_works_on_the_adjacency_graph_not_on_polygons() {
 fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
     // Predicting every point as its own cell is the oracle the report measures; the evaluation
     // of a predictions table must give the same numbers. Plus a hand-checked coordinate case.
-    use geocells::quality::metrics::{Predicted, evaluate_file};
+    use geocells::Predicted;
+    use geocells::evaluate_file;
     let run = small_lso_run();
     let dir = temp_dir("evaluate");
     let mut csv = String::from("true_lon,true_lat,pred_cell\n");
-    for i in 0..run.labels.points.len() {
+    for i in 0..run.point_cells().points.len() {
         csv.push_str(&format!(
             "{},{},{}\n",
-            run.labels.points.lon[i], run.labels.points.lat[i], run.labels.cell[i]
+            run.point_cells().points.lon[i],
+            run.point_cells().points.lat[i],
+            run.point_cells().cell[i]
         ));
     }
     let table = dir.join("preds.csv");
     std::fs::write(&table, csv).expect("write");
     let centroids = run
-        .cells
+        .cells()
         .centroids()
         .into_iter()
         .enumerate()
@@ -565,7 +573,11 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
     .expect("evaluate");
     assert_eq!(
         (e.rows, e.scored, e.unknown_cell),
-        (run.labels.points.len(), run.labels.points.len(), 0)
+        (
+            run.point_cells().points.len(),
+            run.point_cells().points.len(),
+            0
+        )
     );
     assert_eq!(e.stats, run.quality().quantization);
     // Coordinates: errors 0, 111.195 and 222.390 km (one and two degrees on the equator). (Rows
@@ -596,13 +608,19 @@ fn evaluating_the_runs_own_labels_reproduces_its_quality_report() {
 
 #[test]
 fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
-    use geocells::quality::baselines::{h3_partition, quadtree};
+    use geocells::algorithms::h3_partition;
+    use geocells::algorithms::quadtree;
     let run = small_lso_run();
-    let pts: Vec<(f64, f64)> = (0..run.labels.points.len())
-        .map(|i| (run.labels.points.lon[i], run.labels.points.lat[i]))
+    let pts: Vec<(f64, f64)> = (0..run.point_cells().points.len())
+        .map(|i| {
+            (
+                run.point_cells().points.lon[i],
+                run.point_cells().points.lat[i],
+            )
+        })
         .collect();
-    let target = run.cells.len();
-    let b = run.report.to_value()["baselines"]
+    let target = run.cells().len();
+    let b = run.report().to_value()["baselines"]
         .as_array()
         .expect("baselines")
         .clone();
@@ -630,7 +648,7 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
         assert!(quadtree(&pts, t).classes.abs_diff(target) >= got.abs_diff(target));
     }
     // The report.md table has a column per partition.
-    let md = geocells::output::report::report_markdown(&run.report);
+    let md = geocells::files::report_markdown(&run.report());
     assert!(
         md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"),
         "{md}"

@@ -6,17 +6,18 @@
 mod common;
 
 use common::{data, root, run_validated, temp_dir};
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::PointsSpec;
-use geocells::partition::cells::CellOrigin;
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::Run;
-use geocells::split::driver::Metric;
-use geocells::split::report::Unsplittable;
-use geocells::synth::SplitMix64;
+use geocells::BoundarySpec;
+use geocells::CellOrigin;
+use geocells::Inputs;
+use geocells::LevelSpec;
+use geocells::Metric;
+use geocells::Params;
+use geocells::PointsSpec;
+use geocells::Run;
+use geocells::Unsplittable;
+use geocells::algorithms::SplitMix64;
 
-const KM_PER_DEG: f64 = geocells::geom::geodesy::KM_PER_DEG;
+const KM_PER_DEG: f64 = geocells::algorithms::KM_PER_DEG;
 
 /// A star-shaped ring around (lon, lat) with radii in km, as GeoJSON coordinates (CCW).
 fn star(rng: &mut SplitMix64, lon: f64, lat: f64, r_km: f64, vertices: usize) -> Vec<[f64; 2]> {
@@ -130,9 +131,9 @@ fn inputs_for(dir: &std::path::Path, pts: &[(f64, f64)], boundary: std::path::Pa
 /// Checks what the split promises: cells at most MAX unless reported, every cell of a split
 /// family at least MINSIZE, carved cells say where they came from.
 fn check_split(run: &Run) {
-    let (min, max) = (run.params.min_size(), run.params.max_size());
-    let report = run.split.as_ref().expect("split ran");
-    for c in &run.cells.cells {
+    let (min, max) = (run.params().min_size(), run.params().max_size());
+    let report = run.split().expect("split ran");
+    for c in run.cells().cells() {
         if c.size > max {
             assert!(
                 report.left_above_max.iter().any(|l| l.cell_id == c.id),
@@ -142,8 +143,8 @@ fn check_split(run: &Run) {
             );
         }
         let family = run
-            .cells
-            .cells
+            .cells()
+            .cells()
             .iter()
             .filter(|d| d.family == c.family)
             .count();
@@ -161,7 +162,7 @@ fn check_split(run: &Run) {
     }
     assert_eq!(
         report.above_max_after,
-        run.cells.cells.iter().filter(|c| c.size > max).count()
+        run.cells().cells().iter().filter(|c| c.size > max).count()
     );
 }
 
@@ -184,7 +185,7 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
             .check_each_carve(true);
         let run = run_validated(&inputs, params);
         check_split(&run);
-        let report = run.split.as_ref().expect("split");
+        let report = run.split().expect("split");
         carves += report.settings.iter().map(|s| s.carves).sum::<usize>();
         bisections += report.fallback_carves;
         // Only the heavily repeated location (12 copies) could be unsplittable.
@@ -203,7 +204,7 @@ fn world_default_data_ends_with_no_cell_above_max() {
     // PIGEON flaw 5: cells stay above MAX when no OPTICS setting finds a carve.
     let run = run_validated(&Inputs::default_data(root()), Params::default());
     check_split(&run);
-    let report = run.split.as_ref().expect("split");
+    let report = run.split().expect("split");
     assert!(report.above_max_before > 500, "{}", report.above_max_before);
     assert!(report.above_max_after_optics > 0);
     assert_eq!(report.above_max_after, 0);
@@ -212,12 +213,12 @@ fn world_default_data_ends_with_no_cell_above_max() {
     // handed on, and `run_validated` found every admin area covered and every point inside its
     // own cell.
     assert!(report.fragments_moved > 0);
-    assert!(run.cells.cells.iter().all(|c| c.size <= 60));
+    assert!(run.cells().cells().iter().all(|c| c.size <= 60));
     // Parent ids for hierarchical heads: dense, one per admin-1 and per country.
-    let (admin1_id, country_id) = run.cells.parent_ids();
+    let (admin1_id, country_id) = run.cells().parent_ids();
     let countries: std::collections::BTreeSet<&str> = run
-        .cells
-        .cells
+        .cells()
+        .cells()
         .iter()
         .map(|c| c.country_code.as_str())
         .collect();
@@ -225,8 +226,8 @@ fn world_default_data_ends_with_no_cell_above_max() {
         country_id.iter().max().map(|m| *m as usize + 1),
         Some(countries.len())
     );
-    for (i, c) in run.cells.cells.iter().enumerate() {
-        for (j, d) in run.cells.cells.iter().enumerate().skip(i + 1).take(50) {
+    for (i, c) in run.cells().cells().iter().enumerate() {
+        for (j, d) in run.cells().cells().iter().enumerate().skip(i + 1).take(50) {
             assert_eq!(
                 country_id[i] == country_id[j],
                 c.country_code == d.country_code
@@ -239,31 +240,37 @@ fn world_default_data_ends_with_no_cell_above_max() {
     }
     // New points get the cell the training run gave a point at the same position
     // (assign_cells and the training labels share one rule), snapped points included.
-    let lookup = geocells::partition::assign::CellLookup::new(
-        run.cells
-            .cells
+    let lookup = geocells::CellLookup::new(
+        run.cells()
+            .cells()
             .iter()
             .map(|c| (c.id, c.geometry.clone()))
             .collect(),
     )
     .expect("lookup");
-    let located = lookup.locate_all(&run.labels.points);
+    let located = lookup.locate_all(&run.point_cells().points);
     let differ: Vec<usize> = (0..located.len())
-        .filter(|&i| located[i].0 != run.labels.cell[i])
+        .filter(|&i| located[i].0 != run.point_cells().cell[i])
         .collect();
     assert!(
         differ.is_empty(),
         "{} points (of {} snapped) get another cell from CellLookup, e.g. row {}",
         differ.len(),
-        run.labels.snap_km.iter().filter(|&&d| d > 0.0).count(),
-        differ.first().map_or(0, |&i| run.labels.points.rows[i])
+        run.point_cells()
+            .snap_km
+            .iter()
+            .filter(|&&d| d > 0.0)
+            .count(),
+        differ
+            .first()
+            .map_or(0, |&i| run.point_cells().points.rows[i])
     );
-    let split = run.report.to_value()["split"].clone();
+    let split = run.report().to_value()["split"].clone();
     assert_eq!(split["points_disagreeing"], 0);
     // The report carries the same numbers.
-    assert_eq!(run.report.to_value()["counts"]["cells_above_max"], 0);
+    assert_eq!(run.report().to_value()["counts"]["cells_above_max"], 0);
     assert_eq!(
-        run.report.to_value()["split"]["settings"]
+        run.report().to_value()["split"]["settings"]
             .as_array()
             .expect("settings")
             .len(),
@@ -304,7 +311,7 @@ fn without_the_fallback_cells_stay_above_max_and_are_reported_with_it_none_do() 
         .optics(vec![(30, 0.3)]);
     let off = run_validated(&inputs, params.clone().fallback(false));
     check_split(&off);
-    let report = off.split.as_ref().expect("split");
+    let report = off.split().expect("split");
     assert!(report.above_max_after > 0);
     assert!(
         report
@@ -314,9 +321,14 @@ fn without_the_fallback_cells_stay_above_max_and_are_reported_with_it_none_do() 
     );
     let on = run_validated(&inputs, params.check_each_carve(true));
     check_split(&on);
-    assert_eq!(on.split.as_ref().expect("split").above_max_after, 0);
-    assert!(on.cells.cells.iter().all(|c| c.size <= 40 && c.size >= 20));
-    assert!(on.cells.len() >= 10);
+    assert_eq!(on.split().expect("split").above_max_after, 0);
+    assert!(
+        on.cells()
+            .cells()
+            .iter()
+            .all(|c| c.size <= 40 && c.size >= 20)
+    );
+    assert!(on.cells().len() >= 10);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -326,9 +338,9 @@ fn identical_points_cannot_be_split_and_are_reported_not_lost() {
     let inputs = uniform_square(&dir, 100, true);
     let run = run_validated(&inputs, Params::default());
     check_split(&run);
-    assert_eq!(run.cells.len(), 1);
-    assert_eq!(run.cells.cells[0].size, 100);
-    let report = run.split.as_ref().expect("split");
+    assert_eq!(run.cells().len(), 1);
+    assert_eq!(run.cells().cells()[0].size, 100);
+    let report = run.split().expect("split");
     assert_eq!(report.left_above_max.len(), 1);
     assert_eq!(report.left_above_max[0].reason, Unsplittable::AllIdentical);
     let _ = std::fs::remove_dir_all(dir);
@@ -372,16 +384,16 @@ fn cells_across_the_antimeridian_are_split_and_stay_valid() {
         .check_each_carve(true);
     let run = run_validated(&inputs, params);
     check_split(&run);
-    assert!(run.cells.len() >= 6, "{} cells", run.cells.len());
+    assert!(run.cells().len() >= 6, "{} cells", run.cells().len());
     // Cells on both sides of the antimeridian, coordinates within ±180.
     let east = run
-        .cells
-        .cells
+        .cells()
+        .cells()
         .iter()
         .filter(|c| c.centroid.is_some_and(|p| p.0 > 0.0))
         .count();
-    assert!(east > 0 && east < run.cells.len());
-    for c in &run.cells.cells {
+    assert!(east > 0 && east < run.cells().len());
+    for c in run.cells().cells() {
         for p in &c.geometry.0 {
             assert!(p.exterior().0.iter().all(|v| v.x.abs() <= 180.0));
         }
@@ -423,12 +435,12 @@ fn no_point_is_lost_when_carves_would_repeat_a_cell() {
             .check_each_carve(true),
     );
     check_split(&run);
-    assert_eq!(run.labels.points.len(), 480);
-    assert!(run.rejects.is_empty());
-    let sizes: usize = run.cells.cells.iter().map(|c| c.size).sum();
+    assert_eq!(run.point_cells().points.len(), 480);
+    assert!(run.rejects().is_empty());
+    let sizes: usize = run.cells().cells().iter().map(|c| c.size).sum();
     assert_eq!(sizes, 480);
     // Both points of a location always share a cell.
-    for pair in run.labels.cell.chunks(2) {
+    for pair in run.point_cells().cell.chunks(2) {
         assert_eq!(pair[0], pair[1]);
     }
     let _ = std::fs::remove_dir_all(dir);
@@ -454,20 +466,20 @@ fn the_split_is_identical_at_one_and_four_threads_and_run_to_run() {
                 .install(|| run_validated(&inputs, params.clone()))
         })
         .collect();
-    assert!(runs[0].cells.len() > 5);
+    assert!(runs[0].cells().len() > 5);
     for r in &runs[1..] {
-        assert_eq!(r.cells, runs[0].cells);
-        assert_eq!(r.labels.cell, runs[0].labels.cell);
+        assert_eq!(r.cells(), runs[0].cells());
+        assert_eq!(r.point_cells().cell, runs[0].point_cells().cell);
         assert_eq!(
-            r.split,
-            runs[0].split.as_ref().map(|s| {
+            r.split().cloned(),
+            runs[0].split().map(|s| {
                 let mut s = s.clone();
                 // Wall times are the only fields allowed to differ.
                 s.settings
                     .iter_mut()
-                    .zip(&r.split.as_ref().expect("split").settings)
+                    .zip(&r.split().expect("split").settings)
                     .for_each(|(a, b)| a.seconds = b.seconds);
-                s.fallback_seconds = r.split.as_ref().expect("split").fallback_seconds;
+                s.fallback_seconds = r.split().expect("split").fallback_seconds;
                 s
             })
         );
@@ -500,8 +512,8 @@ fn divisible(weights: &[usize], min: usize) -> bool {
 /// The multiplicities of the locations of each cell's points.
 fn cell_location_weights(run: &Run, cell: u32) -> Vec<usize> {
     let mut by: std::collections::BTreeMap<(u64, u64), usize> = Default::default();
-    let p = &run.labels.points;
-    for (i, &c) in run.labels.cell.iter().enumerate() {
+    let p = &run.point_cells().points;
+    for (i, &c) in run.point_cells().cell.iter().enumerate() {
         if c == cell {
             *by.entry((p.lon[i].to_bits(), p.lat[i].to_bits()))
                 .or_default() += 1;
@@ -533,11 +545,11 @@ fn a_cell_the_two_means_axis_cannot_cut_is_divided_along_another_direction() {
         .check_each_carve(true);
     let run = run_validated(&inputs, params);
     check_split(&run);
-    assert_eq!(run.cells.len(), 2);
-    let mut sizes: Vec<usize> = run.cells.cells.iter().map(|c| c.size).collect();
+    assert_eq!(run.cells().len(), 2);
+    let mut sizes: Vec<usize> = run.cells().cells().iter().map(|c| c.size).collect();
     sizes.sort_unstable();
     assert_eq!(sizes, vec![30, 31]);
-    assert_eq!(run.cells.cells[1].origin, CellOrigin::Bisect);
+    assert_eq!(run.cells().cells()[1].origin, CellOrigin::Bisect);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -548,7 +560,7 @@ fn cells_whose_locations_cannot_be_divided_are_reported_and_only_those() {
     let inputs = square_with(&dir, &[(10.5, 50.3, 29), (11.0, 50.6, 3), (11.5, 50.4, 29)]);
     let run = run_validated(&inputs, Params::default().optics(vec![]));
     check_split(&run);
-    let report = run.split.as_ref().expect("split");
+    let report = run.split().expect("split");
     assert_eq!(report.left_above_max.len(), 1);
     assert_eq!(report.left_above_max[0].reason, Unsplittable::Duplicates);
     assert!(!divisible(&cell_location_weights(&run, 0), 30));
@@ -579,8 +591,8 @@ fn random_duplicate_heavy_cells_end_at_max_unless_no_division_exists() {
         let dir = temp_dir(&format!("dups{seed}"));
         let run = run_validated(&square_with(&dir, &locs), Params::default().optics(vec![]));
         check_split(&run);
-        let report = run.split.as_ref().expect("split");
-        for c in &run.cells.cells {
+        let report = run.split().expect("split");
+        for c in run.cells().cells() {
             if c.size > 60 {
                 assert!(
                     !divisible(&cell_location_weights(&run, c.id), 30),
@@ -616,7 +628,14 @@ fn snapped_points_from_different_places_on_one_cape_are_different_locations() {
     }
     let run = run_validated(&square_with(&dir, &locs), Params::default().optics(vec![]));
     check_split(&run);
-    assert_eq!(run.split.as_ref().expect("split").above_max_after, 0);
-    assert!(run.labels.snap_km.iter().filter(|&&d| d > 0.0).count() == 32);
+    assert_eq!(run.split().expect("split").above_max_after, 0);
+    assert!(
+        run.point_cells()
+            .snap_km
+            .iter()
+            .filter(|&&d| d > 0.0)
+            .count()
+            == 32
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

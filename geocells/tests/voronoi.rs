@@ -6,9 +6,11 @@ mod common;
 use common::data;
 use geo::{Area, Contains};
 use geo_types::{Coord, MultiPolygon};
-use geocells::input::admin::build_areas;
-use geocells::input::levels::{BoundarySpec, LevelSpec};
-use geocells::input::points::{PointsSpec, read_points};
+use geocells::BoundarySpec;
+use geocells::LevelSpec;
+use geocells::PointsSpec;
+use geocells::stages::build_areas;
+use geocells::stages::read_points;
 
 fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
     let built = build_areas(&BoundarySpec {
@@ -25,8 +27,8 @@ fn area_of(code: &str, level: LevelSpec) -> MultiPolygon<f64> {
 }
 
 fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
-    let region = geocells::split::voronoi::cluster_region(pts, flags, parent).expect("carve");
-    let rest = geocells::geom::overlay::difference(parent, &region);
+    let region = geocells::algorithms::cluster_region(pts, flags, parent).expect("carve");
+    let rest = geocells::algorithms::difference(parent, &region);
     let (a_parent, a_region, a_rest) = (
         parent.unsigned_area(),
         region.unsigned_area(),
@@ -38,14 +40,13 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
         (a_region + a_rest - a_parent).abs() < tol,
         "{a_region} + {a_rest} != {a_parent}"
     );
-    assert!(geocells::geom::overlay::intersection(&region, &rest).unsigned_area() < tol);
+    assert!(geocells::algorithms::intersection(&region, &rest).unsigned_area() < tol);
     assert!(
-        (geocells::geom::overlay::intersection(&region, parent).unsigned_area() - a_region).abs()
+        (geocells::algorithms::intersection(&region, parent).unsigned_area() - a_region).abs()
             < tol
     );
     assert!(
-        geocells::geom::repair::is_valid_fast(&region)
-            && geocells::geom::repair::is_valid_fast(&rest)
+        geocells::algorithms::is_valid_fast(&region) && geocells::algorithms::is_valid_fast(&rest)
     );
     // Each point inside the parent lies in the region iff it is in the cluster (points within
     // a few metres of the new border are skipped: the overlay grid is 2.6 cm).
@@ -55,7 +56,7 @@ fn check_carve(parent: &MultiPolygon<f64>, pts: &[(f64, f64)], flags: &[bool]) {
         if !parent.contains(&c) {
             continue;
         }
-        let near = geocells::geom::measure::distance_to_boundary_km(&region, c) < 0.01;
+        let near = geocells::algorithms::distance_to_boundary_km(&region, c) < 0.01;
         if near {
             continue;
         }
@@ -77,9 +78,9 @@ fn largest_optics_cluster_of_bavaria_is_carved_exactly() {
         .collect();
     assert!(pts.len() > 1000, "{}", pts.len());
     let planar: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
-    let o = geocells::split::optics::optics_planar(
+    let o = geocells::algorithms::optics_planar(
         &planar,
-        &geocells::split::optics::OpticsParams::new(8, 0.05),
+        &geocells::algorithms::OpticsParams::new(8, 0.05),
     )
     .expect("optics");
     let mut sizes = std::collections::BTreeMap::new();
@@ -116,14 +117,14 @@ fn carving_across_the_antimeridian_in_fiji() {
     // Fiji has few places: add a seeded scatter around them, kept on land.
     let weighted: Vec<(f64, f64, f64)> = pts.iter().map(|p| (p.0, p.1, 1.0)).collect();
     pts.extend(
-        geocells::synth::scatter(&weighted, 400, 7, 20.0)
+        geocells::algorithms::scatter(&weighted, 400, 7, 20.0)
             .into_iter()
             .filter(|&(x, y)| parent.contains(&Coord { x, y })),
     );
     // Add points on the islands east of the antimeridian (Lau group area) by scattering too.
     let east: Vec<(f64, f64, f64)> = vec![(-179.87, -16.68, 1.0), (-178.8, -18.1, 1.0)];
     pts.extend(
-        geocells::synth::scatter(&east, 400, 9, 15.0)
+        geocells::algorithms::scatter(&east, 400, 9, 15.0)
             .into_iter()
             .filter(|&(x, y)| parent.contains(&Coord { x, y })),
     );
@@ -142,13 +143,13 @@ fn voronoi_borders_are_equidistant_on_the_sphere_at_high_latitude() {
     // 62° N in a box 10° wide: the true border (points equally far from both on the sphere)
     // is a great circle, which bends south of the 61st parallel away from the meridian; the
     // planar-degree border would be the parallel itself.
-    use geocells::geom::geodesy::haversine_km;
+    use geocells::algorithms::haversine_km;
     let parent = MultiPolygon::new(vec![
         geo_types::Rect::new(Coord { x: -5.0, y: 58.0 }, Coord { x: 5.0, y: 64.0 }).to_polygon(),
     ]);
     let (a, b) = ((0.0, 60.0), (0.0, 62.0));
     let region =
-        geocells::split::voronoi::cluster_region(&[a, b], &[true, false], &parent).expect("carve");
+        geocells::algorithms::cluster_region(&[a, b], &[true, false], &parent).expect("carve");
     // The region's northern edge at longitude ±4.9: find its highest vertex there.
     let mut checked = 0;
     for p in &region.0 {
@@ -183,7 +184,7 @@ fn a_cell_two_thousand_km_wide_is_carved_exactly() {
     let parent = MultiPolygon::new(vec![
         geo_types::Rect::new(Coord { x: 60.0, y: 48.0 }, Coord { x: 92.0, y: 62.0 }).to_polygon(),
     ]);
-    let mut rng = geocells::synth::SplitMix64::new(21);
+    let mut rng = geocells::algorithms::SplitMix64::new(21);
     let pts: Vec<(f64, f64)> = (0..600)
         .map(|_| (60.5 + 31.0 * rng.next_f64(), 48.5 + 13.0 * rng.next_f64()))
         .collect();

@@ -19,7 +19,7 @@ pub const KM_PER_DEG: f64 = EARTH_RADIUS_KM * std::f64::consts::PI / 180.0;
 /// Great-circle distance in km between two lon/lat points (haversine formula).
 ///
 /// ```
-/// let d = geocells::geodesy::haversine_km((0.0, 0.0), (1.0, 0.0));
+/// let d = geocells::algorithms::haversine_km((0.0, 0.0), (1.0, 0.0));
 /// assert!((d - 111.195).abs() < 1e-3);
 /// ```
 pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
@@ -52,14 +52,6 @@ pub fn point_segment_km(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
 /// The point of segment `a`-`b` nearest to `p`, and its distance in km, in the same local frame
 /// as [`point_segment_km`]. The returned longitude is continuous with `p`'s (it may lie beyond
 /// ±180 by the wrap) and then wrapped into [-180, 180].
-///
-/// ```
-/// use geo_types::Coord;
-/// let (c, d) = geocells::geodesy::closest_on_segment(
-///     Coord { x: 0.5, y: 1.0 }, Coord { x: 0.0, y: 0.0 }, Coord { x: 1.0, y: 0.0 });
-/// assert!((c.x - 0.5).abs() < 1e-12 && c.y.abs() < 1e-12);
-/// assert!((d - geocells::geodesy::KM_PER_DEG).abs() < 1e-6);
-/// ```
 pub fn closest_on_segment(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> (Coord<f64>, f64) {
     let k = p.y.to_radians().cos().max(1e-6);
     let ax = wrap_dlon(p.x, a.x) * k;
@@ -122,17 +114,6 @@ pub fn degree_box(lat: f64, km: f64) -> (f64, f64) {
 /// same rule serves the assignment to admin areas ([`crate::partition::assign::AreaIndex::snap`]), the
 /// split and the labelling of new points ([`crate::partition::assign::CellLookup`]). Computed in a local
 /// frame in km (longitudes scaled by the cosine of the latitude, wrapped across ±180).
-///
-/// ```
-/// use geo_types::Coord;
-/// let c = |x: f64, y: f64| Coord { x, y };
-/// // The unit square's bottom edge, from outside below the middle: straight up into it.
-/// let s = geocells::geodesy::snap_site(c(0.5, -1.0), c(0.5, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
-/// assert!(s.1 > 0.0 && s.1 < 1e-3 && (s.0 - 0.5).abs() < 1e-12);
-/// // Its corner (1, 0), from the south-east: into the square.
-/// let s = geocells::geodesy::snap_site(c(2.0, -1.0), c(1.0, 0.0), c(0.0, 0.0), c(1.0, 0.0), c(0.0, 1.0), c(1.0, 1.0));
-/// assert!(s.0 < 1.0 && s.1 > 0.0);
-/// ```
 pub fn snap_site(
     p: Coord<f64>,
     q: Coord<f64>,
@@ -213,11 +194,6 @@ pub fn snap_site(
 /// of the distance, at most 50 m more. Sites of points that snap to one boundary point so stay
 /// farther apart than the overlay grid (2.6 cm) rounds, and a cell holding the site is at most
 /// `d_km` plus this from the point.
-///
-/// ```
-/// assert_eq!(geocells::geodesy::snap_step_km(0.0), 0.000_25);
-/// assert!((geocells::geodesy::snap_step_km(10.0) - 0.050_25).abs() < 1e-12);
-/// ```
 pub fn snap_step_km(d_km: f64) -> f64 {
     0.000_25 + (0.01 * d_km).min(0.05)
 }
@@ -260,7 +236,7 @@ pub fn snap_to_rings<'a>(
 /// when the points cancel out (antipodal sets).
 ///
 /// ```
-/// let c = geocells::geodesy::spherical_mean([(179.0, 0.0), (-179.0, 0.0)]).unwrap();
+/// let c = geocells::algorithms::spherical_mean([(179.0, 0.0), (-179.0, 0.0)]).unwrap();
 /// assert!((c.0.abs() - 180.0).abs() < 1e-9 && c.1.abs() < 1e-9);
 /// ```
 pub fn spherical_mean(points: impl IntoIterator<Item = (f64, f64)>) -> Option<(f64, f64)> {
@@ -281,6 +257,50 @@ pub fn spherical_mean(points: impl IntoIterator<Item = (f64, f64)>) -> Option<(f
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn closest_on_segment_example() {
+        use geo_types::Coord;
+        let (c, d) = crate::geom::geodesy::closest_on_segment(
+            Coord { x: 0.5, y: 1.0 },
+            Coord { x: 0.0, y: 0.0 },
+            Coord { x: 1.0, y: 0.0 },
+        );
+        assert!((c.x - 0.5).abs() < 1e-12 && c.y.abs() < 1e-12);
+        assert!((d - crate::geom::geodesy::KM_PER_DEG).abs() < 1e-6);
+    }
+
+    #[test]
+    fn snap_site_example() {
+        use geo_types::Coord;
+        let c = |x: f64, y: f64| Coord { x, y };
+        // The unit square's bottom edge, from outside below the middle: straight up into it.
+        let s = crate::geom::geodesy::snap_site(
+            c(0.5, -1.0),
+            c(0.5, 0.0),
+            c(0.0, 0.0),
+            c(1.0, 0.0),
+            c(0.0, 1.0),
+            c(1.0, 1.0),
+        );
+        assert!(s.1 > 0.0 && s.1 < 1e-3 && (s.0 - 0.5).abs() < 1e-12);
+        // Its corner (1, 0), from the south-east: into the square.
+        let s = crate::geom::geodesy::snap_site(
+            c(2.0, -1.0),
+            c(1.0, 0.0),
+            c(0.0, 0.0),
+            c(1.0, 0.0),
+            c(0.0, 1.0),
+            c(1.0, 1.0),
+        );
+        assert!(s.0 < 1.0 && s.1 > 0.0);
+    }
+
+    #[test]
+    fn snap_step_km_example() {
+        assert_eq!(crate::geom::geodesy::snap_step_km(0.0), 0.000_25);
+        assert!((crate::geom::geodesy::snap_step_km(10.0) - 0.050_25).abs() < 1e-12);
+    }
+
     use super::*;
 
     #[test]

@@ -30,8 +30,8 @@ pub const GRID_BITS: i32 = 22;
 /// Rounds a coordinate to the global grid, exactly as [`union`] does.
 ///
 /// ```
-/// let s = geocells::overlay::snap(12.3456789012345);
-/// assert_eq!(geocells::overlay::snap(s), s);
+/// let s = geocells::algorithms::snap(12.3456789012345);
+/// assert_eq!(geocells::algorithms::snap(s), s);
 /// assert!((s - 12.3456789012345).abs() <= 0.5 * 2f64.powi(-22));
 /// ```
 pub fn snap(v: f64) -> f64 {

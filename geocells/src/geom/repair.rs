@@ -102,8 +102,8 @@ impl RTreeObject for RingSeg {
 ///
 /// ```
 /// use geo::wkt;
-/// assert!(geocells::geom::repair::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 1. 0., 1. 1., 0. 1., 0. 0.))))));
-/// assert!(!geocells::geom::repair::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 2. 2., 2. 0., 0. 2., 0. 0.))))));
+/// assert!(geocells::algorithms::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 1. 0., 1. 1., 0. 1., 0. 0.))))));
+/// assert!(!geocells::algorithms::is_valid_fast(&wkt!(MULTIPOLYGON(((0. 0., 2. 2., 2. 0., 0. 2., 0. 0.))))));
 /// ```
 pub fn is_valid_fast(mp: &MultiPolygon<f64>) -> bool {
     let mut segs = Vec::new();

@@ -108,9 +108,9 @@ pub struct AdminNotes {
     /// Parent areas replaced by their children (admin-1 by admin-2, country by admin-1).
     pub replaced_parents: usize,
     /// Overlaps between areas, resolved: each shared part stays with one area
-    /// ([`crate::input::topology::resolve_overlaps`]).
+    /// (`input::topology::resolve_overlaps`).
     pub overlaps: Vec<crate::input::topology::Overlap>,
-    /// Land between areas that no area covers ([`crate::input::topology::measure_gaps`]).
+    /// Land between areas that no area covers (`input::topology::measure_gaps`).
     pub gaps: crate::input::topology::GapSummary,
     /// Parent codes found by location: areas whose file names no parent (country, or admin-1
     /// for admin-2) got the area of the parent level that holds their interior point.

@@ -629,11 +629,6 @@ impl Columns {
 
 /// The name of a US state, DC or territory from its two-digit FIPS code (as in the Census
 /// Bureau's state FIPS list; territories 60, 66, 69, 72, 74, 78 included).
-///
-/// ```
-/// assert_eq!(geocells::io::columns::fips_state_name("06"), Some("California"));
-/// assert_eq!(geocells::io::columns::fips_state_name("03"), None);
-/// ```
 pub fn fips_state_name(code: &str) -> Option<&'static str> {
     Some(match code {
         "01" => "Alabama",
@@ -699,6 +694,15 @@ pub fn fips_state_name(code: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fips_state_name_example() {
+        assert_eq!(
+            crate::input::columns::fips_state_name("06"),
+            Some("California")
+        );
+        assert_eq!(crate::input::columns::fips_state_name("03"), None);
+    }
+
     use super::*;
     use geo_types::MultiPolygon;
 

@@ -11,7 +11,7 @@ use crate::input::files::IoError;
 /// with the WGS 84 datum, and rejects anything with a `PROJCS`/`PROJCRS` (projected) root.
 ///
 /// ```
-/// use geocells::io::crs::wkt_is_wgs84_lonlat;
+/// use geocells::files::wkt_is_wgs84_lonlat;
 /// assert!(wkt_is_wgs84_lonlat(r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["Degree",0.017453292519943295]]"#));
 /// assert!(!wkt_is_wgs84_lonlat(r#"PROJCS["WGS_1984_Web_Mercator_Auxiliary_Sphere",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]]],PROJECTION["Mercator_Auxiliary_Sphere"]]"#));
 /// ```

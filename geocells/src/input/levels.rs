@@ -17,7 +17,7 @@ pub const MEMORY_BOUNDARIES: &str = "in-memory boundaries";
 ///
 /// ```
 /// use geo::wkt;
-/// use geocells::input::levels::BoundaryFeature;
+/// use geocells::BoundaryFeature;
 /// let f = BoundaryFeature::new("BE-VLG", wkt!(POLYGON((3. 51., 5. 51., 5. 51.5, 3. 51.5, 3. 51.))))
 ///     .name("Flanders")
 ///     .country("BEL", "Belgium");
@@ -103,7 +103,7 @@ impl Level {
 ///
 /// Every column is optional: `None` means detected from the file's own column names (GADM,
 /// geoBoundaries, Natural Earth, US Census TIGER, us-atlas and geocells' names are known; see
-/// [`crate::input::columns`]). Only the code is required; a missing name falls back to the code.
+/// `input::columns`). Only the code is required; a missing name falls back to the code.
 /// Parent columns a level cannot have are ignored (admin-1 columns of a country or admin-1
 /// file, country columns of a country file).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -127,7 +127,7 @@ pub struct LevelSpec {
     /// Country code and name of every feature of the file, in place of any country column.
     pub fixed_country: Option<(String, String)>,
     /// Features held in memory, read in place of a file (`path` is then
-    /// [`MEMORY_BOUNDARIES`] and the column options are ignored, `fixed_country` excepted).
+    /// `MEMORY_BOUNDARIES` and the column options are ignored, `fixed_country` excepted).
     pub features: Option<Arc<[BoundaryFeature]>>,
 }
 

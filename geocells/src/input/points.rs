@@ -98,12 +98,12 @@ pub struct PointsSpec {
     pub lon_column: Option<String>,
     /// Latitude column; `None` auto-detects.
     pub lat_column: Option<String>,
-    /// Id column; `None` auto-detects among [`ID_NAMES`], falling back to the row number.
+    /// Id column; `None` auto-detects among `ID_NAMES`, falling back to the row number.
     pub id_column: Option<String>,
     /// WKB geometry column; `None` uses the GeoParquet primary column.
     pub geometry_column: Option<String>,
-    /// Points held in memory, read in place of a file (`path` is then [`MEMORY_POINTS`] or
-    /// [`MEMORY_FRAME`]).
+    /// Points held in memory, read in place of a file (`path` is then `MEMORY_POINTS` or
+    /// `MEMORY_FRAME`).
     pub memory: Option<MemoryPoints>,
 }
 
@@ -142,8 +142,8 @@ impl PointsSpec {
     }
     /// Points given as a polars `DataFrame`, read like a Parquet file: the lon/lat columns are
     /// named with [`PointsSpec::lon_column`]/[`PointsSpec::lat_column`] or detected among
-    /// [`LON_NAMES`]/[`LAT_NAMES`] (numbers, or text holding numbers), the id column named or
-    /// detected among [`ID_NAMES`]; rows with bad values become rejects with their reason.
+    /// `LON_NAMES`/`LAT_NAMES` (numbers, or text holding numbers), the id column named or
+    /// detected among `ID_NAMES`; rows with bad values become rejects with their reason.
     pub fn frame(df: DataFrame) -> Self {
         Self {
             memory: Some(MemoryPoints::Frame(df)),

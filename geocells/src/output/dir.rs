@@ -122,7 +122,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
-/// A locked output location with its staging directory; see the [module docs](self).
+/// A locked output location with its staging directory; see the module docs.
 /// Dropping it without [`OutputDir::commit`] removes the staging directory and leaves the
 /// target as it was.
 #[derive(Debug)]

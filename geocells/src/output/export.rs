@@ -94,7 +94,7 @@ fn options_json(options: &ExportOptions) -> serde_json::Value {
 
 /// Writes every output of a run into the staging directory of `out` and swaps it in
 /// ([`OutputDir::commit`]): `cells.parquet`, `cells.geojson`, `cells.qml` (its QGIS style, see
-/// [`crate::output::qml`]), `points.parquet`, `targets.parquet`, `rejects.parquet` (no rows when
+/// `output::qml`), `points.parquet`, `targets.parquet`, `rejects.parquet` (no rows when
 /// nothing was rejected), `map.png`, `report.md`, and last `report.json`, which gets the run
 /// id ([`crate::output::dir::run_id`]), `status: "complete"`, the export time in `timings_s` and
 /// the manifest `outputs` (each file's name, bytes and SHA-256; see [`crate::output::dir::check`]).
@@ -185,7 +185,7 @@ fn finish(
     Ok(Written { files })
 }
 
-/// Writes the outputs of a run that could label no point ([`crate::pipeline::run::NoPointsError`])
+/// Writes the outputs of a run that could label no point ([`crate::pipeline::no_points::NoPointsError`])
 /// as one unit, like [`write_run`]: `rejects.parquet` (every input row with its reason) and
 /// `report.json` (`status: "failed"`, the error, the counts, the run id and the manifest).
 /// An output directory thus always says what its last run did.
@@ -193,7 +193,7 @@ fn finish(
 /// # Errors
 /// [`ExportError`] naming the file that could not be written; the target is then unchanged.
 pub fn write_failed_run(
-    failure: &crate::pipeline::run::NoPointsError,
+    failure: &crate::pipeline::no_points::NoPointsError,
     out: OutputDir,
 ) -> Result<Written, ExportError> {
     let mut report = failure.report.clone();

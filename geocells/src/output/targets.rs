@@ -33,7 +33,7 @@ pub enum LabelsError {
 }
 
 /// Invalid [`SmoothingParams`]: `tau_km` is not a positive finite number up to half the
-/// Earth's circumference, or `top_k` is not from 1 to [`MAX_K`].
+/// Earth's circumference, or `top_k` is not from 1 to `MAX_K`.
 #[derive(Debug, Error, PartialEq)]
 #[error(
     "label smoothing needs tau_km above 0 and at most 20015 (got {tau_km}) and top_k from 1 to 1000 (got {top_k})"
@@ -141,7 +141,7 @@ impl Smoother {
     /// within the horizon (module docs).
     ///
     /// ```
-    /// use geocells::output::targets::{Smoother, SmoothingParams};
+    /// use geocells::{Smoother, SmoothingParams};
     /// let s = Smoother::new(&[Some((0.0, 0.0)), Some((1.0, 0.0))], SmoothingParams::default()).unwrap();
     /// let w = s.targets(0.0, 0.0);
     /// assert_eq!(w[0].0, 0);

@@ -263,7 +263,7 @@ impl AreaIndex {
 
     /// Snaps a point that no area contains to an area within `max_km`: the nearest boundary
     /// point (ties: lower area index) is found, the point is moved a little inside from there
-    /// ([`crate::geom::geodesy::snap_site`]), and the area holding the moved point is the answer (else
+    /// (`geom::geodesy::snap_site`), and the area holding the moved point is the answer (else
     /// the area of the boundary point). Returns the area and the distance to the boundary in
     /// km. One rule for training points and new points alike, so both get the same answer.
     pub fn snap(&self, lon: f64, lat: f64, max_km: f64) -> Option<(u32, f64)> {
@@ -307,20 +307,20 @@ pub fn assign_points(
     Ok(out)
 }
 
-/// Labels new points (a validation set, a photo collection) with the cells of an existing
+/// PointCells new points (a validation set, a photo collection) with the cells of an existing
 /// partition: the cell whose polygon holds the point, else the cell a training point there was
 /// given: the snap rule of [`AreaIndex::snap`] on the cells (nearest boundary point, searched
 /// in growing radii of 25, 200, 1,000, 5,000 and 20,100 km so no point is left out).
 ///
 /// ```
-/// use geocells::assign::CellLookup;
+/// use geocells::CellLookup;
 /// let square = geo_types::MultiPolygon::new(vec![geo_types::Rect::new(
 ///     geo_types::Coord { x: 0.0, y: 0.0 }, geo_types::Coord { x: 1.0, y: 1.0 }).to_polygon()]);
 /// let lookup = CellLookup::new(vec![(7, square)]).unwrap();
 /// assert_eq!(lookup.locate(0.5, 0.5), (7, 0.0));
 /// let (id, km) = lookup.locate(2.0, 0.5);
 /// assert_eq!(id, 7);
-/// assert!((km - geocells::geodesy::KM_PER_DEG).abs() < 1.0);
+/// assert!((km - geocells::algorithms::KM_PER_DEG).abs() < 1.0);
 /// ```
 pub struct CellLookup {
     index: AreaIndex,

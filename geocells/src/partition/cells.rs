@@ -66,7 +66,7 @@ impl CellOrigin {
     /// Short text form: `admin`, `optics:N` (N counted from 1), `bisect`.
     ///
     /// ```
-    /// use geocells::cells::CellOrigin;
+    /// use geocells::CellOrigin;
     /// assert_eq!(CellOrigin::Optics(0).code(), "optics:1");
     /// ```
     pub fn code(&self) -> String {
@@ -80,7 +80,7 @@ impl CellOrigin {
     /// Reads [`CellOrigin::code`]'s form back.
     ///
     /// ```
-    /// use geocells::cells::CellOrigin;
+    /// use geocells::CellOrigin;
     /// assert_eq!(CellOrigin::parse("optics:2"), Some(CellOrigin::Optics(1)));
     /// assert_eq!(CellOrigin::parse("optics:0"), None);
     /// ```
@@ -98,7 +98,7 @@ impl CellOrigin {
 
 /// Point labels: for every accepted point, its area and cell, and how far it was snapped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Labels {
+pub struct PointCells {
     /// The labelled points, in input order.
     pub points: Points,
     /// Area of each point.
@@ -109,7 +109,7 @@ pub struct Labels {
     pub snap_km: Vec<f64>,
 }
 
-impl Labels {
+impl PointCells {
     /// The labelled points of each of the cells `0..cells`, ascending; points labelled with a
     /// cell outside that range are left out. The grouping the split and the merge start from.
     pub(crate) fn points_per_cell(&self, cells: usize) -> Vec<Vec<u32>> {
@@ -127,7 +127,7 @@ impl Labels {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellSet {
     /// The cells, `cells[i].id == i`.
-    pub cells: Vec<Cell>,
+    pub(crate) cells: Vec<Cell>,
 }
 
 /// A failed invariant check: every problem found, each naming the cells or points at fault.
@@ -203,9 +203,13 @@ impl Cell {
 }
 
 impl CellSet {
+    /// The cells, in id order (`cells()[i].id == i`).
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
     /// Builds the cells of `plan`: one union of the member areas' polygons per cell (in
     /// parallel, deterministic), then statistics from the labelled points.
-    pub fn build(areas: &[Area], plan: &CellPlan, labels: &Labels) -> CellSet {
+    pub fn build(areas: &[Area], plan: &CellPlan, labels: &PointCells) -> CellSet {
         let mut point_lists: Vec<Vec<usize>> = vec![Vec::new(); plan.cells.len()];
         for (i, &c) in labels.cell.iter().enumerate() {
             point_lists[c as usize].push(i);
@@ -255,7 +259,7 @@ impl CellSet {
     /// in the sorted order of `(country_code, admin1_code)` and of `country_code`.
     ///
     /// ```
-    /// let cells = geocells::cells::CellSet { cells: vec![] };
+    /// let cells = geocells::CellSet { cells: vec![] };
     /// assert_eq!(cells.parent_ids(), (vec![], vec![]));
     /// ```
     pub fn parent_ids(&self) -> (Vec<u32>, Vec<u32>) {
@@ -299,11 +303,11 @@ impl CellSet {
     ///   intersected, and any overlap above a millionth of the tolerance is named;
     /// * cells cover the land: each admin area is in exactly one family (the cells carved from
     ///   one admin cell), each family's polygons have the area of its admin areas (tolerance:
-    ///   the grid rounding of every cell's boundary, or [`AREA_RTOL`]), and the cells' areas
+    ///   the grid rounding of every cell's boundary, or `AREA_RTOL`), and the cells' areas
     ///   sum to the land's;
-    /// * every labelled point is inside its own cell (within [`POINT_TOL_KM`]), or, if it was
+    /// * every labelled point is inside its own cell (within `POINT_TOL_KM`), or, if it was
     ///   snapped from off the land, within its snap distance (plus
-    ///   [`crate::geom::geodesy::snap_step_km`]) of the cell;
+    ///   `geom::geodesy::snap_step_km`) of the cell;
     /// * each cell's size equals the number of points labelled with it;
     /// * no cell holds points of two countries (the countries of the points' admin areas).
     ///
@@ -315,7 +319,7 @@ impl CellSet {
     pub fn validate(
         &self,
         areas: &[Area],
-        labels: &Labels,
+        labels: &PointCells,
     ) -> Result<ValidationReport, ValidationError> {
         self.validate_within(areas, labels, None)
     }
@@ -329,7 +333,7 @@ impl CellSet {
     pub fn validate_within(
         &self,
         areas: &[Area],
-        labels: &Labels,
+        labels: &PointCells,
         scope: Option<&[bool]>,
     ) -> Result<ValidationReport, ValidationError> {
         let in_scope = |a: usize| scope.is_none_or(|s| s.get(a).copied().unwrap_or(false));

@@ -83,7 +83,7 @@ pub const DEFAULT_FUSE_MAX_KM: f64 = 1_000.0;
 
 /// Parameters of the fuse. MINSIZE is not one of them: it belongs to the split
 /// ([`crate::split::driver::SplitParams::min_size`], which needs it too) and is passed to
-/// [`plan_cells_with`].
+/// `plan_cells_with`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FuseParams {
     /// The distance guard for cells that share no border with a cell of their country
@@ -301,7 +301,7 @@ impl Ord for Dist {
 
 /// Plans the admin cells as PIGEON does (no distance guard), from point counts alone.
 ///
-/// `counts[a]` is the number of points in area `a`. Same as [`plan_cells_with`] with
+/// `counts[a]` is the number of points in area `a`. Same as `plan_cells_with` with
 /// [`FuseParams::max_km`] off.
 ///
 /// # Errors

@@ -26,7 +26,7 @@ use geo_types::MultiPolygon;
 use thiserror::Error;
 
 use crate::input::area::Area;
-use crate::partition::cells::{CellOrigin, CellSet, Labels};
+use crate::partition::cells::{CellOrigin, CellSet, PointCells};
 use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
 use crate::split::stage::assemble_outcome;
 
@@ -324,7 +324,7 @@ pub fn check_shard(
 pub fn split_from_shards(
     admin: &CellSet,
     areas: &[Area],
-    labels: &Labels,
+    labels: &PointCells,
     max_size: usize,
     optics: &[(usize, f64)],
     metric: crate::split::driver::Metric,

@@ -2,6 +2,7 @@
 pub mod frame;
 pub mod inputs;
 pub mod merge;
+pub mod no_points;
 pub mod params;
 pub mod report;
 pub mod run;

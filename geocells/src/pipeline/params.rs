@@ -67,7 +67,7 @@ pub struct Params {
     /// Label smoothing of the training targets (`targets.parquet`).
     pub smoothing: SmoothingParams,
     /// Restrict the run to these countries (codes or names, see
-    /// [`crate::pipeline::merge::select_countries`]); `None`: the whole world. Outputs of such runs
+    /// `pipeline::merge::select_countries`); `None`: the whole world. Outputs of such runs
     /// combine with [`crate::pipeline::run::Pipeline::merge`].
     pub countries: Option<Vec<String>>,
 }
@@ -96,10 +96,10 @@ impl Params {
     ///   (4.5M photos; `OPTICS_PARAMS_YFCC`).
     ///
     /// ```
-    /// let p = geocells::pipeline::params::Params::preset("pigeotto").unwrap();
+    /// let p = geocells::Params::preset("pigeotto").unwrap();
     /// assert_eq!((p.split.min_size, p.split.max_size), (1000, 2000));
     /// assert_eq!(p.split.optics[0], (300, 0.05));
-    /// assert!(geocells::pipeline::params::Params::preset("nope").is_err());
+    /// assert!(geocells::Params::preset("nope").is_err());
     /// ```
     ///
     /// # Errors
@@ -194,8 +194,8 @@ impl Params {
     /// (`countries`).
     ///
     /// ```
-    /// use geocells::pipeline::params::{Params, ParamsError};
-    /// use geocells::split::driver::SplitParamsError;
+    /// use geocells::{Params, ParamsError};
+    /// use geocells::SplitParamsError;
     /// assert!(Params::default().validate().is_ok());
     /// assert_eq!(
     ///     Params::default().min_size(0).validate().err(),
@@ -222,7 +222,7 @@ impl Params {
     /// [`Params::preset`] does not know.
     ///
     /// ```
-    /// use geocells::pipeline::params::Params;
+    /// use geocells::Params;
     /// assert!(Params::default().preset_overrides().is_empty());
     /// assert_eq!(Params::default().max_size(100).preset_overrides(), ["max_size"]);
     /// // Setting a preset's own value is no override.

@@ -13,14 +13,16 @@
 
 use std::collections::BTreeMap;
 
+use polars::prelude::DataFrame;
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::input::admin::AdminAreas;
-use crate::input::levels::LevelSpec;
-use crate::input::points::Reject;
-use crate::partition::cells::{CellSet, Labels, ValidationError, ValidationReport};
+use crate::input::levels::{BoundaryFeature, LevelSpec};
+use crate::input::points::{MemoryPoints, PointIds, PointsSpec, Reject};
+use crate::partition::cells::{CellSet, PointCells, ValidationError, ValidationReport};
 use crate::partition::fuse::CellPlan;
-use crate::pipeline::inputs::{Inputs, memory_input};
+use crate::pipeline::inputs::Inputs;
 use crate::quality::baselines::Baseline;
 use crate::quality::metrics::{Accuracy, ErrorStats, PartitionQuality};
 use crate::split::report::{LeftAboveMax, SettingReport, SplitReport, Unsplittable};
@@ -680,7 +682,7 @@ pub(crate) struct ReportParts<'a> {
     /// The split's report.
     pub split: Option<&'a SplitReport>,
     /// The labelled points.
-    pub labels: &'a Labels,
+    pub labels: &'a PointCells,
     /// The rejected rows.
     pub rejects: &'a [Reject],
     /// Rows of the points file.
@@ -966,4 +968,133 @@ fn quantile(sorted: &[usize], q: f64) -> usize {
     }
     let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
+}
+
+/// The report entry of an input held in memory (`None` for a file): `role`, `path` (the
+/// in-memory label), `kind` (`lonlat`, `dataframe` or `polygons`), `rows` or `features`, and
+/// `sha256`, a deterministic SHA-256 of the data (`bytes` is null).
+pub(crate) fn memory_input(
+    role: &str,
+    points: Option<&PointsSpec>,
+    level: Option<&LevelSpec>,
+) -> Option<InputFile> {
+    let mut h = Sha256::new();
+    let (path, kind, count_key, count) = if let Some(p) = points {
+        let m = p.memory.as_ref()?;
+        let kind = match m {
+            MemoryPoints::LonLat { lon, lat, ids } => {
+                hash_f64s(&mut h, lon);
+                hash_f64s(&mut h, lat);
+                match ids {
+                    None => h.update(b"ids:rows"),
+                    Some(PointIds::Int(v)) => {
+                        h.update(b"ids:int");
+                        for x in v {
+                            h.update(x.to_le_bytes());
+                        }
+                    }
+                    Some(PointIds::Str(v)) => {
+                        h.update(b"ids:str");
+                        for s in v {
+                            hash_str(&mut h, s);
+                        }
+                    }
+                }
+                "lonlat"
+            }
+            MemoryPoints::Frame(df) => {
+                hash_frame(&mut h, df);
+                "dataframe"
+            }
+        };
+        (&p.path, kind, "rows", m.len())
+    } else {
+        let l = level?;
+        let features = l.features.as_ref()?;
+        for f in features.iter() {
+            hash_feature(&mut h, f);
+        }
+        (&l.path, "polygons", "features", features.len())
+    };
+    let (rows, features) = if count_key == "rows" {
+        (Some(count), None)
+    } else {
+        (None, Some(count))
+    };
+    Some(InputFile {
+        bytes: None,
+        columns: None,
+        features,
+        kind: Some(kind.to_string()),
+        path: path.display().to_string(),
+        role: role.to_string(),
+        rows,
+        sha256: Some(format!("{:x}", h.finalize())),
+    })
+}
+
+fn hash_str(h: &mut Sha256, s: &str) {
+    h.update((s.len() as u64).to_le_bytes());
+    h.update(s.as_bytes());
+}
+
+fn hash_opt(h: &mut Sha256, s: &Option<String>) {
+    match s {
+        Some(s) => {
+            h.update([1]);
+            hash_str(h, s);
+        }
+        None => h.update([0]),
+    }
+}
+
+fn hash_f64s(h: &mut Sha256, v: &[f64]) {
+    h.update((v.len() as u64).to_le_bytes());
+    for x in v {
+        h.update(x.to_le_bytes());
+    }
+}
+
+fn hash_feature(h: &mut Sha256, f: &BoundaryFeature) {
+    hash_str(h, &f.code);
+    for s in [
+        &f.name,
+        &f.admin1_code,
+        &f.admin1_name,
+        &f.country_code,
+        &f.country_name,
+    ] {
+        hash_opt(h, s);
+    }
+    h.update((f.geometry.0.len() as u64).to_le_bytes());
+    for p in &f.geometry.0 {
+        h.update((p.interiors().len() as u64 + 1).to_le_bytes());
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            h.update((ring.0.len() as u64).to_le_bytes());
+            for c in &ring.0 {
+                h.update(c.x.to_le_bytes());
+                h.update(c.y.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// Every column of `df`: its name, type and values as text (null marked apart).
+fn hash_frame(h: &mut Sha256, df: &DataFrame) {
+    h.update((df.height() as u64).to_le_bytes());
+    for col in df.columns() {
+        hash_str(h, col.name().as_str());
+        hash_str(h, &col.dtype().to_string());
+        let s = col.as_materialized_series();
+        for i in 0..s.len() {
+            match s.get(i) {
+                Ok(v) if v.is_null() => h.update([0]),
+                Ok(v) => {
+                    h.update([1]);
+                    hash_str(h, &v.to_string());
+                }
+                Err(_) => h.update([2]),
+            }
+        }
+    }
 }

@@ -12,158 +12,110 @@ use crate::Error;
 use crate::input::admin::{AdminAreas, build_areas};
 use crate::input::points::{Reject, read_points};
 use crate::partition::assign::{AreaIndex, Placement, assign_points};
-use crate::partition::cells::{CellSet, Labels};
+use crate::partition::cells::{CellSet, PointCells};
 use crate::partition::fuse::{AreaPoints, CellPlan, plan_cells_with};
 use crate::partition::graph::Adjacency;
 use crate::pipeline::inputs::Inputs;
+use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::{Params, ParamsError, ValidParams};
-pub use crate::progress::{NoProgress, Progress};
+use crate::progress::Progress;
 use crate::split::report::SplitReport;
 use crate::split::stage::split_selected;
-
-/// A run in which no input row could be labelled (every row rejected, or none at all): there
-/// is no cell to build. Carries the rejects, so that they can still be written
-/// ([`crate::output::export::write_failed_run`]), and a message that counts them by reason with a hint
-/// for the usual causes (longitude and latitude swapped, a decimal comma, polygons given as
-/// points, boundaries of another region).
-#[derive(Debug, Clone)]
-pub struct NoPointsError {
-    /// The points file.
-    pub path: PathBuf,
-    /// Rows in the points file.
-    pub input_rows: usize,
-    /// Every rejected row, by row.
-    pub rejects: Vec<Reject>,
-    /// The report of the failed run: version, parameters, inputs and counts.
-    pub report: crate::pipeline::report::Report,
-}
-
-impl NoPointsError {
-    fn new(
-        inputs: &Inputs,
-        params: &ValidParams,
-        input_rows: usize,
-        rejects: Vec<Reject>,
-    ) -> Box<Self> {
-        let report = crate::pipeline::report::Report::failed(
-            params.report_section(),
-            inputs,
-            input_rows,
-            &rejects,
-        );
-        Box::new(Self {
-            path: inputs.points.path.clone(),
-            input_rows,
-            rejects,
-            report,
-        })
-    }
-
-    /// A hint for the most likely cause, from the reasons and the rejected coordinates.
-    fn hint(&self) -> Option<&'static str> {
-        let n = self.rejects.len();
-        if n == 0 {
-            return None;
-        }
-        let count = |code: &str| {
-            self.rejects
-                .iter()
-                .filter(|r| r.reason.code() == code)
-                .count()
-        };
-        let swapped = self
-            .rejects
-            .iter()
-            .filter(|r| r.lat.abs() > 90.0 && r.lat.abs() <= 180.0 && r.lon.abs() <= 90.0)
-            .count();
-        if 2 * swapped > n {
-            Some("longitude and latitude look swapped: name the columns (--lon-col / --lat-col)")
-        } else if 2 * count("not_a_number") > n {
-            Some(
-                "the coordinate columns hold text: a decimal comma, or the wrong columns (--lon-col / --lat-col)?",
-            )
-        } else if 2 * count("bad_geometry") > n {
-            Some(
-                "the geometry column holds no usable points (polygons or lines?): give one point per row",
-            )
-        } else if 2 * count("off_land") > n {
-            Some(
-                "no point is on or near a boundary polygon: are longitude and latitude swapped, the coordinates projected, or the boundaries of another region?",
-            )
-        } else {
-            None
-        }
-    }
-}
-
-impl std::fmt::Display for NoPointsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.input_rows == 0 {
-            return write!(
-                f,
-                "{}: the file has no rows: there is no point to build cells from",
-                self.path.display()
-            );
-        }
-        let mut by_reason: std::collections::BTreeMap<&str, (usize, String)> = Default::default();
-        for r in &self.rejects {
-            by_reason
-                .entry(r.reason.code())
-                .or_insert_with(|| (0, r.reason.to_string()))
-                .0 += 1;
-        }
-        let reasons: Vec<String> = by_reason
-            .iter()
-            .map(|(code, (k, example))| format!("{k} {code} ({example})"))
-            .collect();
-        write!(
-            f,
-            "{}: none of the {} rows could be labelled: {}",
-            self.path.display(),
-            self.input_rows,
-            reasons.join(", ")
-        )?;
-        if let Some(h) = self.hint() {
-            write!(f, "; hint: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for NoPointsError {}
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Run {
     /// The parameters.
-    pub params: ValidParams,
+    pub(crate) params: ValidParams,
     /// The admin areas.
-    pub areas: AdminAreas,
+    pub(crate) areas: AdminAreas,
     /// The fuse plan.
-    pub plan: CellPlan,
+    pub(crate) plan: CellPlan,
     /// The cells (after the split).
-    pub cells: CellSet,
+    pub(crate) cells: CellSet,
     /// Number of admin cells (fuse result) before the split.
-    pub admin_cells: usize,
+    pub(crate) admin_cells: usize,
     /// Cells above MAX among the admin cells.
-    pub admin_above_max: usize,
+    pub(crate) admin_above_max: usize,
     /// For each admin cell (fuse plan index), the id of its first cell after the split.
-    pub family_first_cell: Vec<u32>,
+    pub(crate) family_first_cell: Vec<u32>,
     /// What the split did (`None` when it was turned off).
-    pub split: Option<SplitReport>,
+    pub(crate) split: Option<SplitReport>,
     /// The labelled points.
-    pub labels: Labels,
+    pub(crate) labels: PointCells,
     /// Rejected input rows, by row.
-    pub rejects: Vec<Reject>,
+    pub(crate) rejects: Vec<Reject>,
     /// Number of rows in the points file.
-    pub input_rows: usize,
+    pub(crate) input_rows: usize,
     /// Seconds per stage, in order.
-    pub timings: Vec<(String, f64)>,
-    /// The report ([`crate::pipeline::report::Report`]); callers may add to it before writing.
-    pub report: crate::pipeline::report::Report,
+    pub(crate) timings: Vec<(String, f64)>,
+    /// The report ([`crate::pipeline::report::Report`]).
+    pub(crate) report: crate::pipeline::report::Report,
     /// For a run restricted to some countries: which admin cells (fuse plan indices) it
     /// kept. `None`: all.
-    pub families: Option<Vec<bool>>,
+    pub(crate) families: Option<Vec<bool>>,
+}
+
+impl Run {
+    /// The parameters the run used.
+    pub fn params(&self) -> &ValidParams {
+        &self.params
+    }
+    /// The admin areas (finest level), repaired and made disjoint.
+    pub fn areas(&self) -> &AdminAreas {
+        &self.areas
+    }
+    /// The fuse plan: which admin areas make each admin cell, and why small cells stayed small.
+    pub fn plan(&self) -> &CellPlan {
+        &self.plan
+    }
+    /// The cells (after the split): `cells().cells()[i].id == i`.
+    pub fn cells(&self) -> &CellSet {
+        &self.cells
+    }
+    /// Admin cells (the fuse's cells, before the split).
+    pub fn admin_cells(&self) -> usize {
+        self.admin_cells
+    }
+    /// Admin cells above MAX.
+    pub fn admin_above_max(&self) -> usize {
+        self.admin_above_max
+    }
+    /// For each admin cell (fuse plan index), the id of its first cell after the split
+    /// (`u32::MAX` for an admin cell a run restricted to some countries left out).
+    pub fn family_first_cell(&self) -> &[u32] {
+        &self.family_first_cell
+    }
+    /// What the split did (`None` when it was turned off).
+    pub fn split(&self) -> Option<&SplitReport> {
+        self.split.as_ref()
+    }
+    /// The labelled points with their area, cell and snap distance, in input order
+    /// ([`Run::labels_frame`] gives them as a polars `DataFrame`).
+    pub fn point_cells(&self) -> &PointCells {
+        &self.labels
+    }
+    /// The rejected input rows, by row, each with its reason.
+    pub fn rejects(&self) -> &[Reject] {
+        &self.rejects
+    }
+    /// Rows of the points input (labelled + rejected).
+    pub fn input_rows(&self) -> usize {
+        self.input_rows
+    }
+    /// Seconds per stage, in order (the only output that varies between identical runs).
+    pub fn timings(&self) -> &[(String, f64)] {
+        &self.timings
+    }
+    /// The report (`report.json` without the export's additions).
+    pub fn report(&self) -> &crate::pipeline::report::Report {
+        &self.report
+    }
+    /// For a run restricted to some countries: which admin cells (fuse plan indices) it kept;
+    /// `None`: all.
+    pub fn families(&self) -> Option<&[bool]> {
+        self.families.as_deref()
+    }
 }
 
 /// A configured pipeline.
@@ -284,7 +236,7 @@ impl Pipeline {
             .iter()
             .map(|&a| plan.area_cell[a as usize])
             .collect();
-        let labels = Labels {
+        let labels = PointCells {
             points,
             area: area_of,
             cell,
@@ -374,7 +326,7 @@ impl Pipeline {
     /// Merges the outputs of runs restricted to countries ([`Params::countries`]), each in
     /// its own directory, into the run over all of them: the global stages run again here
     /// (read, assign, graph, fuse, admin cells), the split families come from the shards (see
-    /// [`crate::pipeline::merge`]). The result, and every file written from it, is byte-identical to
+    /// `pipeline::merge`). The result, and every file written from it, is byte-identical to
     /// [`Pipeline::run`] with the same inputs and parameters.
     ///
     /// # Errors
@@ -476,7 +428,7 @@ impl Run {
             .filter(|&i| keep_cell[self.labels.cell[i] as usize])
             .collect();
         let l = &self.labels;
-        self.labels = Labels {
+        self.labels = PointCells {
             points: l.points.select(&keep),
             area: keep.iter().map(|&i| l.area[i]).collect(),
             cell: keep.iter().map(|&i| new_id[l.cell[i] as usize]).collect(),
@@ -498,7 +450,7 @@ impl Run {
         self.families = Some(families);
     }
 
-    /// Partition quality of the cells on the labelled points (see [`crate::quality::metrics`]): size
+    /// Partition quality of the cells on the labelled points (see `quality::metrics`): size
     /// inequality, entropy, quantization error and oracle accuracy against the cell centroids.
     pub fn quality(&self) -> crate::quality::metrics::PartitionQuality {
         let l = &self.labels;
@@ -523,7 +475,7 @@ impl Run {
             .count()
     }
 
-    /// Builds the report ([`crate::pipeline::report::Report::build`]): parameters, inputs with
+    /// Builds the report (`pipeline::report::Report::build`): parameters, inputs with
     /// hashes, counts, size distribution, repairs, small cells with their reasons and timings
     /// (the only part that varies run to run).
     pub fn build_report(&self, inputs: &Inputs) -> crate::pipeline::report::Report {
@@ -543,5 +495,58 @@ impl Run {
             timings: &self.timings,
             quality: self.quality(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::input::levels::{BoundarySpec, LevelSpec};
+    use crate::input::points::PointsSpec;
+    use crate::pipeline::inputs::Inputs;
+    use crate::pipeline::params::Params;
+    use crate::pipeline::run::Pipeline;
+    use crate::progress::NoProgress;
+
+    #[test]
+    fn a_failed_check_still_writes_every_output_and_says_so() {
+        // A finished run is never thrown away: break one invariant on purpose (only the crate
+        // can: the cells are read-only outside it), then record and write as build_cells does.
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fixtures/matrix");
+        let inputs = Inputs::new(
+            PointsSpec::new(data.join("armenia_azerbaijan_geonames.csv")),
+            BoundarySpec {
+                admin1: Some(LevelSpec::admin1(data.join("armenia_azerbaijan.geojson"))),
+                ..Default::default()
+            },
+        );
+        let mut run = Pipeline::new(Params::default())
+            .expect("params")
+            .run(&inputs, &NoProgress)
+            .expect("run");
+        run.cells.cells[0].size += 1;
+        let err = run.validate_and_record().expect_err("the check fails");
+        assert!(err.problems.iter().any(|p| p.contains("has size")));
+        let v = run.report().to_value();
+        assert_eq!(v["validation"]["ok"], false);
+        assert_eq!(
+            v["validation"]["problems"].as_array().map(Vec::len),
+            Some(err.problems.len())
+        );
+        let out =
+            std::env::temp_dir().join(format!("geocells-failed-check-{}", std::process::id()));
+        crate::output::export::write_all(&run, &out).expect("write");
+        for f in [
+            "cells.parquet",
+            "points.parquet",
+            "report.json",
+            "cells.geojson",
+        ] {
+            assert!(out.join(f).is_file(), "{f}");
+        }
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("report.json")).expect("read"))
+                .expect("json");
+        assert_eq!(report["validation"]["ok"], false);
+        let _ = std::fs::remove_dir_all(out);
     }
 }

@@ -37,7 +37,7 @@ pub struct Quadtree {
 ///
 /// ```
 /// let pts = [(-100.0, 40.0), (-100.1, 40.1), (10.0, 50.0), (10.1, 50.1)];
-/// let q = geocells::baselines::quadtree(&pts, 2);
+/// let q = geocells::algorithms::quadtree(&pts, 2);
 /// assert_eq!(q.classes, 2);
 /// assert_eq!(q.class[0], q.class[1]);
 /// assert_ne!(q.class[0], q.class[2]);
@@ -141,7 +141,7 @@ pub const H3_MAX_RESOLUTION: u8 = 15;
 /// ```
 /// // Paris and Lyon share no H3 cell even at resolution 0; two Paris points share one at 3.
 /// let pts = [(2.35, 48.85), (2.36, 48.86), (4.83, 45.76)];
-/// let h = geocells::baselines::h3_partition(&pts, 3);
+/// let h = geocells::algorithms::h3_partition(&pts, 3);
 /// assert_eq!(h.classes(), 2);
 /// assert_eq!(h.cells[h.class[0] as usize], "831fb4fffffffff");
 /// ```

@@ -28,8 +28,8 @@ pub const THRESHOLDS_KM: [f64; 5] = [1.0, 25.0, 200.0, 750.0, 2500.0];
 /// GeoGuessr's score for an error of `d_km`: `5000 exp(-d / 1492.7)`.
 ///
 /// ```
-/// assert_eq!(geocells::metrics::geoguessr_score(0.0), 5000.0);
-/// assert!((geocells::metrics::geoguessr_score(1492.7) - 5000.0 / std::f64::consts::E).abs() < 1e-9);
+/// assert_eq!(geocells::algorithms::geoguessr_score(0.0), 5000.0);
+/// assert!((geocells::algorithms::geoguessr_score(1492.7) - 5000.0 / std::f64::consts::E).abs() < 1e-9);
 /// ```
 pub fn geoguessr_score(d_km: f64) -> f64 {
     5000.0 * (-d_km / 1492.7).exp()
@@ -53,7 +53,7 @@ pub struct ErrorStats {
     pub median_km: f64,
     /// Mean error in km.
     pub mean_km: f64,
-    /// Accuracy at [`THRESHOLDS_KM`].
+    /// Accuracy at `THRESHOLDS_KM`.
     pub accuracy: Vec<Accuracy>,
     /// Mean GeoGuessr score.
     pub geoguessr: f64,
@@ -63,7 +63,7 @@ pub struct ErrorStats {
 /// in every denominator, is within no threshold and scores 0).
 ///
 /// ```
-/// let s = geocells::metrics::error_stats(&[0.5, 10.0, 300.0, 1000.0]);
+/// let s = geocells::algorithms::error_stats(&[0.5, 10.0, 300.0, 1000.0]);
 /// assert_eq!(s.median_km, 155.0);
 /// assert_eq!(s.accuracy[0].fraction, 0.25); // within 1 km
 /// ```
@@ -130,8 +130,8 @@ pub struct PartitionQuality {
 /// Gini coefficient of non-negative sizes: `sum_i sum_j |x_i - x_j| / (2 n^2 mean)`.
 ///
 /// ```
-/// assert_eq!(geocells::metrics::gini(&[5, 5, 5, 5]), 0.0);
-/// assert_eq!(geocells::metrics::gini(&[0, 0, 0, 4]), 0.75);
+/// assert_eq!(geocells::algorithms::gini(&[5, 5, 5, 5]), 0.0);
+/// assert_eq!(geocells::algorithms::gini(&[0, 0, 0, 4]), 0.75);
 /// ```
 pub fn gini(sizes: &[usize]) -> f64 {
     let mut x: Vec<f64> = sizes.iter().map(|&s| s as f64).collect();
@@ -239,7 +239,7 @@ pub struct Evaluation {
     pub missing_prediction: usize,
     /// Rows whose predicted cell has no centroid in the cells file (or is not an integer): misses.
     pub unknown_cell: usize,
-    /// [`EVALUATION_RULE`].
+    /// `EVALUATION_RULE`.
     pub rule: &'static str,
     /// Statistics over all `rows`, a miss counting as an infinite error: the accuracies and the
     /// GeoGuessr score have every row in their denominator; the mean is infinite (`null` in
@@ -279,7 +279,7 @@ pub enum EvaluateError {
 /// Prediction metrics of a CSV / Parquet table with true coordinates in `true_lon` /
 /// `true_lat` and the predictions as `predicted` says.
 ///
-/// Every row counts ([`EVALUATION_RULE`]): a row whose prediction is missing or invalid, or
+/// Every row counts (`EVALUATION_RULE`): a row whose prediction is missing or invalid, or
 /// names a cell without a centroid, is a miss with an infinite error, so it lowers every
 /// accuracy and the GeoGuessr score instead of leaving the denominator. A predicted cell is read
 /// as a number and must be an integer (`3.0` is cell 3, as pandas writes an integer column

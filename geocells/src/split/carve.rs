@@ -10,7 +10,7 @@ use geo_types::{Coord, MultiPolygon, Polygon};
 
 use crate::geom::geodesy::haversine_km;
 use crate::partition::assign::AreaIndex;
-use crate::partition::cells::{CellOrigin, Labels, POINT_TOL_KM};
+use crate::partition::cells::{CellOrigin, POINT_TOL_KM, PointCells};
 use crate::split::driver::{SplitError, SplitParams};
 use crate::split::family::Family;
 use crate::split::report::SplitPart;
@@ -24,7 +24,7 @@ pub(crate) fn carve(
     k: usize,
     flags: &[bool],
     pos: &[(f64, f64)],
-    labels: &Labels,
+    labels: &PointCells,
     params: &SplitParams,
     origin: CellOrigin,
 ) -> Result<Option<Vec<usize>>, SplitError> {
@@ -297,7 +297,7 @@ fn longest_border(poly: &Polygon<f64>, f: &Family, k: usize) -> Option<usize> {
 
 /// The per-carve check: the family's parts still cover the admin cell's area, do not overlap,
 /// and hold every one of their points.
-fn check_family(f: &Family, pos: &[(f64, f64)], labels: &Labels) -> Result<(), String> {
+fn check_family(f: &Family, pos: &[(f64, f64)], labels: &PointCells) -> Result<(), String> {
     let mut area = 0.0;
     let mut tolerance = 0.0;
     for p in &f.parts {

@@ -43,7 +43,7 @@ impl Locations {
     /// point. `O(n log n)`.
     ///
     /// ```
-    /// let l = geocells::division::Locations::group(&[(1.0, 2.0), (3.0, 4.0), (1.0, 2.0)]);
+    /// let l = geocells::algorithms::Locations::group(&[(1.0, 2.0), (3.0, 4.0), (1.0, 2.0)]);
     /// assert_eq!(l.of_point, vec![0, 1, 0]);
     /// assert_eq!(l.weight, vec![2, 1]);
     /// ```
@@ -84,11 +84,6 @@ impl Locations {
     pub fn len(&self) -> usize {
         self.weight.len()
     }
-
-    /// True when there are no points.
-    pub fn is_empty(&self) -> bool {
-        self.weight.is_empty()
-    }
 }
 
 /// The answer to "can these locations be divided into two groups of at least `min` points?".
@@ -98,7 +93,7 @@ pub enum Subset {
     Found(Vec<bool>),
     /// No such division exists.
     Impossible,
-    /// The search would exceed [`DP_LIMIT`]; undecided.
+    /// The search would exceed `DP_LIMIT`; undecided.
     TooLarge,
 }
 
@@ -107,7 +102,7 @@ pub enum Subset {
 /// (a spatial order keeps the group compact); it must be a permutation of `0..weights.len()`.
 ///
 /// ```
-/// use geocells::division::{subset_in_range, Subset};
+/// use geocells::algorithms::{subset_in_range, Subset};
 /// // 29 + 29 + 3 points with MINSIZE 30: every subset is below 30 or above 31.
 /// assert_eq!(subset_in_range(&[29, 29, 3], 30, &[0, 1, 2]), Subset::Impossible);
 /// // 10 + 10 + 10 = 30 points make one group, the 31 the other.

@@ -102,7 +102,7 @@ pub const PIGEOTTO_SETTINGS: [(usize, f64); 3] = [(300, 0.05), (400, 0.005), (10
 /// [`PIGEON_SETTINGS`], sphere metric, fallback on).
 ///
 /// MINSIZE and MAX live here only: the fuse takes MINSIZE from here
-/// ([`crate::partition::fuse::plan_cells_with`]).
+/// (`partition::fuse::plan_cells_with`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitParams {
     /// MINSIZE: neither side of a carve may hold fewer points; the fuse fuses cells below it.
@@ -173,7 +173,7 @@ impl SplitParams {
     /// Checks the sizes and the OPTICS settings.
     ///
     /// ```
-    /// use geocells::split::driver::SplitParams;
+    /// use geocells::SplitParams;
     /// assert!(SplitParams::default().validate().is_ok());
     /// assert!(SplitParams::default().optics(vec![(1, 0.05)]).validate().is_err());
     /// assert!(SplitParams::default().min_size(40).validate().is_err());

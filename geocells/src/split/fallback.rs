@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::geom::geodesy::spherical_mean;
 use crate::partition::assign::AreaIndex;
-use crate::partition::cells::{CellOrigin, Labels};
+use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
 use crate::split::driver::{SplitError, SplitParams};
 use crate::split::family::{Family, pos_of};
@@ -24,7 +24,7 @@ use crate::split::voronoi::LocalProjection;
 pub(crate) fn run_fallback(
     f: &mut Family,
     pos: &[(f64, f64)],
-    labels: &Labels,
+    labels: &PointCells,
     params: &SplitParams,
 ) -> Result<usize, SplitError> {
     let max = params.max_size;
@@ -79,7 +79,7 @@ pub(crate) fn run_fallback(
 /// [`AreaIndex::locate`] gives its input position — the rule `assign::CellLookup` applies to
 /// new points — when the move keeps both parts within MINSIZE and MAX; counts the points that
 /// could not move. Points are visited in index order, so the result is deterministic.
-pub(crate) fn reconcile(f: &mut Family, labels: &Labels, params: &SplitParams) {
+pub(crate) fn reconcile(f: &mut Family, labels: &PointCells, params: &SplitParams) {
     if f.parts.len() < 2 {
         return;
     }

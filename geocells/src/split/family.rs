@@ -4,7 +4,7 @@
 
 use geo::Area as _;
 
-use crate::partition::cells::{Cell, CellOrigin, Labels};
+use crate::partition::cells::{Cell, CellOrigin, PointCells};
 use crate::split::report::{SplitPart, Unsplittable};
 
 /// A family being split.
@@ -52,6 +52,6 @@ impl Family {
 }
 
 /// The input position (lon, lat) of labelled point `i`.
-pub(crate) fn pos_of(labels: &Labels, i: u32) -> (f64, f64) {
+pub(crate) fn pos_of(labels: &PointCells, i: u32) -> (f64, f64) {
     (labels.points.lon[i as usize], labels.points.lat[i as usize])
 }

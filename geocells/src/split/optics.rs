@@ -106,7 +106,7 @@ pub(crate) fn dist<const D: usize>(a: [f64; D], b: [f64; D]) -> f64 {
 /// Runs OPTICS with xi extraction on planar points (Euclidean distance).
 ///
 /// ```
-/// use geocells::optics::{optics_planar, OpticsParams};
+/// use geocells::algorithms::{optics_planar, OpticsParams};
 /// let mut pts = Vec::new();
 /// for i in 0..20 { pts.push([i as f64 * 0.01, 0.0]); pts.push([10.0 + i as f64 * 0.01, 0.0]); }
 /// let r = optics_planar(&pts, &OpticsParams::new(5, 0.05)).unwrap();
@@ -233,7 +233,7 @@ pub fn optics_planar_fast(
 /// poles or the antimeridian. Same algorithm as [`optics_planar_fast`], in three dimensions.
 ///
 /// ```
-/// use geocells::optics::{optics_sphere, OpticsParams};
+/// use geocells::algorithms::{optics_sphere, OpticsParams};
 /// // Two groups of 10 points either side of the antimeridian, 5 km apart within each.
 /// let mut pts = Vec::new();
 /// for i in 0..10 { pts.push((179.99 - i as f64 * 0.05, -17.0)); pts.push((-179.99 + i as f64 * 0.05, -17.0)); }

@@ -44,7 +44,7 @@ pub enum Unsplittable {
     /// The fallback is turned off.
     FallbackOff,
     /// The exact division search would exceed its work limit
-    /// ([`crate::split::division::DP_LIMIT`]), so it is not known whether the cell can be divided.
+    /// (`split::division::DP_LIMIT`), so it is not known whether the cell can be divided.
     SearchLimit,
 }
 

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use crate::partition::cells::{CellOrigin, Labels};
+use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
 use crate::split::driver::{Metric, SplitError, SplitParams};
 use crate::split::family::Family;
@@ -21,7 +21,7 @@ pub(crate) fn run_setting(
     setting: u16,
     opt: &OpticsParams,
     pos: &[(f64, f64)],
-    labels: &Labels,
+    labels: &PointCells,
     params: &SplitParams,
 ) -> Result<(usize, usize), SplitError> {
     let max = params.max_size;

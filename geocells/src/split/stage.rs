@@ -49,7 +49,7 @@ use geo_types::Coord;
 use rayon::prelude::*;
 
 use crate::input::area::Area;
-use crate::partition::cells::{Cell, CellSet, Labels};
+use crate::partition::cells::{Cell, CellSet, PointCells};
 use crate::progress::Progress;
 use crate::split::driver::{SplitError, SplitParams};
 use crate::split::fallback::{reconcile, run_fallback};
@@ -71,7 +71,7 @@ use crate::split::setting::run_setting;
 pub fn split_cells(
     cells: &CellSet,
     areas: &[Area],
-    labels: &Labels,
+    labels: &PointCells,
     params: &SplitParams,
     progress: &dyn Progress,
 ) -> Result<SplitOutcome, SplitError> {
@@ -90,7 +90,7 @@ pub fn split_cells(
 pub(crate) fn split_selected(
     cells: &CellSet,
     areas: &[Area],
-    labels: &Labels,
+    labels: &PointCells,
     params: &SplitParams,
     selected: &(dyn Fn(usize) -> bool + Sync),
     progress: &dyn Progress,
@@ -253,7 +253,7 @@ pub(crate) fn split_selected(
 pub fn assemble_outcome(
     cells: &CellSet,
     areas: &[Area],
-    labels: &Labels,
+    labels: &PointCells,
     families: Vec<SplitFamily>,
     max: usize,
     mut report: SplitReport,
@@ -317,7 +317,7 @@ fn flush(
     pending: &mut Vec<(u32, SplitPart)>,
     cells: &CellSet,
     areas: &[Area],
-    labels: &Labels,
+    labels: &PointCells,
 ) {
     if pending.is_empty() {
         return;

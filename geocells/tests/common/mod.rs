@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
-use geocells::pipeline::inputs::Inputs;
-use geocells::pipeline::params::Params;
-use geocells::pipeline::run::{NoProgress, Pipeline, Run};
+use geocells::Inputs;
+use geocells::NoProgress;
+use geocells::Params;
+use geocells::Pipeline;
+use geocells::Run;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -36,20 +38,23 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
         panic!("partition invalid: {e}");
     }
     // Nothing is lost: every input row is labelled or rejected, exactly once.
-    assert_eq!(run.labels.points.len() + run.rejects.len(), run.input_rows);
+    assert_eq!(
+        run.point_cells().points.len() + run.rejects().len(),
+        run.input_rows()
+    );
     let mut rows: Vec<u64> = run
-        .labels
+        .point_cells()
         .points
         .rows
         .iter()
         .copied()
-        .chain(run.rejects.iter().map(|r| r.row))
+        .chain(run.rejects().iter().map(|r| r.row))
         .collect();
     rows.sort_unstable();
     rows.dedup();
     assert_eq!(
         rows.len(),
-        run.input_rows,
+        run.input_rows(),
         "a row is labelled twice or lost"
     );
     run
@@ -61,13 +66,10 @@ pub fn run_validated(inputs: &Inputs, params: Params) -> Run {
 pub fn assert_same_outputs(a: &std::path::Path, b: &std::path::Path, what: &str) {
     // Each directory is one complete run (run id, manifest, row counts, cell ids).
     for d in [a, b] {
-        let c = geocells::output::dir::check(d).expect("check");
+        let c = geocells::check_output(d).expect("check");
         assert!(c.is_consistent(), "{}: {:?}", d.display(), c.problems);
     }
-    for name in geocells::output::dir::RUN_FILES
-        .iter()
-        .filter(|n| **n != "report.json")
-    {
+    for name in geocells::RUN_FILES.iter().filter(|n| **n != "report.json") {
         let x = std::fs::read(a.join(name)).expect("read");
         let y = std::fs::read(b.join(name)).expect("read");
         assert!(x == y, "{name} differs between {what}");

@@ -129,7 +129,7 @@ impl LonWindow {
 /// gap there, so the window crosses the antimeridian unless a wider gap lies elsewhere.
 ///
 /// ```
-/// use geocells::output::map::render::lon_window;
+/// use geocells::algorithms::lon_window;
 /// // The Aleutians (172°E to 180 and -180 to -130) and the contiguous US.
 /// let w = lon_window(&[(172.0, 180.0), (-180.0, -130.0), (-125.0, -65.0)]).unwrap();
 /// assert!(w.crosses_antimeridian());
