@@ -14,7 +14,7 @@ use crate::pipeline::merge::MergeError;
 use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::ParamsError;
 use crate::quality::metrics::EvaluateError;
-use crate::split::driver::SplitError;
+use crate::split::params::SplitError;
 use crate::split::optics::OpticsError;
 use crate::split::voronoi::VoronoiError;
 

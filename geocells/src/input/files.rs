@@ -1,16 +1,7 @@
-//! Reading inputs: training points and admin boundaries.
-//!
-//! * [`points`]: GeoParquet with a WKB point column (the `geo` metadata's primary column and CRS
-//!   are honoured), Parquet or CSV with longitude/latitude columns (names configurable or
-//!   auto-detected). Rows with unusable coordinates are not errors: they become [`points::Reject`]s
-//!   with their reason, so no input point is ever lost.
-//! * [`boundaries`]: polygon features from GeoParquet, GeoJSON or a Shapefile (with its `.prj`),
-//!   with their attribute values as strings.
-//! * [`columns`]: which columns hold a boundary level's codes, names and parents: the caller's
-//!   options, else recognised from the file's column names (GADM, geoBoundaries, Natural Earth,
-//!   TIGER, us-atlas, geocells' own).
-//! * [`crs`]: recognising EPSG:4326 / OGC:CRS84 in `.prj` WKT and GeoParquet PROJJSON, and (with
-//!   the `proj` feature) reprojecting anything else.
+//! Shared reading helpers of the input stage: [`IoError`] (every variant names the file), file
+//! format detection ([`Format`]), Parquet metadata and footers, the guard that turns a decoder
+//! panic into an error, column lookup and file hashes. The readers themselves are
+//! `input::points` (training points) and `input::boundaries` (boundary polygons).
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;

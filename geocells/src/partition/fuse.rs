@@ -82,7 +82,7 @@ impl SmallReason {
 pub const DEFAULT_FUSE_MAX_KM: f64 = 1_000.0;
 
 /// Parameters of the fuse. MINSIZE is not one of them: it belongs to the split
-/// ([`crate::split::driver::SplitParams::min_size`], which needs it too) and is passed to
+/// ([`crate::split::params::SplitParams::min_size`], which needs it too) and is passed to
 /// `plan_cells_with`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FuseParams {

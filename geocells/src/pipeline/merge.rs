@@ -13,7 +13,7 @@
 //! the run that made it ([`read_shard`], [`split_from_shards`]: the parts' polygons from
 //! `cells.parquet`, their points from `points.parquet`, the split figures from `report.json`)
 //! and assembles the partition with the same code as the split itself
-//! ([`crate::split::stage::assemble_outcome`]). Cell ids, polygons, labels, targets and reports are
+//! ([`crate::split::driver::assemble_outcome`]). Cell ids, polygons, labels, targets and reports are
 //! then those of the single run, byte for byte; a test checks it.
 //!
 //! Each shard is checked against the merge's own parameters and input hashes, every split
@@ -28,7 +28,7 @@ use thiserror::Error;
 use crate::input::area::Area;
 use crate::partition::cells::{CellOrigin, CellSet, PointCells};
 use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
-use crate::split::stage::assemble_outcome;
+use crate::split::driver::assemble_outcome;
 
 /// Errors of per-country runs and of the merge.
 #[derive(Debug, Error)]
@@ -327,7 +327,7 @@ pub fn split_from_shards(
     labels: &PointCells,
     max_size: usize,
     optics: &[(usize, f64)],
-    metric: crate::split::driver::Metric,
+    metric: crate::split::params::Metric,
     shards: &[Shard],
 ) -> Result<SplitOutcome, MergeError> {
     let members = labels.points_per_cell(admin.len());

@@ -15,7 +15,7 @@ use crate::output::targets::{SmoothingParams, SmoothingParamsError};
 use crate::partition::assign::{AssignParams, AssignParamsError};
 use crate::partition::fuse::{FuseParams, FuseParamsError};
 use crate::pipeline::report::{OpticsSetting, ParamsSection};
-use crate::split::driver::{
+use crate::split::params::{
     Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitParams, SplitParamsError,
 };
 

@@ -657,8 +657,8 @@ impl From<&Baseline> for BaselineSection {
     }
 }
 
-/// The name a [`crate::split::driver::Metric`] serializes to (`sphere`, `planar`).
-pub(crate) fn metric_name(m: crate::split::driver::Metric) -> String {
+/// The name a [`crate::split::params::Metric`] serializes to (`sphere`, `planar`).
+pub(crate) fn metric_name(m: crate::split::params::Metric) -> String {
     serde_json::to_value(m)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))

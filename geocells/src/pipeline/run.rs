@@ -20,7 +20,7 @@ use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::{Params, ParamsError, ValidParams};
 use crate::progress::Progress;
 use crate::split::report::SplitReport;
-use crate::split::stage::split_selected;
+use crate::split::driver::split_selected;
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]

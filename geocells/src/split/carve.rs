@@ -2,7 +2,7 @@
 //! within the cell ([`crate::split::voronoi::cluster_region`]), and the cell keeps the
 //! difference. Points follow the geometry, a carve leaving a side below MINSIZE is not applied,
 //! and minor polygons of the two cells go to the neighbour sharing the longest border. With
-//! [`crate::split::driver::SplitParams::check_each_carve`] the family is checked after each carve.
+//! [`crate::split::params::SplitParams::check_each_carve`] the family is checked after each carve.
 
 use geo::algorithm::indexed::IntervalTreeMultiPolygon;
 use geo::{Area as _, BoundingRect, Contains};
@@ -11,7 +11,7 @@ use geo_types::{Coord, MultiPolygon, Polygon};
 use crate::geom::geodesy::haversine_km;
 use crate::partition::assign::AreaIndex;
 use crate::partition::cells::{CellOrigin, POINT_TOL_KM, PointCells};
-use crate::split::driver::{SplitError, SplitParams};
+use crate::split::params::{SplitError, SplitParams};
 use crate::split::family::Family;
 use crate::split::report::SplitPart;
 use crate::split::voronoi::cluster_region;

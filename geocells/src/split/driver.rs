@@ -1,206 +1,358 @@
-//! The split stage's parameters and errors: [`SplitParams`] (MINSIZE, MAX, the OPTICS settings
-//! and their [`Metric`]) and [`SplitError`]. The stage itself starts at
-//! [`crate::split::stage::split_cells`].
+//! Splitting oversized cells: PIGEON's *semantic geocell division*, on the sphere, with MAX
+//! guaranteed.
+//!
+//! Source: Haas, Skreta, Alberti, Finn, *PIGEON: Predicting Image Geolocations*, CVPR 2024,
+//! section 3.1 and appendix ("Semantic Geocells"), and its published code
+//! (`dataset_creation/geocell/cell.py`, `cell_collection.py`; read, not copied). What we do:
+//!
+//! For each OPTICS setting `(min_samples, xi)` in turn, every cell with more than MAX points is
+//! clustered ([`crate::split::optics`], xi extraction, identical to scikit-learn); the largest cluster
+//! (ties: the lowest label) is carved out when it and the rest both hold at least MINSIZE
+//! points. The new cell is the union of the Voronoi regions of the cluster's points within the
+//! cell ([`crate::split::voronoi::cluster_region`]: Voronoi diagram of all the cell's points, clipped
+//! to the cell) and the old cell keeps the difference. Both go back into the queue while above
+//! MAX; a cell where the setting finds no carve waits for the next setting. Then, unlike PIGEON,
+//! the cells still above MAX are split by a fallback (straight cuts, then an exact division of
+//! the locations, carved the same way; see [`crate::split::division`])
+//! until every cell holds at most MAX points or provably cannot be split.
+//!
+//! Differences from PIGEON's code, on purpose:
+//! * distances are chord distances on the sphere in km by default ([`crate::split::params::Metric::Sphere`]), and the
+//!   Voronoi diagram is built in an azimuthal equidistant projection of the cell; PIGEON uses
+//!   raw degrees for both ([`crate::split::params::Metric::Degrees`] reproduces its clustering);
+//! * points follow the geometry: after a carve each point goes to the cell whose polygon holds
+//!   it, so every point is inside its own cell, and a carve that would leave a cell empty or
+//!   below MINSIZE is not applied. No cell is identified by a hash of its points, so no carve
+//!   can silently replace another cell and lose its points (PIGEON lost 244 of ~30k points);
+//! * PIGEON's code also separates several large clusters at once (assigning noise to the nearest
+//!   cluster centroid); we carve the largest cluster only, as the paper describes;
+//! * after each carve, polygon parts of the two cells that hold fewer points than the cell's
+//!   main part and touch another cell of the same family go to the neighbour with the longest
+//!   shared border (with their points, if the donor keeps MINSIZE), so cells do not end up as
+//!   sprays of slivers; parts touching nothing (islands) stay.
+//!
+//! Cells never interact across families (the admin cells of the fuse), so families are split
+//! in parallel with rayon and the result does not depend on the thread count: within a family
+//! the work is sequential and ordered, and cell ids are assigned family by family in the order
+//! the cells were made.
+//!
+//! Complexity per carve: OPTICS `O(n (m + k) log n)` on the cell's `n` points, the Voronoi
+//! diagram `O(n log n)`, two overlays linear-logarithmic in the cell's vertices.
+//!
+//! The steps, in order: [`crate::split::setting`] (one OPTICS setting on a family),
+//! [`crate::split::fallback`] (straight cuts and exact divisions, then reconciling points near
+//! borders), both carving through [`crate::split::carve`]; [`assemble_outcome`] numbers the cells.
 
-use serde::Serialize;
-use thiserror::Error;
+use std::time::Instant;
 
-use crate::split::optics::OpticsError;
-use crate::split::voronoi::VoronoiError;
+use geo_types::Coord;
+use rayon::prelude::*;
 
-/// Invalid [`SplitParams`].
-#[derive(Debug, Error, PartialEq)]
-#[non_exhaustive]
-pub enum SplitParamsError {
-    /// `min_size` is zero.
-    #[error("min_size must be at least 1")]
-    MinSizeZero,
-    /// `max_size` is below twice `min_size`, so no cell could be split into two valid halves.
-    #[error(
-        "max_size ({max}) must be at least twice min_size ({min}) so that an oversized cell can be split into two cells of at least min_size"
-    )]
-    MaxTooSmall {
-        /// min_size.
-        min: usize,
-        /// max_size.
-        max: usize,
-    },
-    /// An OPTICS setting is out of range.
-    #[error(
-        "OPTICS setting {index} (min_samples {min_samples}, xi {xi}) is invalid: min_samples must be at least 2 and xi in (0, 1)"
-    )]
-    BadSetting {
-        /// Position in the list, from 1.
-        index: usize,
-        /// min_samples given.
-        min_samples: usize,
-        /// xi given.
-        xi: f64,
-    },
-}
+use crate::input::area::Area;
+use crate::partition::cells::{Cell, CellSet, PointCells};
+use crate::progress::Progress;
+use crate::split::params::{SplitError, SplitParams};
+use crate::split::fallback::{reconcile, run_fallback};
+use crate::split::family::{Family, pos_of};
+use crate::split::optics::OpticsParams;
+use crate::split::report::{
+    LeftAboveMax, SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,
+};
+use crate::split::setting::run_setting;
 
-/// Errors of the split stage.
-#[derive(Debug, Error, PartialEq)]
-#[non_exhaustive]
-pub enum SplitError {
-    /// The parameters are out of range (an OPTICS setting, or the sizes).
-    #[error(transparent)]
-    Params(#[from] SplitParamsError),
-    /// OPTICS failed on a cell's points.
-    #[error("clustering the points of cell '{cell}': {source}")]
-    Optics {
-        /// Cell name.
-        cell: String,
-        /// The OPTICS error.
-        #[source]
-        source: OpticsError,
-    },
-    /// The Voronoi carve failed.
-    #[error("carving cell '{cell}': {source}")]
-    Voronoi {
-        /// Cell name.
-        cell: String,
-        /// The Voronoi error.
-        #[source]
-        source: VoronoiError,
-    },
-    /// With [`SplitParams::check_each_carve`]: a carve broke the partition's invariants.
-    #[error("carve {carve} in family {family} ('{cell}') broke the partition: {detail}")]
-    CarveCheck {
-        /// Family (admin cell) index.
-        family: u32,
-        /// Cell name.
-        cell: String,
-        /// Carves made in the family so far.
-        carve: usize,
-        /// What failed.
-        detail: String,
-    },
-}
-
-/// The distance OPTICS clusters with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    /// Chord distance on the sphere in km ([`crate::split::optics::optics_sphere`]): right at every
-    /// latitude and across the antimeridian. The default.
-    #[default]
-    Sphere,
-    /// Euclidean distance on raw lon/lat degrees, as PIGEON calls scikit-learn; for comparisons.
-    Degrees,
-}
-
-/// OPTICS settings of PIGEON's street-view geocells (`OPTICS_PARAMS_GEOGUESSR` in PIGEON's
-/// `cell_collection.py`): `(min_samples, xi)`.
-pub const PIGEON_SETTINGS: [(usize, f64); 3] = [(8, 0.05), (10, 0.025), (15, 0.015)];
-
-/// OPTICS settings of PIGEOTTO's photo geocells (`OPTICS_PARAMS_YFCC`, the list PIGEON's
-/// published code always uses).
-pub const PIGEOTTO_SETTINGS: [(usize, f64); 3] = [(300, 0.05), (400, 0.005), (1000, 0.0001)];
-
-/// Parameters of the split. `Default` is the `pigeon` preset (MINSIZE 30, MAX 60,
-/// [`PIGEON_SETTINGS`], sphere metric, fallback on).
+/// Splits every cell above MAX (see the module docs) and returns the new partition.
 ///
-/// MINSIZE and MAX live here only: the fuse takes MINSIZE from here
-/// (`partition::fuse::plan_cells_with`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SplitParams {
-    /// MINSIZE: neither side of a carve may hold fewer points; the fuse fuses cells below it.
-    pub min_size: usize,
-    /// MAX: cells above this are split.
-    pub max_size: usize,
-    /// OPTICS settings `(min_samples, xi)`, applied in order.
-    pub optics: Vec<(usize, f64)>,
-    /// OPTICS distance.
-    pub metric: Metric,
-    /// Split what the settings leave above MAX (straight cuts, then an exact division).
-    pub fallback: bool,
-    /// Check the family's invariants after every carve (slow; for tests and debugging).
-    pub check_each_carve: bool,
+/// `cells` must be the admin cells of the fuse (one family each) and `labels` their points.
+/// The progress bar counts families per setting.
+///
+/// # Errors
+/// [`SplitError`] for bad settings, or when a carve fails (never for data that merely cannot
+/// be split: those cells are reported in [`SplitReport::left_above_max`]).
+pub fn split_cells(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &PointCells,
+    params: &SplitParams,
+    progress: &dyn Progress,
+) -> Result<SplitOutcome, SplitError> {
+    params.validate()?;
+    split_selected(cells, areas, labels, params, &|_| true, progress)
 }
 
-impl Default for SplitParams {
-    fn default() -> Self {
-        Self {
-            min_size: 30,
-            max_size: 60,
-            optics: PIGEON_SETTINGS.to_vec(),
-            metric: Metric::Sphere,
-            fallback: true,
-            check_each_carve: false,
-        }
+/// [`split_cells`] on the admin cells for which `selected(position)` holds; the others are
+/// kept as they are (and counted in no report figure). Families never interact, so the
+/// selected families come out exactly as in a run over all of them: this is what runs per
+/// country (`Params::countries`) rely on. `params` must be valid ([`SplitParams::validate`]:
+/// the pipeline validates them once, in `Pipeline::new`).
+///
+/// # Errors
+/// As [`split_cells`], but for bad parameters.
+pub(crate) fn split_selected(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &PointCells,
+    params: &SplitParams,
+    selected: &(dyn Fn(usize) -> bool + Sync),
+    progress: &dyn Progress,
+) -> Result<SplitOutcome, SplitError> {
+    let max = params.max_size;
+    let n = labels.points.len();
+    let mut members = labels.points_per_cell(cells.len());
+    let big: Vec<usize> = (0..cells.len())
+        .filter(|&c| members[c].len() > max && selected(c))
+        .collect();
+    // Positions the split works with: a snapped point (off every polygon) stands just inside
+    // its area, next to its nearest boundary point, so it is inside the polygon being cut.
+    let mut pos: Vec<(f64, f64)> = (0..n)
+        .map(|i| (labels.points.lon[i], labels.points.lat[i]))
+        .collect();
+    let moved: Vec<(u32, (f64, f64))> = big
+        .par_iter()
+        .flat_map_iter(|&c| {
+            members[c]
+                .iter()
+                .filter(|&&i| labels.snap_km[i as usize] > 0.0)
+                .map(|&i| {
+                    // The snap rule of the assignment (crate::geom::geodesy::snap_site), on the
+                    // point's own area: the position lies inside that area, next to its edge.
+                    let p = pos_of(labels, i);
+                    let area = &areas[labels.area[i as usize] as usize].geometry;
+                    let rings = area
+                        .0
+                        .iter()
+                        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+                        .map(|r| r.0.as_slice());
+                    let site = crate::geom::geodesy::snap_to_rings(rings, Coord { x: p.0, y: p.1 })
+                        .map_or(p, |(s, _)| s);
+                    (i, site)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (i, p) in moved {
+        pos[i as usize] = p;
     }
-}
 
-impl SplitParams {
-    /// Sets MINSIZE.
-    #[must_use]
-    pub fn min_size(mut self, v: usize) -> Self {
-        self.min_size = v;
-        self
-    }
-    /// Sets MAX.
-    #[must_use]
-    pub fn max_size(mut self, v: usize) -> Self {
-        self.max_size = v;
-        self
-    }
-    /// Sets the OPTICS settings `(min_samples, xi)`.
-    #[must_use]
-    pub fn optics(mut self, v: Vec<(usize, f64)>) -> Self {
-        self.optics = v;
-        self
-    }
-    /// Sets the metric.
-    #[must_use]
-    pub fn metric(mut self, v: Metric) -> Self {
-        self.metric = v;
-        self
-    }
-    /// Turns the MAX fallback on or off.
-    #[must_use]
-    pub fn fallback(mut self, v: bool) -> Self {
-        self.fallback = v;
-        self
-    }
-    /// Turns the per-carve check on or off.
-    #[must_use]
-    pub fn check_each_carve(mut self, v: bool) -> Self {
-        self.check_each_carve = v;
-        self
-    }
+    let mut families: Vec<Family> = big
+        .iter()
+        .map(|&c| Family::new(c as u32, &cells.cells[c], std::mem::take(&mut members[c])))
+        .collect();
+    let above = |fams: &[Family]| -> usize {
+        fams.iter()
+            .flat_map(|f| f.parts.iter())
+            .filter(|p| p.points.len() > max)
+            .count()
+    };
+    let above_max_before = above(&families);
 
-    /// Checks the sizes and the OPTICS settings.
-    ///
-    /// ```
-    /// use geocells::SplitParams;
-    /// assert!(SplitParams::default().validate().is_ok());
-    /// assert!(SplitParams::default().optics(vec![(1, 0.05)]).validate().is_err());
-    /// assert!(SplitParams::default().min_size(40).validate().is_err());
-    /// ```
-    ///
-    /// # Errors
-    /// [`SplitParamsError::MinSizeZero`], [`SplitParamsError::MaxTooSmall`], or
-    /// [`SplitParamsError::BadSetting`] naming the first bad setting.
-    pub fn validate(&self) -> Result<(), SplitParamsError> {
-        if self.min_size == 0 {
-            return Err(SplitParamsError::MinSizeZero);
+    let mut settings = Vec::new();
+    for (s, &(m, xi)) in params.optics.iter().enumerate() {
+        let t = Instant::now();
+        let before = above(&families);
+        progress.stage(
+            &format!(
+                "split: OPTICS setting {} of {} ({m}, {xi})",
+                s + 1,
+                params.optics.len()
+            ),
+            families.len() as u64,
+        );
+        let opt = OpticsParams::new(m, xi);
+        let results: Vec<Result<(usize, usize), SplitError>> = families
+            .par_iter_mut()
+            .map(|f| {
+                let r = run_setting(f, s as u16, &opt, &pos, labels, params);
+                progress.inc(1);
+                r
+            })
+            .collect();
+        progress.done();
+        let (mut cells_split, mut carves) = (0, 0);
+        for r in results {
+            let (a, b) = r?;
+            cells_split += a;
+            carves += b;
         }
-        if self.max_size < self.min_size.saturating_mul(2) {
-            return Err(SplitParamsError::MaxTooSmall {
-                min: self.min_size,
-                max: self.max_size,
-            });
+        settings.push(SettingReport {
+            min_samples: m,
+            xi,
+            above_max_before: before,
+            cells_split,
+            carves,
+            above_max_after: above(&families),
+            seconds: t.elapsed().as_secs_f64(),
+        });
+    }
+    let above_max_after_optics = above(&families);
+
+    let t = Instant::now();
+    let mut fallback_carves = 0;
+    if params.fallback {
+        progress.stage(
+            "split: MAX fallback (straight cuts, exact division)",
+            families.len() as u64,
+        );
+        let results: Vec<Result<usize, SplitError>> = families
+            .par_iter_mut()
+            .map(|f| {
+                let r = run_fallback(f, &pos, labels, params);
+                progress.inc(1);
+                r
+            })
+            .collect();
+        progress.done();
+        for r in results {
+            fallback_carves += r?;
         }
-        for (i, &(m, xi)) in self.optics.iter().enumerate() {
-            if m < 2 || !(xi > 0.0 && xi < 1.0) {
-                return Err(SplitParamsError::BadSetting {
-                    index: i + 1,
-                    min_samples: m,
-                    xi,
-                });
+    } else {
+        for f in &mut families {
+            for (k, p) in f.parts.iter().enumerate() {
+                if p.points.len() > max {
+                    f.unsplittable.push((k, Unsplittable::FallbackOff));
+                }
             }
         }
-        Ok(())
     }
+    families
+        .par_iter_mut()
+        .for_each(|f| reconcile(f, labels, params));
+    let fallback_seconds = t.elapsed().as_secs_f64();
+
+    let report = SplitReport {
+        metric: params.metric,
+        above_max_before,
+        settings,
+        above_max_after_optics,
+        fallback_carves,
+        fallback_seconds,
+        above_max_after: 0,
+        left_above_max: Vec::new(),
+        fragments_moved: families.iter().map(|f| f.fragments_moved).sum(),
+        fragment_points_moved: families.iter().map(|f| f.fragment_points_moved).sum(),
+        points_reconciled: families.iter().map(|f| f.reconciled).sum(),
+        points_disagreeing: families.iter().map(|f| f.disagreeing).sum(),
+    };
+    let families = families
+        .into_iter()
+        .map(|f| SplitFamily {
+            position: f.index as usize,
+            parts: f.parts,
+            unsplittable: f.unsplittable,
+        })
+        .collect();
+    Ok(assemble_outcome(
+        cells, areas, labels, families, max, report,
+    ))
+}
+
+/// Builds the partition from the admin cells and the split families: families in admin-cell
+/// order, parts in creation order, cell ids dense in that order; fills in
+/// [`SplitReport::above_max_after`] and [`SplitReport::left_above_max`]. [`split_cells`] ends
+/// here, and so does a merge of per-country runs ([`crate::pipeline::merge`]), which is why both give
+/// the same bytes.
+pub fn assemble_outcome(
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &PointCells,
+    families: Vec<SplitFamily>,
+    max: usize,
+    mut report: SplitReport,
+) -> SplitOutcome {
+    let members = labels.points_per_cell(cells.len());
+    let mut split_of: Vec<Option<usize>> = vec![None; cells.len()];
+    for (k, f) in families.iter().enumerate() {
+        split_of[f.position] = Some(k);
+    }
+    let mut cell_of_point = labels.cell.clone();
+    let mut family_first_cell = Vec::with_capacity(cells.len());
+    let mut out: Vec<Cell> = Vec::with_capacity(cells.len());
+    let mut left_above_max = Vec::new();
+    let mut pending: Vec<(u32, SplitPart)> = Vec::new();
+    for (c, cell) in cells.cells.iter().enumerate() {
+        family_first_cell.push((out.len() + pending.len()) as u32);
+        match split_of[c] {
+            None => {
+                let mut cell = cell.clone();
+                cell.id = (out.len() + pending.len()) as u32;
+                for i in &members[c] {
+                    cell_of_point[*i as usize] = cell.id;
+                }
+                flush(&mut out, &mut pending, cells, areas, labels);
+                out.push(cell);
+            }
+            Some(k) => {
+                let f = &families[k];
+                for (j, part) in f.parts.iter().enumerate() {
+                    let id = (out.len() + pending.len()) as u32;
+                    for i in &part.points {
+                        cell_of_point[*i as usize] = id;
+                    }
+                    if let Some((_, reason)) = f.unsplittable.iter().find(|(p, _)| *p == j) {
+                        left_above_max.push(LeftAboveMax {
+                            cell_id: id,
+                            name: cell.name.clone(),
+                            size: part.points.len(),
+                            reason: *reason,
+                        });
+                    }
+                    pending.push((c as u32, part.clone()));
+                }
+            }
+        }
+    }
+    flush(&mut out, &mut pending, cells, areas, labels);
+    report.above_max_after = out.iter().filter(|c| c.size > max).count();
+    report.left_above_max = left_above_max;
+    SplitOutcome {
+        cells: CellSet { cells: out },
+        cell_of_point,
+        family_first_cell,
+        report,
+    }
+}
+
+/// Builds the pending carved cells (in parallel, in order) and appends them to `out`.
+fn flush(
+    out: &mut Vec<Cell>,
+    pending: &mut Vec<(u32, SplitPart)>,
+    cells: &CellSet,
+    areas: &[Area],
+    labels: &PointCells,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let start = out.len() as u32;
+    let built: Vec<Cell> = std::mem::take(pending)
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, (position, part))| {
+            let SplitPart {
+                geometry,
+                points,
+                origin,
+            } = part;
+            let fam = &cells.cells[position as usize];
+            // Names from the member area holding most of this cell's points.
+            let mut counts: std::collections::BTreeMap<u32, usize> = Default::default();
+            for &i in &points {
+                *counts.entry(labels.area[i as usize]).or_default() += 1;
+            }
+            let dominant = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(&a, _)| a)
+                .unwrap_or(fam.areas[0]);
+            Cell::assemble(
+                start + k as u32,
+                fam.family,
+                origin,
+                &areas[dominant as usize],
+                fam.areas.clone(),
+                geometry,
+                points.iter().map(|&i| pos_of(labels, i)),
+            )
+        })
+        .collect();
+    out.extend(built);
 }

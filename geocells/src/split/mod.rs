@@ -1,15 +1,16 @@
 //! Splitting cells above MAX: OPTICS clusters carved as Voronoi regions, then divisions.
 //!
-//! The stage starts at [`stage::split_cells`] with [`driver::SplitParams`]; each family (admin
-//! cell) runs the OPTICS settings ([`setting`]), then the MAX fallback ([`fallback`]), both
-//! carving through [`carve`]; [`report`] holds what comes back.
+//! The stage starts at [`driver::split_cells`] with [`params::SplitParams`]; each family
+//! (admin cell, [`family`]) runs the OPTICS settings ([`setting`], [`optics`]), then the MAX
+//! fallback ([`fallback`], [`division`]), both carving through [`carve`] and [`voronoi`];
+//! [`report`] holds what comes back.
 pub mod carve;
 pub mod division;
 pub mod driver;
 pub mod fallback;
 pub mod family;
 pub mod optics;
+pub mod params;
 pub mod report;
 pub mod setting;
-pub mod stage;
 pub mod voronoi;

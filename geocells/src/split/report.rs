@@ -7,7 +7,7 @@ use geo_types::MultiPolygon;
 use serde::Serialize;
 
 use crate::partition::cells::{CellOrigin, CellSet};
-use crate::split::driver::Metric;
+use crate::split::params::Metric;
 
 /// What one OPTICS setting did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,7 +109,7 @@ pub struct SplitOutcome {
 }
 
 /// One cell of a family while it is being split, or as a shard recorded it (see
-/// [`crate::split::stage::assemble_outcome`]).
+/// [`crate::split::driver::assemble_outcome`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitPart {
     /// Its polygons.
@@ -120,7 +120,7 @@ pub struct SplitPart {
     pub origin: CellOrigin,
 }
 
-/// A split family as [`crate::split::stage::assemble_outcome`] takes it: the admin cell at `position` of the admin
+/// A split family as [`crate::split::driver::assemble_outcome`] takes it: the admin cell at `position` of the admin
 /// cells and its parts in creation order (the remainder first).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitFamily {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
-use crate::split::driver::{Metric, SplitError, SplitParams};
+use crate::split::params::{Metric, SplitError, SplitParams};
 use crate::split::family::Family;
 use crate::split::optics::{OpticsParams, optics_planar_fast, optics_sphere, optics_sphere_known};
 use crate::split::report::SplitPart;
