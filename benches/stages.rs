@@ -108,11 +108,11 @@ fn stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("stages");
     g.sample_size(10);
     g.bench_function("read_boundaries_world_admin1_us_admin2", |b| {
-        b.iter(|| build_areas(&spec).expect("areas"))
+        b.iter(|| build_areas(&spec).expect("areas"));
     });
     g.bench_function("adjacency_graph", |b| {
         let (areas, _) = world();
-        b.iter(|| Adjacency::build(areas))
+        b.iter(|| Adjacency::build(areas));
     });
     for n in [10_000usize, 100_000] {
         let mut pts = None;
@@ -121,7 +121,7 @@ fn stages(c: &mut Criterion) {
             let pts = pts.get_or_insert_with(|| synthetic(n));
             b.iter(|| {
                 assign_points(index, areas.len(), pts, &AssignParams::default()).expect("assign")
-            })
+            });
         });
     }
     g.finish();
@@ -139,7 +139,7 @@ fn stages(c: &mut Criterion) {
                     .map(|i| [pts.lon[i], pts.lat[i]])
                     .collect::<Vec<[f64; 2]>>()
             });
-            b.iter(|| geocells::algorithms::optics_planar_fast(planar, &params).expect("optics"))
+            b.iter(|| geocells::algorithms::optics_planar_fast(planar, &params).expect("optics"));
         });
     }
     g.finish();
@@ -157,7 +157,7 @@ fn stages(c: &mut Criterion) {
                     .map(|i| (pts.lon[i], pts.lat[i]))
                     .collect::<Vec<(f64, f64)>>()
             });
-            b.iter(|| optics_sphere(lonlat, &params).expect("optics"))
+            b.iter(|| optics_sphere(lonlat, &params).expect("optics"));
         });
     }
     // Duplicate-heavy (issue 11: default camera locations, landmarks): 100k points, half of
@@ -175,7 +175,7 @@ fn stages(c: &mut Criterion) {
             }
             v
         });
-        b.iter(|| optics_sphere(lonlat, &params).expect("optics"))
+        b.iter(|| optics_sphere(lonlat, &params).expect("optics"));
     });
     g.finish();
 }
@@ -214,14 +214,14 @@ fn split(c: &mut Criterion) {
             });
             b.iter(|| {
                 geocells::stages::split_cells(
-                    &run.cells(),
+                    run.cells(),
                     &run.areas().areas,
-                    &run.point_cells(),
+                    run.point_cells(),
                     &split_params,
                     &NoProgress,
                 )
                 .expect("split")
-            })
+            });
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -333,7 +333,7 @@ impl Scale {
                 .iter()
                 .map(|p| match *p {
                     Placement::Inside(a) | Placement::Snapped(a, _) => Some(a),
-                    _ => None,
+                    Placement::Rejected(_) => None,
                 })
                 .collect();
             let mut counts = vec![0usize; w.areas.len()];
@@ -416,7 +416,7 @@ fn scale(c: &mut Criterion) {
     for (i, &n) in sizes.iter().enumerate() {
         g.bench_function(BenchmarkId::from_parameter(n), |b| {
             let spec = PointsSpec::new(s.parquet(i));
-            b.iter(|| read_points(&spec).expect("read points"))
+            b.iter(|| read_points(&spec).expect("read points"));
         });
     }
     g.finish();
@@ -433,7 +433,7 @@ fn scale(c: &mut Criterion) {
                     &AssignParams::default(),
                 )
                 .expect("assign")
-            })
+            });
         });
     }
     g.finish();
@@ -445,7 +445,7 @@ fn scale(c: &mut Criterion) {
             b.iter(|| {
                 let adjacency = Adjacency::build(&w.areas);
                 plan_cells(&w.areas, &adjacency, &set.counts, PIGEOTTO_MIN).expect("fuse")
-            })
+            });
         });
     }
     g.finish();
@@ -456,7 +456,7 @@ fn scale(c: &mut Criterion) {
         for (i, &n) in sizes.iter().enumerate() {
             g.bench_function(BenchmarkId::new(label, n), |b| {
                 let set = s.set(i);
-                b.iter(|| optics_sphere(&set.cell_points, &params).expect("optics"))
+                b.iter(|| optics_sphere(&set.cell_points, &params).expect("optics"));
             });
         }
     }
@@ -471,7 +471,7 @@ fn scale(c: &mut Criterion) {
             b.iter(|| {
                 geocells::algorithms::cluster_region(&set.cell_points, flags, &set.cell_geometry)
                     .expect("carve")
-            })
+            });
         });
     }
     g.finish();
@@ -493,7 +493,7 @@ fn scale(c: &mut Criterion) {
                     .run(&inputs, &NoProgress)
                     .expect("run")
             });
-            b.iter(|| geocells::write_all(run, &out).expect("export"))
+            b.iter(|| geocells::write_all(run, &out).expect("export"));
         });
         // Free the run (hundreds of MB at 1M points) before the next size.
         drop(run);

@@ -84,9 +84,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let lookup = CellLookup::read(&args.cells)?;
     let t_cells = t.elapsed().as_secs_f64();
     let mut spec = PointsSpec::new(&points);
-    spec.lon_column = args.lon_col.clone();
-    spec.lat_column = args.lat_col.clone();
-    spec.id_column = args.id_col.clone();
+    spec.lon_column.clone_from(&args.lon_col);
+    spec.lat_column.clone_from(&args.lat_col);
+    spec.id_column.clone_from(&args.id_col);
     let read = read_points(&spec)?;
     let t_read = t.elapsed().as_secs_f64() - t_cells;
     let located = lookup.locate_all(&read.points);

@@ -341,7 +341,7 @@ fn check_output(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>>
     match c.validation_ok {
         Some(true) => println!("  partition check of the run: passed"),
         Some(false) => {
-            println!("  partition check of the run: FAILED (see report.json → validation)")
+            println!("  partition check of the run: FAILED (see report.json → validation)");
         }
         None => println!("  partition check of the run: not run"),
     }
@@ -374,7 +374,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         return check_output(dir);
     }
     if let Some(t) = args.threads {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         if !(1..=4 * cores).contains(&t) {
             return Err(format!(
                 "--threads {t}: must be from 1 to {} (4 x the {cores} cores here)",
@@ -411,16 +411,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .top_k(args.top_k)
         .countries(args.countries.clone());
     let mut points = PointsSpec::new(&args.points);
-    points.lon_column = args.lon_col.clone();
-    points.lat_column = args.lat_col.clone();
-    points.id_column = args.id_col.clone();
+    points.lon_column.clone_from(&args.lon_col);
+    points.lat_column.clone_from(&args.lat_col);
+    points.id_column.clone_from(&args.id_col);
     let level = |path: &PathBuf, code: &Option<String>, name: &Option<String>| LevelSpec {
         code_column: code.clone(),
         name_column: name.clone(),
         ..LevelSpec::new(path)
     };
     let with_country = |mut l: LevelSpec, fixed: &Option<(String, String)>| {
-        l.fixed_country = fixed.clone();
+        l.fixed_country.clone_from(fixed);
         l
     };
     let boundaries = BoundarySpec {

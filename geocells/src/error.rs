@@ -14,8 +14,8 @@ use crate::pipeline::merge::MergeError;
 use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::ParamsError;
 use crate::quality::metrics::EvaluateError;
-use crate::split::params::SplitError;
 use crate::split::optics::OpticsError;
+use crate::split::params::SplitError;
 use crate::split::voronoi::VoronoiError;
 
 /// Any error of the geocells pipeline. Each stage has its own enum; their messages name the file,

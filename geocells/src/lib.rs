@@ -139,10 +139,10 @@ pub use partition::cells::{
     Cell, CellOrigin, CellSet, PointCells, ValidationError, ValidationReport,
 };
 pub use partition::fuse::{FuseError, FuseParams, FuseParamsError, SmallReason};
+pub use split::optics::OpticsError;
 pub use split::params::{
     Metric, PIGEON_SETTINGS, PIGEOTTO_SETTINGS, SplitError, SplitParams, SplitParamsError,
 };
-pub use split::optics::OpticsError;
 pub use split::report::{LeftAboveMax, SettingReport, SplitReport, Unsplittable};
 pub use split::voronoi::VoronoiError;
 
@@ -178,8 +178,8 @@ pub mod stages {
     pub use crate::partition::assign::{AreaIndex, Placement, assign_points};
     pub use crate::partition::fuse::{CellPlan, DEFAULT_FUSE_MAX_KM, anchor, plan_cells};
     pub use crate::partition::graph::Adjacency;
-    pub use crate::split::report::SplitOutcome;
     pub use crate::split::driver::split_cells;
+    pub use crate::split::report::SplitOutcome;
 }
 
 /// The algorithms under the stages, usable on their own: OPTICS with xi extraction (checked

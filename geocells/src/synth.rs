@@ -89,7 +89,7 @@ pub fn geonames_places(
 ) -> Result<Vec<(f64, f64, f64)>, crate::input::files::IoError> {
     let cols: Vec<String> = ["lon", "lat", "population"]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     let df = crate::input::files::read_parquet_columns(path, &cols)?;
     let column = |name: &str| -> Result<Vec<f64>, crate::input::files::IoError> {

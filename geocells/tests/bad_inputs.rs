@@ -96,7 +96,10 @@ fn write_geoparquet(
             let mut cols = vec![Column::Bin(geometries[r.clone()].to_vec())];
             for (_, v) in strings {
                 cols.push(Column::Str(
-                    v[r.clone()].iter().map(|s| s.to_string()).collect(),
+                    v[r.clone()]
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect(),
                 ));
             }
             cols
@@ -558,7 +561,7 @@ fn points_table() {
                 r.rejects.len()
             )),
             (Expect::Read { .. }, Err(e)) => {
-                failures.push(format!("{}: unexpected error: {e}", case.name))
+                failures.push(format!("{}: unexpected error: {e}", case.name));
             }
             (Expect::Read { rows, rejects }, Ok(r)) => {
                 assert_nothing_lost(&r, *rows, case.name);
@@ -625,7 +628,7 @@ fn rejects_parquet_keeps_the_raw_text() {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
-        .map(|c| c.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     assert_eq!(
         names,

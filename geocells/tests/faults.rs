@@ -219,7 +219,7 @@ fn a_full_disk_leaves_the_previous_complete_run() {
     let probe = Command::new("unshare")
         .args(["-rm", "sh", "-c", "mount -t tmpfs -o size=64k none /mnt"])
         .output();
-    if !probe.map(|o| o.status.success()).unwrap_or(false) {
+    if !probe.is_ok_and(|o| o.status.success()) {
         eprintln!("skipped: no user namespace with tmpfs here (unshare -rm failed)");
         return;
     }

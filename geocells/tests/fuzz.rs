@@ -569,7 +569,7 @@ fn install_hook() {
             let payload = info
                 .payload()
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "(non-string payload)".into());
             let at = info
@@ -672,7 +672,7 @@ fn run_one(run: fn(&Path) -> Result<(), String>, path: &Path, dir: &Path) -> Out
                 }
                 let text = payload
                     .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
+                    .map(std::string::ToString::to_string)
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 match LAST_PANIC.lock().ok().and_then(|mut l| l.take()) {
@@ -888,14 +888,13 @@ fn fuzz(t: &Target, seed: u64, budget: Budget, out: &Path, minimize_for: Duratio
 
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
 fn out_dir() -> PathBuf {
     std::env::var_os("GEOCELLS_FUZZ_OUT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::root().join("target").join("fuzz"))
+        .map_or_else(|| common::root().join("target").join("fuzz"), PathBuf::from)
 }
 
 fn print_report(r: &Report) {

@@ -27,10 +27,10 @@ fn benelux_points() -> (Vec<i64>, Vec<f64>, Vec<f64>) {
         panic!("integer ids expected");
     };
     let mut out = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..all.len() {
+    for (i, &id) in ids.iter().enumerate() {
         let (lon, lat) = (all.lon[i], all.lat[i]);
         if (2.0..7.5).contains(&lon) && (49.2..53.8).contains(&lat) {
-            out.0.push(ids[i]);
+            out.0.push(id);
             out.1.push(lon);
             out.2.push(lat);
         }
@@ -201,7 +201,7 @@ fn labels_frame_has_one_row_per_labelled_point() {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
-        .map(|c| c.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     assert_eq!(
         names,
@@ -228,7 +228,12 @@ fn labels_frame_has_one_row_per_labelled_point() {
         .expect("i64")
         .into_no_null_iter()
         .collect();
-    let expected: Vec<i64> = run.point_cells().cell.iter().map(|&c| c as i64).collect();
+    let expected: Vec<i64> = run
+        .point_cells()
+        .cell
+        .iter()
+        .map(|&c| i64::from(c))
+        .collect();
     assert_eq!(cells, expected);
     let ids: Vec<i64> = df
         .column("id")

@@ -253,7 +253,7 @@ fn failed_write_leaves_no_file_and_keeps_the_old_one() {
     assert_eq!(std::fs::read(&target).expect("read"), b"old");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .expect("dir")
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind");
 }

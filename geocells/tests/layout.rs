@@ -318,7 +318,7 @@ fn load_tree() -> (Tree, Vec<Source>) {
             if !(t.starts_with("pub use") || t.starts_with("pub(crate) use")) {
                 continue;
             }
-            let body = t.split_once("use").map(|x| x.1).unwrap_or("");
+            let body = t.split_once("use").map_or("", |x| x.1);
             // `pub use child::{A, B}` or `pub use self::child::A`: relative to the facade.
             let body = body.trim().trim_end_matches(';');
             let full = if body.starts_with("crate::")
@@ -542,7 +542,7 @@ fn architecture_names_every_module_file() {
     let mut gone = Vec::new();
     for part in doc.split('`') {
         let outside = ["examples/", "benches/", "geocells/"];
-        if part.ends_with(".rs")
+        if Path::new(part).extension().is_some_and(|e| e == "rs")
             && !part.contains(' ')
             && !outside.iter().any(|o| part.starts_with(o))
             && !root.join(part).exists()

@@ -604,7 +604,10 @@ fn clip(s: &str, n: usize) -> String {
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>()
         .cloned()
-        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .or_else(|| {
+            p.downcast_ref::<&str>()
+                .map(std::string::ToString::to_string)
+        })
         .unwrap_or_else(|| "(no message)".into())
 }
 
@@ -781,7 +784,7 @@ fn check_run(view: &RunView<'_>, rows: usize, out: &mut Vec<Failure>) {
     let with_points: BTreeSet<&str> = (0..l.points.len()).map(country).collect();
     let mut f = Vec::new();
     let mut families_seen = BTreeSet::new();
-    for c in cells.iter() {
+    for c in cells {
         let here: BTreeSet<&str> = per_cell[c.id as usize]
             .iter()
             .map(|&i| country(i))
@@ -825,7 +828,7 @@ fn check_run(view: &RunView<'_>, rows: usize, out: &mut Vec<Failure>) {
     // (g)
     let graph = geocells::stages::Adjacency::build(areas);
     let mut g = Vec::new();
-    for c in cells.iter() {
+    for c in cells {
         let mut by_area: BTreeMap<u32, BTreeSet<(u64, u64)>> = BTreeMap::new();
         for &i in &per_cell[c.id as usize] {
             by_area
@@ -971,23 +974,22 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
             Ok(one_run) => {
                 let one = dir.join("out1");
                 std::fs::create_dir_all(&one).expect("mkdir");
-                match geocells::write_all(&one_run, &one) {
-                    Err(e) => fail(&mut out, 'e', format!("writing at 1 thread failed: {e}")),
-                    Ok(_) => {
-                        let (a, b) = (outputs(&one), outputs(&two));
-                        let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-                        let differ: Vec<&str> = names
-                            .into_iter()
-                            .filter(|n| a.get(*n) != b.get(*n))
-                            .map(|n| n.as_str())
-                            .collect();
-                        if !differ.is_empty() {
-                            fail(
-                                &mut out,
-                                'e',
-                                format!("outputs differ between 1 and 2 threads: {differ:?}"),
-                            );
-                        }
+                if let Err(e) = geocells::write_all(&one_run, &one) {
+                    fail(&mut out, 'e', format!("writing at 1 thread failed: {e}"))
+                } else {
+                    let (a, b) = (outputs(&one), outputs(&two));
+                    let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                    let differ: Vec<&str> = names
+                        .into_iter()
+                        .filter(|n| a.get(*n) != b.get(*n))
+                        .map(std::string::String::as_str)
+                        .collect();
+                    if !differ.is_empty() {
+                        fail(
+                            &mut out,
+                            'e',
+                            format!("outputs differ between 1 and 2 threads: {differ:?}"),
+                        );
                     }
                 }
             }

@@ -286,7 +286,8 @@ fn duplicate_heavy(
 /// shortcut would get wrong: (locations whose copies are not consecutive in the ordering,
 /// later copies whose predecessor is not the location's first copy).
 fn duplicate_coverage(points: &[[f64; 2]], r: &geocells::algorithms::Optics) -> (usize, usize) {
-    let mut by_loc: std::collections::BTreeMap<[u64; 2], Vec<usize>> = Default::default();
+    let mut by_loc: std::collections::BTreeMap<[u64; 2], Vec<usize>> =
+        std::collections::BTreeMap::default();
     for (i, p) in points.iter().enumerate() {
         by_loc
             .entry([p[0].to_bits(), p[1].to_bits()])
@@ -322,7 +323,8 @@ fn with_first_copy_predecessors(
     r: &geocells::algorithms::Optics,
 ) -> geocells::algorithms::Optics {
     let mut out = r.clone();
-    let mut first: std::collections::HashMap<[u64; 2], usize> = Default::default();
+    let mut first: std::collections::HashMap<[u64; 2], usize> =
+        std::collections::HashMap::default();
     for &i in &r.ordering {
         let key = [points[i][0].to_bits(), points[i][1].to_bits()];
         match first.get(&key) {

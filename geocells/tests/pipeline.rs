@@ -373,7 +373,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
         serde_json::json!(["min_size", "max_size"])
     );
     assert_eq!((&p["min_size"], &p["max_size"]), (&1.into(), &2.into()));
-    let md = geocells::files::report_markdown(&run.report());
+    let md = geocells::files::report_markdown(run.report());
     assert!(
         md.contains("\nPreset `pigeon` with MINSIZE and MAX overridden: MINSIZE 1 (preset 30), MAX 2 (preset 60), OPTICS metric sphere.\n"),
         "{md}"
@@ -389,7 +389,7 @@ fn report_md_and_report_json_say_which_settings_ran() {
     );
     assert_eq!(off.split().expect("split").fallback_carves, 0);
     assert_eq!(off.report().to_value()["params"]["fallback"], false);
-    let md = geocells::files::report_markdown(&off.report());
+    let md = geocells::files::report_markdown(off.report());
     assert!(
         md.contains("\nFallback (straight cuts, then an exact division of the locations): off; cells above MAX at the end: "),
         "{md}"
@@ -648,7 +648,7 @@ fn the_report_compares_h3_and_the_quadtree_at_about_the_same_cell_count() {
         assert!(quadtree(&pts, t).classes.abs_diff(target) >= got.abs_diff(target));
     }
     // The report.md table has a column per partition.
-    let md = geocells::files::report_markdown(&run.report());
+    let md = geocells::files::report_markdown(run.report());
     assert!(
         md.contains("| | semantic cells | H3 (hexagons, h3o) (resolution"),
         "{md}"

@@ -35,7 +35,10 @@ const ADMIN1_COLUMNS: [&str; 4] = ["admin1_code", "admin1_name", "country_code",
 
 /// The admin-1 features of `countries` from the shipped Natural Earth file, as GeoJSON.
 fn admin1_subset(dir: &Path, countries: &[&str]) -> PathBuf {
-    let cols: Vec<String> = ADMIN1_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let cols: Vec<String> = ADMIN1_COLUMNS
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let file = read_boundaries(&data("admin1_world.parquet"), &cols).expect("read");
     let features: Vec<geojson::Feature> = file
         .features
@@ -149,7 +152,10 @@ fn an_empty_exclave_never_makes_two_countries_one_cell() {
     let dir = temp_dir("caucasus");
     let boundary = admin1_subset(&dir, &["ARM", "AZE"]);
     let places = places_in(&boundary);
-    let cols: Vec<String> = ADMIN1_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let cols: Vec<String> = ADMIN1_COLUMNS
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let names = read_boundaries(&boundary, &cols).expect("read");
     let nakhchivan: BTreeSet<String> = names
         .features
@@ -256,7 +262,7 @@ fn a_far_island_is_not_fused_across_the_ocean_unless_asked() {
             .any(|&(c, r)| c == cell.family && r == SmallReason::TooFar)
     );
     let guard = guarded.report().to_value()["fuse"]["guard"].clone();
-    assert_eq!(guard.as_array().map(|g| g.len()), Some(1));
+    assert_eq!(guard.as_array().map(std::vec::Vec::len), Some(1));
     assert!(guard[0]["km"].as_f64().expect("km") > 6000.0);
     let pigeon = run_validated(
         &inputs,

@@ -412,7 +412,10 @@ fn no_point_is_lost_when_carves_would_repeat_a_cell() {
     let mut csv = String::from("id,lon,lat\n");
     let mut id = 0;
     for blob in 0..6 {
-        let (cx, cy) = (10.3 + 0.3 * blob as f64, 50.2 + 0.1 * (blob % 3) as f64);
+        let (cx, cy) = (
+            10.3 + 0.3 * f64::from(blob),
+            50.2 + 0.1 * f64::from(blob % 3),
+        );
         for _ in 0..40 {
             let (x, y) = (cx + 0.02 * rng.next_normal(), cy + 0.02 * rng.next_normal());
             for _ in 0..2 {
@@ -511,7 +514,8 @@ fn divisible(weights: &[usize], min: usize) -> bool {
 
 /// The multiplicities of the locations of each cell's points.
 fn cell_location_weights(run: &Run, cell: u32) -> Vec<usize> {
-    let mut by: std::collections::BTreeMap<(u64, u64), usize> = Default::default();
+    let mut by: std::collections::BTreeMap<(u64, u64), usize> =
+        std::collections::BTreeMap::default();
     let p = &run.point_cells().points;
     for (i, &c) in run.point_cells().cell.iter().enumerate() {
         if c == cell {

@@ -164,7 +164,7 @@ mod tests {
         let u = union([&a, &b]);
         assert_eq!(u.0.len(), 1);
         assert!((u.unsigned_area() - 2.0).abs() < 1e-6);
-        for c in u.0[0].exterior().0.iter() {
+        for c in &u.0[0].exterior().0 {
             assert_eq!(snap(c.x), c.x);
             assert_eq!(snap(c.y), c.y);
         }

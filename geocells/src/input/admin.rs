@@ -201,24 +201,23 @@ fn read_level(
         if !entry.1.contains(&name) {
             entry.1.push(name.clone());
         }
-        match by_code.get_mut(&code) {
-            Some(existing) => existing.geometry.0.extend(geometry.0),
-            None => {
-                order.push(code.clone());
-                by_code.insert(
-                    code.clone(),
-                    RawArea {
-                        code,
-                        name,
-                        admin1_code: v.admin1_code,
-                        admin1_name: v.admin1_name,
-                        // A country name alone identifies the country too.
-                        country_code: v.country_code.or_else(|| v.country_name.clone()),
-                        country_name: v.country_name,
-                        geometry,
-                    },
-                );
-            }
+        if let Some(existing) = by_code.get_mut(&code) {
+            existing.geometry.0.extend(geometry.0)
+        } else {
+            order.push(code.clone());
+            by_code.insert(
+                code.clone(),
+                RawArea {
+                    code,
+                    name,
+                    admin1_code: v.admin1_code,
+                    admin1_name: v.admin1_name,
+                    // A country name alone identifies the country too.
+                    country_code: v.country_code.or_else(|| v.country_name.clone()),
+                    country_name: v.country_name,
+                    geometry,
+                },
+            );
         }
     }
     let mut out = Vec::with_capacity(order.len());
@@ -304,7 +303,10 @@ fn memory_level(
     };
     let file = BoundaryFile {
         path: spec.path.clone(),
-        columns: present.iter().map(|k| k.to_string()).collect(),
+        columns: present
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         features: out,
         warnings: Vec::new(),
     };

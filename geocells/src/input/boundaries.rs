@@ -286,12 +286,14 @@ fn read_geojson(path: &Path, choose: &mut Choose) -> Result<BoundaryFile, IoErro
 }
 
 fn field_to_string(v: &shapefile::dbase::FieldValue) -> String {
-    use shapefile::dbase::FieldValue::*;
+    use shapefile::dbase::FieldValue::{
+        Character, Currency, Date, DateTime, Double, Float, Integer, Logical, Memo, Numeric,
+    };
     match v {
         Character(s) => s.clone().unwrap_or_default(),
         Numeric(n) => n.map(fmt_number).unwrap_or_default(),
         Logical(b) => b.map(|b| b.to_string()).unwrap_or_default(),
-        Float(f) => f.map(|f| fmt_number(f as f64)).unwrap_or_default(),
+        Float(f) => f.map(|f| fmt_number(f64::from(f))).unwrap_or_default(),
         Integer(i) => i.to_string(),
         Currency(c) | Double(c) => fmt_number(*c),
         Memo(s) => s.clone(),

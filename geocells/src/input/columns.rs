@@ -204,7 +204,7 @@ struct Candidates {
 const NONE: &[&str] = &[];
 
 fn candidates(profile: Profile, level: Level) -> Option<Candidates> {
-    use Level::*;
+    use Level::{Admin1, Admin2, Country};
     let base = Candidates {
         code: NONE,
         code_fallback: None,
@@ -437,32 +437,31 @@ impl Columns {
             country_code,
             country_name,
         ] = user.clone().map(|(_, v)| v);
-        let code = match code.or_else(|| detected(|c| c.code)) {
-            Some(c) => c,
-            None => {
-                let mut known: Vec<String> = Vec::new();
-                for p in PROFILES {
-                    if let Some(c) = candidates(p, level) {
-                        let label = match p {
-                            Profile::IdName => "us-atlas or id-name",
-                            p => p.as_str(),
-                        };
-                        let mut cols = c.code.join(" or ");
-                        for r in c.requires {
-                            cols.push_str(" + ");
-                            cols.push_str(r);
-                        }
-                        known.push(format!("{label} ({cols})"));
+        let code = if let Some(c) = code.or_else(|| detected(|c| c.code)) {
+            c
+        } else {
+            let mut known: Vec<String> = Vec::new();
+            for p in PROFILES {
+                if let Some(c) = candidates(p, level) {
+                    let label = match p {
+                        Profile::IdName => "us-atlas or id-name",
+                        p => p.as_str(),
+                    };
+                    let mut cols = c.code.join(" or ");
+                    for r in c.requires {
+                        cols.push_str(" + ");
+                        cols.push_str(r);
                     }
+                    known.push(format!("{label} ({cols})"));
                 }
-                return Err(IoError::NoCodeColumn {
-                    path: path.to_path_buf(),
-                    level: level.as_str(),
-                    available: available.join(", "),
-                    known: known.join(", "),
-                    flag: code_flag(level),
-                });
             }
+            return Err(IoError::NoCodeColumn {
+                path: path.to_path_buf(),
+                level: level.as_str(),
+                available: available.join(", "),
+                known: known.join(", "),
+                flag: code_flag(level),
+            });
         };
         let column = |given: Option<String>, pick: fn(&Candidates) -> &'static [&'static str]| {
             given.or_else(|| detected(pick)).map(Source::Column)
@@ -610,7 +609,7 @@ impl Columns {
     /// The choice as JSON for `report.json`: profile, each attribute's source (`null`: absent),
     /// the attributes the caller named, and notes.
     pub fn report(&self, path: &Path) -> serde_json::Value {
-        let s = |s: &Option<Source>| s.as_ref().map(|s| s.to_string());
+        let s = |s: &Option<Source>| s.as_ref().map(std::string::ToString::to_string);
         json!({
             "level": self.level.as_str(),
             "path": path.display().to_string(),
@@ -707,7 +706,7 @@ mod tests {
     use geo_types::MultiPolygon;
 
     fn cols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
+        names.iter().map(std::string::ToString::to_string).collect()
     }
 
     fn detect(level: Level, names: &[&str]) -> Columns {

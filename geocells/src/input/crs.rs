@@ -18,10 +18,7 @@ use crate::input::files::IoError;
 pub fn wkt_is_wgs84_lonlat(wkt: &str) -> bool {
     let upper = wkt.trim_start().to_ascii_uppercase();
     let geographic = upper.starts_with("GEOGCS[") || upper.starts_with("GEOGCRS[");
-    let compact: String = upper
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let compact: String = upper.chars().filter(char::is_ascii_alphanumeric).collect();
     geographic && (compact.contains("WGS1984") || compact.contains("WGS84"))
 }
 
@@ -31,8 +28,7 @@ pub fn wkt_name(wkt: &str) -> String {
     let _ = parts.next();
     parts
         .next()
-        .map(str::to_string)
-        .unwrap_or_else(|| wkt.chars().take(60).collect())
+        .map_or_else(|| wkt.chars().take(60).collect(), str::to_string)
 }
 
 /// True when a GeoParquet PROJJSON CRS value is OGC:CRS84 or EPSG:4326.
@@ -81,6 +77,9 @@ pub trait Reprojector {
 }
 
 /// Builds a reprojector from `wkt` to EPSG:4326 lon/lat, or explains why it cannot.
+///
+/// # Errors
+/// [`IoError::Crs`] naming `path` when PROJ does not know the CRS.
 #[cfg(feature = "proj")]
 pub fn reprojector(path: &Path, wkt: &str) -> Result<Box<dyn Reprojector>, IoError> {
     struct P(proj::Proj);

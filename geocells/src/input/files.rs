@@ -173,7 +173,7 @@ impl Format {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
+            .map(str::to_ascii_lowercase)
             .unwrap_or_default();
         match ext.as_str() {
             "parquet" | "geoparquet" | "pq" => Ok(Format::Parquet),
@@ -217,7 +217,7 @@ pub(crate) fn guard_decoder<T>(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
         Err(IoError::Decode {
@@ -250,7 +250,10 @@ fn parquet_meta_unguarded(path: &Path) -> Result<(Option<GeoParquetMeta>, Vec<St
         message: e.to_string(),
     };
     let schema = reader.schema().map_err(decode)?;
-    let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let columns: Vec<String> = schema
+        .iter_names()
+        .map(polars::prelude::PlSmallStr::to_string)
+        .collect();
     let md = reader.get_metadata().map_err(decode)?;
     let geo = md
         .key_value_metadata()

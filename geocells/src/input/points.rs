@@ -205,6 +205,7 @@ impl PointIds {
         }
     }
     /// Keeps the ids at `keep` (in that order).
+    #[must_use]
     pub fn select(&self, keep: &[usize]) -> PointIds {
         match self {
             PointIds::Int(v) => PointIds::Int(keep.iter().map(|&i| v[i]).collect()),
@@ -246,6 +247,7 @@ impl Points {
         self.lon.is_empty()
     }
     /// Keeps the points at `keep` (in that order).
+    #[must_use]
     pub fn select(&self, keep: &[usize]) -> Points {
         Points {
             ids: self.ids.select(keep),
@@ -368,7 +370,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             let columns: Vec<String> = df
                 .get_column_names()
                 .iter()
-                .map(|c| c.to_string())
+                .map(std::string::ToString::to_string)
                 .collect();
             let geom = match &spec.geometry_column {
                 Some(g) => Some(need(path, &columns, g)?.clone()),
@@ -401,13 +403,12 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
                     && (spec.geometry_column.is_some() || detect_lonlat(&columns, spec).is_none())
             });
             let mut wanted: Vec<String> = Vec::new();
-            match &geom {
-                Some(g) => wanted.push(g.clone()),
-                None => {
-                    let (lo, la) = lonlat_columns(path, &columns, spec)?;
-                    wanted.push(lo);
-                    wanted.push(la);
-                }
+            if let Some(g) = &geom {
+                wanted.push(g.clone())
+            } else {
+                let (lo, la) = lonlat_columns(path, &columns, spec)?;
+                wanted.push(lo);
+                wanted.push(la);
             }
             if let Some(id) = id_column(path, &columns, spec)? {
                 wanted.push(id);
@@ -439,7 +440,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             let columns: Vec<String> = df
                 .get_column_names()
                 .iter()
-                .map(|c| c.to_string())
+                .map(std::string::ToString::to_string)
                 .collect();
             (df, None, columns)
         }
@@ -477,39 +478,36 @@ fn points_from_frame(
     let mut lat = vec![f64::NAN; n];
     let mut bad: Vec<Option<RejectReason>> = vec![None; n];
     let mut raw: Vec<Option<String>> = vec![None; n];
-    match &geo_col {
-        Some(g) => {
-            let bin = binary_column(path, df, g)?;
-            for (i, v) in bin.iter().enumerate() {
-                match decode_wkb_point(v) {
-                    Ok((x, y)) => {
-                        lon[i] = x;
-                        lat[i] = y;
-                    }
-                    Err(m) => bad[i] = Some(RejectReason::BadGeometry(m)),
+    if let Some(g) = &geo_col {
+        let bin = binary_column(path, df, g)?;
+        for (i, v) in bin.iter().enumerate() {
+            match decode_wkb_point(v) {
+                Ok((x, y)) => {
+                    lon[i] = x;
+                    lat[i] = y;
                 }
+                Err(m) => bad[i] = Some(RejectReason::BadGeometry(m)),
             }
         }
-        None => {
-            let (lo, la) = lonlat_columns(path, columns, spec)?;
-            let lo_vals = coordinate_column(path, df, &lo)?;
-            let la_vals = coordinate_column(path, df, &la)?;
-            for (i, (x, y)) in lo_vals.iter().zip(&la_vals).enumerate() {
-                lon[i] = x.value();
-                lat[i] = y.value();
-                let texts: Vec<String> = [(&lo, x), (&la, y)]
-                    .into_iter()
-                    .filter_map(|(c, v)| match v {
-                        Coordinate::Text(t) => Some(format!("{c}={t}")),
-                        _ => None,
-                    })
-                    .collect();
-                if !texts.is_empty() {
-                    bad[i] = Some(RejectReason::NotANumber);
-                    raw[i] = Some(texts.join("; "));
-                } else if matches!(x, Coordinate::Missing) || matches!(y, Coordinate::Missing) {
-                    bad[i] = Some(RejectReason::MissingCoordinate);
-                }
+    } else {
+        let (lo, la) = lonlat_columns(path, columns, spec)?;
+        let lo_vals = coordinate_column(path, df, &lo)?;
+        let la_vals = coordinate_column(path, df, &la)?;
+        for (i, (x, y)) in lo_vals.iter().zip(&la_vals).enumerate() {
+            lon[i] = x.value();
+            lat[i] = y.value();
+            let texts: Vec<String> = [(&lo, x), (&la, y)]
+                .into_iter()
+                .filter_map(|(c, v)| match v {
+                    Coordinate::Text(t) => Some(format!("{c}={t}")),
+                    _ => None,
+                })
+                .collect();
+            if !texts.is_empty() {
+                bad[i] = Some(RejectReason::NotANumber);
+                raw[i] = Some(texts.join("; "));
+            } else if matches!(x, Coordinate::Missing) || matches!(y, Coordinate::Missing) {
+                bad[i] = Some(RejectReason::MissingCoordinate);
             }
         }
     }
@@ -628,7 +626,10 @@ fn decode_wkb_point(v: Option<&[u8]>) -> Result<(f64, f64), String> {
 
 /// The WKT type name of a geometry.
 pub(crate) fn geometry_kind(g: &geo_types::Geometry<f64>) -> &'static str {
-    use geo_types::Geometry::*;
+    use geo_types::Geometry::{
+        GeometryCollection, Line, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
+        Polygon, Rect, Triangle,
+    };
     match g {
         Point(_) => "Point",
         Line(_) => "Line",
@@ -959,7 +960,7 @@ fn read_ids(path: &Path, df: &DataFrame, name: &str) -> Result<PointIds, IoError
         Ok(PointIds::Str(
             ca.iter()
                 .enumerate()
-                .map(|(row, v)| v.map(str::to_string).unwrap_or_else(|| format!("row{row}")))
+                .map(|(row, v)| v.map_or_else(|| format!("row{row}"), str::to_string))
                 .collect(),
         ))
     }

@@ -191,8 +191,7 @@ pub fn measure_gaps(areas: &[Area]) -> GapSummary {
                         }
                         let point = g
                             .interior_point()
-                            .map(|p| (p.x(), p.y()))
-                            .unwrap_or((f64::NAN, f64::NAN));
+                            .map_or((f64::NAN, f64::NAN), |p| (p.x(), p.y()));
                         out.push(Gap {
                             country: country.to_string(),
                             km2,

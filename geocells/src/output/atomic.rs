@@ -9,6 +9,9 @@ use crate::output::error::ExportError;
 
 /// Writes `path` atomically: `write` fills a temporary file next to it, which is synced and
 /// renamed over `path` only if `write` succeeds.
+///
+/// # Errors
+/// [`ExportError::Io`] or [`ExportError::Encode`] naming `path`; the temporary file is removed.
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>,

@@ -91,14 +91,19 @@ pub fn write_cells_parquet(
         |r| {
             let s = &c[r.clone()];
             vec![
-                Column::I64(s.iter().map(|c| c.id as i64).collect()),
+                Column::I64(s.iter().map(|c| i64::from(c.id)).collect()),
                 Column::Str(s.iter().map(|c| c.name.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.admin1_code.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.admin1_name.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.country_code.clone()).collect()),
                 Column::Str(s.iter().map(|c| c.country_name.clone()).collect()),
-                Column::I64(admin1_id[r.clone()].iter().map(|&x| x as i64).collect()),
-                Column::I64(country_id[r.clone()].iter().map(|&x| x as i64).collect()),
+                Column::I64(admin1_id[r.clone()].iter().map(|&x| i64::from(x)).collect()),
+                Column::I64(
+                    country_id[r.clone()]
+                        .iter()
+                        .map(|&x| i64::from(x))
+                        .collect(),
+                ),
                 Column::I64(s.iter().map(|c| c.size as i64).collect()),
                 Column::F64(s.iter().map(|c| c.area_km2).collect()),
                 Column::F64(
@@ -114,7 +119,7 @@ pub fn write_cells_parquet(
                 Column::F64(s.iter().map(|c| c.rep_point.0).collect()),
                 Column::F64(s.iter().map(|c| c.rep_point.1).collect()),
                 Column::I64(s.iter().map(|c| c.num_polygons as i64).collect()),
-                Column::I64(s.iter().map(|c| c.family as i64).collect()),
+                Column::I64(s.iter().map(|c| i64::from(c.family)).collect()),
                 Column::Str(s.iter().map(|c| c.origin.code()).collect()),
                 Column::I64(s.iter().map(|c| c.areas.len() as i64).collect()),
                 Column::Str(

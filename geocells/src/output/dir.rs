@@ -153,7 +153,7 @@ fn foreign_files(dir: &Path) -> Result<Vec<String>, OutputError> {
     for e in fs::read_dir(dir).map_err(io_err(dir))? {
         let e = e.map_err(io_err(dir))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        let is_file = e.file_type().map(|t| t.is_file()).unwrap_or(false);
+        let is_file = e.file_type().is_ok_and(|t| t.is_file());
         if !(is_file && is_run_file(&name)) {
             foreign.push(name);
         }
@@ -424,8 +424,7 @@ impl OutputFile {
         fs::create_dir_all(&parent).map_err(io_err(&parent))?;
         let stem = target
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| name.clone());
+            .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
         Ok(Self {
             rejects: target.with_file_name(format!("{stem}_rejects.parquet")),
             _lock: take_lock(&parent, &name, target)?,
@@ -478,7 +477,7 @@ pub fn check_assigned(target: &Path) -> Result<OutputCheck, OutputError> {
         }
     }
     if c.problems.is_empty() {
-        c.run_id = ids[0].clone();
+        c.run_id.clone_from(&ids[0]);
         if ids[0].is_none() || ids[0] != ids[1] {
             c.problems.push(format!(
                 "the two files carry different run ids ({} and {}): they come from different runs",
@@ -653,7 +652,7 @@ fn embedded_run_id(path: &Path) -> Option<String> {
     let key = RUN_ID_KEY.as_bytes();
     let at = head.windows(key.len()).position(|w| w == key)? + key.len();
     let rest = head.get(at..)?;
-    let start = rest.iter().position(|b| b.is_ascii_hexdigit())?;
+    let start = rest.iter().position(u8::is_ascii_hexdigit)?;
     if start > 4 {
         return None;
     }
@@ -744,7 +743,7 @@ pub fn check(dir: &Path) -> Result<OutputCheck, OutputError> {
         c.problems.push("report.json lists no outputs".into());
     }
     let mut listed: Vec<String> = vec!["report.json".into()];
-    let mut rows: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut rows: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::default();
     for entry in &manifest {
         let Some(name) = entry["file"].as_str() else {
             c.problems

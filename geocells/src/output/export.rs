@@ -52,6 +52,7 @@ pub struct ExportOptions {
 
 impl ExportOptions {
     /// Sets [`ExportOptions::map`].
+    #[must_use]
     pub fn map(mut self, v: crate::output::map::render::MapParams) -> Self {
         self.map = v;
         self

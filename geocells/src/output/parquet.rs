@@ -58,6 +58,9 @@ impl Column {
 /// Writes a Parquet table atomically. `row_group(range)` produces the columns for those rows,
 /// so large tables are never materialised whole. `names` gives column names in order, with
 /// `kinds` the matching empty [`Column`]s describing the types.
+///
+/// # Errors
+/// [`ExportError`] naming the file.
 pub fn write_parquet(
     path: &Path,
     names: &[&str],

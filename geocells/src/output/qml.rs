@@ -384,7 +384,7 @@ mod tests {
                     let q = v.chars().next().filter(|&q| q == '"' || q == '\'');
                     let q = q.ok_or_else(|| format!("unquoted {attr} in <{name}>"))?;
                     let close = v[1..].find(q).ok_or("unclosed attribute value")?;
-                    let value = &v[1..1 + close];
+                    let value = &v[1..=close];
                     if value.contains('<') {
                         return Err(format!("< in attribute {attr} of <{name}>"));
                     }

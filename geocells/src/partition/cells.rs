@@ -194,8 +194,7 @@ impl Cell {
             centroid,
             rep_point: geometry
                 .interior_point()
-                .map(|p| (p.x(), p.y()))
-                .unwrap_or((f64::NAN, f64::NAN)),
+                .map_or((f64::NAN, f64::NAN), |p| (p.x(), p.y())),
             num_polygons: geometry.0.len(),
             geometry,
         }
@@ -371,7 +370,8 @@ impl CellSet {
         let mut total_tolerance = 0.0;
         // Cells grouped by family (the admin cell they were carved from): the family's cells
         // name the same admin areas, and their areas add up to those areas' area.
-        let mut families: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        let mut families: std::collections::BTreeMap<u32, Vec<usize>> =
+            std::collections::BTreeMap::default();
         for (i, c) in self.cells.iter().enumerate() {
             families.entry(c.family).or_default().push(i);
         }
@@ -489,7 +489,8 @@ impl CellSet {
             }
             // One country per cell: the countries of its points' areas.
             let mut country_of: Vec<Option<&str>> = vec![None; self.cells.len()];
-            let mut mixed: std::collections::BTreeSet<(u32, String, String)> = Default::default();
+            let mut mixed: std::collections::BTreeSet<(u32, String, String)> =
+                std::collections::BTreeSet::default();
             for (&c, &a) in labels.cell.iter().zip(&labels.area) {
                 let (Some(slot), Some(area)) =
                     (country_of.get_mut(c as usize), areas.get(a as usize))

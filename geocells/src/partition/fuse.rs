@@ -32,7 +32,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use geo::InteriorPoint;
 use thiserror::Error;
 
 use crate::geom::geodesy::haversine_km;
@@ -274,9 +273,8 @@ pub fn anchor(area: &Area) -> (f64, f64) {
         a.unsigned_area().total_cmp(&b.unsigned_area())
     });
     largest
-        .and_then(|p| p.interior_point())
-        .map(|p| (p.x(), p.y()))
-        .unwrap_or((0.0, 0.0))
+        .and_then(geo::InteriorPoint::interior_point)
+        .map_or((0.0, 0.0), |p| (p.x(), p.y()))
 }
 
 /// A distance ordered by `f64::total_cmp`, for heaps and tie-breaks.

@@ -91,7 +91,6 @@ impl Adjacency {
     pub fn border_km(&self, a: u32, b: u32) -> f64 {
         self.neighbours[a as usize]
             .binary_search_by_key(&b, |x| x.0)
-            .map(|i| self.neighbours[a as usize][i].1)
-            .unwrap_or(0.0)
+            .map_or(0.0, |i| self.neighbours[a as usize][i].1)
     }
 }

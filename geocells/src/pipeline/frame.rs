@@ -40,7 +40,7 @@ impl Run {
             Series::new("lat".into(), l.points.lat.as_slice()).into(),
             Series::new(
                 "cell_id".into(),
-                l.cell.iter().map(|&c| c as i64).collect::<Vec<i64>>(),
+                l.cell.iter().map(|&c| i64::from(c)).collect::<Vec<i64>>(),
             )
             .into(),
             Series::new("snap_km".into(), l.snap_km.as_slice()).into(),

@@ -27,8 +27,8 @@ use thiserror::Error;
 
 use crate::input::area::Area;
 use crate::partition::cells::{CellOrigin, CellSet, PointCells};
-use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
 use crate::split::driver::assemble_outcome;
+use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
 
 /// Errors of per-country runs and of the merge.
 #[derive(Debug, Error)]
@@ -190,7 +190,7 @@ pub fn read_shard(dir: &Path) -> Result<Shard, MergeError> {
         serde_json::from_str(&text).map_err(|e| err(format!("report.json: {e}")))?;
     let cols: Vec<String> = ["cell_id", "family_id", "origin"]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     let file = crate::input::boundaries::read_boundaries(&dir.join("cells.parquet"), &cols)
         .map_err(|e| err(e.to_string()))?;
@@ -293,8 +293,10 @@ pub fn check_shard(
             .into_iter()
             .flatten()
             .find(|(k, v)| theirs.get(k.as_str()) != Some(v))
-            .map(|(k, v)| format!("{k}: {} here, {} in the shard", v, theirs[k.as_str()]))
-            .unwrap_or_else(|| "the parameter sets differ".into());
+            .map_or_else(
+                || "the parameter sets differ".into(),
+                |(k, v)| format!("{k}: {} here, {} in the shard", v, theirs[k.as_str()]),
+            );
         return Err(MergeError::Mismatch {
             dir: shard.dir.clone(),
             what: "parameters",

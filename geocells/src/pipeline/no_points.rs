@@ -90,7 +90,8 @@ impl std::fmt::Display for NoPointsError {
                 self.path.display()
             );
         }
-        let mut by_reason: std::collections::BTreeMap<&str, (usize, String)> = Default::default();
+        let mut by_reason: std::collections::BTreeMap<&str, (usize, String)> =
+            std::collections::BTreeMap::default();
         for r in &self.rejects {
             by_reason
                 .entry(r.reason.code())

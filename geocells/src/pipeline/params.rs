@@ -210,7 +210,7 @@ impl Params {
         self.fuse.validate()?;
         self.split.validate()?;
         self.smoothing.validate()?;
-        if self.countries.as_ref().is_some_and(|c| c.is_empty()) {
+        if self.countries.as_ref().is_some_and(std::vec::Vec::is_empty) {
             return Err(ParamsError::NoCountries);
         }
         Ok(ValidParams(self))

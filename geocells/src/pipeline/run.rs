@@ -19,8 +19,8 @@ use crate::pipeline::inputs::Inputs;
 use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::{Params, ParamsError, ValidParams};
 use crate::progress::Progress;
-use crate::split::report::SplitReport;
 use crate::split::driver::split_selected;
+use crate::split::report::SplitReport;
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]

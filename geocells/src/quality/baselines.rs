@@ -253,7 +253,7 @@ mod tests {
         // 64 points on a regular 8 x 8 grid in one quadrant of the world: threshold 4 splits
         // down to boxes of 4 points, 16 classes.
         let pts: Vec<(f64, f64)> = (0..64)
-            .map(|i| (10.0 + (i % 8) as f64, 10.0 + (i / 8) as f64))
+            .map(|i| (10.0 + f64::from(i % 8), 10.0 + f64::from(i / 8)))
             .collect();
         let q = quadtree(&pts, 4);
         assert!(q.classes >= 16, "{}", q.classes);

@@ -11,8 +11,8 @@ use geo_types::{Coord, MultiPolygon, Polygon};
 use crate::geom::geodesy::haversine_km;
 use crate::partition::assign::AreaIndex;
 use crate::partition::cells::{CellOrigin, POINT_TOL_KM, PointCells};
-use crate::split::params::{SplitError, SplitParams};
 use crate::split::family::Family;
+use crate::split::params::{SplitError, SplitParams};
 use crate::split::report::SplitPart;
 use crate::split::voronoi::cluster_region;
 
@@ -179,7 +179,7 @@ fn clean_fragments(f: &mut Family, which: &[usize], pos: &[(f64, f64)], min: usi
             count[h] += 1;
             holder.push(h);
         }
-        let areas: Vec<f64> = polys.iter().map(|p| p.unsigned_area()).collect();
+        let areas: Vec<f64> = polys.iter().map(geo::Area::unsigned_area).collect();
         let main = (0..polys.len())
             .max_by(|&a, &b| {
                 count[a]
@@ -263,7 +263,7 @@ fn longest_border(poly: &Polygon<f64>, f: &Family, k: usize) -> Option<usize> {
                 .filter_map(move |q| q.bounding_rect().map(|r| (j, q, r)))
         })
         .collect();
-    let mut border: std::collections::BTreeMap<usize, f64> = Default::default();
+    let mut border: std::collections::BTreeMap<usize, f64> = std::collections::BTreeMap::default();
     for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
         for w in ring.0.windows(2) {
             let (a, b) = (w[0], w[1]);

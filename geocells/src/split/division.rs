@@ -84,6 +84,11 @@ impl Locations {
     pub fn len(&self) -> usize {
         self.weight.len()
     }
+
+    /// True when there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.weight.is_empty()
+    }
 }
 
 /// The answer to "can these locations be divided into two groups of at least `min` points?".

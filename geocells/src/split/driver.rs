@@ -51,10 +51,10 @@ use rayon::prelude::*;
 use crate::input::area::Area;
 use crate::partition::cells::{Cell, CellSet, PointCells};
 use crate::progress::Progress;
-use crate::split::params::{SplitError, SplitParams};
 use crate::split::fallback::{reconcile, run_fallback};
 use crate::split::family::{Family, pos_of};
 use crate::split::optics::OpticsParams;
+use crate::split::params::{SplitError, SplitParams};
 use crate::split::report::{
     LeftAboveMax, SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,
 };
@@ -334,15 +334,15 @@ fn flush(
             } = part;
             let fam = &cells.cells[position as usize];
             // Names from the member area holding most of this cell's points.
-            let mut counts: std::collections::BTreeMap<u32, usize> = Default::default();
+            let mut counts: std::collections::BTreeMap<u32, usize> =
+                std::collections::BTreeMap::default();
             for &i in &points {
                 *counts.entry(labels.area[i as usize]).or_default() += 1;
             }
             let dominant = counts
                 .iter()
                 .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-                .map(|(&a, _)| a)
-                .unwrap_or(fam.areas[0]);
+                .map_or(fam.areas[0], |(&a, _)| a);
             Cell::assemble(
                 start + k as u32,
                 fam.family,

@@ -14,8 +14,8 @@ use crate::geom::geodesy::spherical_mean;
 use crate::partition::assign::AreaIndex;
 use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
-use crate::split::params::{SplitError, SplitParams};
 use crate::split::family::{Family, pos_of};
+use crate::split::params::{SplitError, SplitParams};
 use crate::split::report::{SplitPart, Unsplittable};
 use crate::split::voronoi::LocalProjection;
 

@@ -161,7 +161,7 @@ fn optics_exact<const D: usize>(
             for (j, r) in row.iter_mut().enumerate() {
                 *r = dist(points[i], points[j]);
             }
-            let (_, kth, _) = row.select_nth_unstable_by(m - 1, |a, b| a.total_cmp(b));
+            let (_, kth, _) = row.select_nth_unstable_by(m - 1, f64::total_cmp);
             round15(*kth)
         })
         .collect();
@@ -651,7 +651,7 @@ where
                             } else {
                                 weighted.clear();
                                 kd.for_each_within(p, q * q, |c| {
-                                    weighted.push((dist(p, points[c]), mult[c]))
+                                    weighted.push((dist(p, points[c]), mult[c]));
                                 });
                                 let total: usize = weighted.iter().map(|x| x.1).sum();
                                 if total >= m {

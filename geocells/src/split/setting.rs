@@ -9,9 +9,9 @@ use rayon::prelude::*;
 
 use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
-use crate::split::params::{Metric, SplitError, SplitParams};
 use crate::split::family::Family;
 use crate::split::optics::{OpticsParams, optics_planar_fast, optics_sphere, optics_sphere_known};
+use crate::split::params::{Metric, SplitError, SplitParams};
 use crate::split::report::SplitPart;
 
 /// One OPTICS setting on one family: carve until no cell above MAX yields a carve. Returns
@@ -98,7 +98,7 @@ fn optics_flags(
         cell: name.to_string(),
         source,
     })?;
-    let mut counts: std::collections::BTreeMap<i64, usize> = Default::default();
+    let mut counts: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::default();
     for &l in &result.labels {
         if l >= 0 {
             *counts.entry(l).or_default() += 1;

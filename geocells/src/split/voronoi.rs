@@ -317,9 +317,9 @@ mod tests {
         let mut pts = Vec::new();
         let mut flags = Vec::new();
         for i in 0..10 {
-            pts.push((0.2 + 0.05 * i as f64, 0.5));
+            pts.push((0.2 + 0.05 * f64::from(i), 0.5));
             flags.push(true);
-            pts.push((1.3 + 0.05 * i as f64, 0.5));
+            pts.push((1.3 + 0.05 * f64::from(i), 0.5));
             flags.push(false);
         }
         let region = cluster_region(&pts, &flags, &parent).expect("region");

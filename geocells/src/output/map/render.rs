@@ -69,21 +69,25 @@ impl MapParams {
         Ok(())
     }
     /// Sets [`MapParams::width`].
+    #[must_use]
     pub fn width(mut self, v: u32) -> Self {
         self.width = v;
         self
     }
     /// Sets [`MapParams::points`].
+    #[must_use]
     pub fn points(mut self, v: bool) -> Self {
         self.points = v;
         self
     }
     /// Sets [`MapParams::caption`].
+    #[must_use]
     pub fn caption(mut self, v: Vec<String>) -> Self {
         self.caption = v;
         self
     }
     /// Sets [`MapParams::scale_bar`].
+    #[must_use]
     pub fn scale_bar(mut self, v: bool) -> Self {
         self.scale_bar = v;
         self
@@ -215,7 +219,7 @@ fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize
     };
     let (y0, y1) = ((y0 - my).max(-90.0), (y1 + my).min(90.0));
     // Bounded: at most MAX_WIDTH wide and MAX_PIXELS in all (a tall extent is drawn narrower).
-    let asked = params.width.clamp(16, MAX_WIDTH) as f64;
+    let asked = f64::from(params.width.clamp(16, MAX_WIDTH));
     let aspect = ((y1 - y0) / (x1 - x0)).max(1e-6);
     let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
     let scale = w as f64 / (x1 - x0);
