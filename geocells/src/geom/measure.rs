@@ -1,7 +1,7 @@
 //! Measures on polygons the stages check their partitions with: overlaps between polygons, the
 //! area the overlay's grid rounding may change, and the distance from a point to a boundary.
 
-use geo::{Area as _, BooleanOps, BoundingRect};
+use geo::{Area as _, BooleanOps};
 use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
 
@@ -10,22 +10,8 @@ use crate::geom::geodesy::point_segment_km;
 /// Pairs `(i, j)`, `i < j`, of polygons whose intersection is larger than `min_area` square
 /// degrees, with that area; candidates come from an R-tree of bounding boxes.
 pub(crate) fn overlapping(geoms: &[MultiPolygon<f64>], min_area: f64) -> Vec<(u32, u32, f64)> {
-    use rstar::{
-        RTree,
-        primitives::{GeomWithData, Rectangle},
-    };
-    let boxes: Vec<_> = geoms
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| {
-            g.bounding_rect().map(|r| {
-                GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i as u32,
-                )
-            })
-        })
-        .collect();
+    use rstar::RTree;
+    let boxes = crate::geom::bbox::box_entries(geoms);
     let tree = RTree::bulk_load(boxes.clone());
     let mut candidates = Vec::new();
     for b in &boxes {

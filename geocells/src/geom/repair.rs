@@ -2,7 +2,7 @@
 //! orientation ([`orient`]) and the whole cleaning of one boundary feature ([`clean_geometry`]).
 
 use geo::line_intersection::{LineIntersection, line_intersection};
-use geo::{Area as _, BooleanOps, BoundingRect, Contains, MakeValid, Orient, orient::Direction};
+use geo::{Area as _, BooleanOps, Contains, MakeValid, Orient, orient::Direction};
 use geo_types::{Coord, Line, LineString, MultiPolygon, Polygon};
 use rstar::{AABB, RTree, RTreeObject};
 
@@ -170,30 +170,16 @@ pub fn is_valid_fast(mp: &MultiPolygon<f64>) -> bool {
         }
     }
     if mp.0.len() > 1 {
-        let boxes: Vec<_> =
-            mp.0.iter()
-                .enumerate()
-                .filter_map(|(i, p)| {
-                    p.bounding_rect().map(|r| {
-                        rstar::primitives::GeomWithData::new(
-                            rstar::primitives::Rectangle::from_corners(
-                                [r.min().x, r.min().y],
-                                [r.max().x, r.max().y],
-                            ),
-                            i,
-                        )
-                    })
-                })
-                .collect();
+        let boxes = crate::geom::bbox::box_entries(&mp.0);
         let tree = RTree::bulk_load(boxes);
         for (i, p) in mp.0.iter().enumerate() {
             // A vertex of this shell not on any other ring tells whether it is inside another.
             for c in p.exterior().0.iter().take(3) {
                 for other in tree
                     .locate_all_at_point(&[c.x, c.y])
-                    .filter(|o| o.data != i)
+                    .filter(|o| o.data as usize != i)
                 {
-                    if mp.0[other.data].contains(c) {
+                    if mp.0[other.data as usize].contains(c) {
                         return false;
                     }
                 }

@@ -38,7 +38,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use geo::{Area as _, BoundingRect};
+use geo::Area as _;
 use geo_types::MultiPolygon;
 use rstar::RTree;
 use thiserror::Error;
@@ -347,21 +347,7 @@ fn locate_parents(
     if parents.is_empty() || !children.iter().any(&needs) {
         return 0;
     }
-    let boxes: Vec<_> = parents
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            p.geometry.bounding_rect().map(|r| {
-                rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners(
-                        [r.min().x, r.min().y],
-                        [r.max().x, r.max().y],
-                    ),
-                    i,
-                )
-            })
-        })
-        .collect();
+    let boxes = crate::geom::bbox::box_entries(parents.iter().map(|p| &p.geometry));
     let tree = RTree::bulk_load(boxes);
     let mut found = 0;
     for c in children.iter_mut().filter(|c| needs(c)) {
@@ -371,7 +357,7 @@ fn locate_parents(
         };
         let mut hits: Vec<usize> = tree
             .locate_all_at_point(&[pt.x(), pt.y()])
-            .map(|b| b.data)
+            .map(|b| b.data as usize)
             .filter(|&i| geo::Intersects::intersects(&parents[i].geometry, &pt))
             .collect();
         hits.sort_unstable();

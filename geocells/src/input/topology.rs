@@ -31,9 +31,9 @@ use geo::{Area as _, BoundingRect, ChamberlainDuquetteArea, InteriorPoint};
 use geo_types::{MultiPolygon, Polygon};
 use rayon::prelude::*;
 use rstar::RTree;
-use rstar::primitives::{GeomWithData, Rectangle};
 use serde::Serialize;
 
+use crate::geom::bbox::{BoxEntry, box_entries};
 use crate::input::area::Area;
 
 /// One resolved overlap between two areas.
@@ -71,19 +71,8 @@ pub struct Gap {
     pub point: (f64, f64),
 }
 
-fn boxes(areas: &[Area]) -> Vec<GeomWithData<Rectangle<[f64; 2]>, u32>> {
-    areas
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            a.geometry.bounding_rect().map(|r| {
-                GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i as u32,
-                )
-            })
-        })
-        .collect()
+fn boxes(areas: &[Area]) -> Vec<BoxEntry> {
+    box_entries(areas.iter().map(|a| &a.geometry))
 }
 
 /// Cuts every overlap between two areas out of the later one (see the module docs) and

@@ -133,10 +133,7 @@ impl AreaIndex {
         for (i, g) in geoms.iter().enumerate() {
             for p in &g.0 {
                 if let Some(r) = p.bounding_rect() {
-                    boxes.push(GeomWithData::new(
-                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                        i as u32,
-                    ));
+                    boxes.push(crate::geom::bbox::box_entry(r, i as u32));
                 }
             }
         }
