@@ -975,7 +975,7 @@ fn check_case(case: &Case, dir: &Path) -> (Vec<Failure>, String) {
                 let one = dir.join("out1");
                 std::fs::create_dir_all(&one).expect("mkdir");
                 if let Err(e) = geocells::write_all(&one_run, &one) {
-                    fail(&mut out, 'e', format!("writing at 1 thread failed: {e}"))
+                    fail(&mut out, 'e', format!("writing at 1 thread failed: {e}"));
                 } else {
                     let (a, b) = (outputs(&one), outputs(&two));
                     let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();

@@ -202,7 +202,7 @@ fn read_level(
             entry.1.push(name.clone());
         }
         if let Some(existing) = by_code.get_mut(&code) {
-            existing.geometry.0.extend(geometry.0)
+            existing.geometry.0.extend(geometry.0);
         } else {
             order.push(code.clone());
             by_code.insert(

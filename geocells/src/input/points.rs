@@ -404,7 +404,7 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             });
             let mut wanted: Vec<String> = Vec::new();
             if let Some(g) = &geom {
-                wanted.push(g.clone())
+                wanted.push(g.clone());
             } else {
                 let (lo, la) = lonlat_columns(path, &columns, spec)?;
                 wanted.push(lo);

@@ -688,6 +688,17 @@ fn i64_column(path: &Path, name: &str) -> Result<Vec<i64>, String> {
 /// Reads every file once (SHA-256) and three integer columns: about a second per 10 million
 /// points.
 ///
+/// ```
+/// // A directory no run wrote is not a run's output.
+/// let dir = std::env::temp_dir().join(format!("geocells-check-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join("notes.txt"), "mine")?;
+/// let check = geocells::check_output(&dir)?;
+/// assert!(check.run_id.is_none() && !check.problems.is_empty());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// [`OutputError::Io`] only when `dir`'s parent cannot be listed; everything found wrong in
 /// the directory is in [`OutputCheck::problems`].

@@ -62,6 +62,22 @@ impl ExportOptions {
 /// Writes every output of a run into `dir` with default [`ExportOptions`]; see
 /// [`write_all_with`].
 ///
+/// ```
+/// # use geocells::{BoundarySpec, Inputs, LevelSpec, NoProgress, Params, Pipeline, PointsSpec};
+/// # let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fixtures/matrix");
+/// # let inputs = Inputs::new(
+/// #     PointsSpec::new(data.join("armenia_azerbaijan_geonames.csv")),
+/// #     BoundarySpec { admin1: Some(LevelSpec::admin1(data.join("armenia_azerbaijan.geojson"))), ..Default::default() },
+/// # );
+/// let run = Pipeline::new(Params::default().min_size(10).max_size(40))?.run(&inputs, &NoProgress)?;
+/// let out = std::env::temp_dir().join(format!("geocells-write-all-{}", std::process::id()));
+/// let written = geocells::write_all(&run, &out)?;
+/// assert_eq!(written.files.len(), geocells::RUN_FILES.len());
+/// assert!(out.join("cells.parquet").is_file() && out.join("report.json").is_file());
+/// # std::fs::remove_dir_all(&out).ok();
+/// # Ok::<(), geocells::Error>(())
+/// ```
+///
 /// # Errors
 /// [`ExportError`] naming the file that could not be written.
 pub fn write_all(run: &Run, dir: &Path) -> Result<Written, ExportError> {

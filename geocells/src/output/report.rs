@@ -272,7 +272,7 @@ fn settings_sentence(p: &ParamsSection) -> String {
 
 /// The caption of `map.png`: cell and point counts, the settings (preset, which of its values
 /// were overridden, or custom) and what the colours mean.
-pub fn map_caption(report: &Report) -> Vec<String> {
+pub(crate) fn map_caption(report: &Report) -> Vec<String> {
     let c = &report.counts;
     let p = &report.params;
     let overrides: Vec<&str> = preset_overrides(p)

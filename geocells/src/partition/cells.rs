@@ -110,6 +110,16 @@ pub struct PointCells {
 }
 
 impl PointCells {
+    /// Labelled points.
+    pub fn len(&self) -> usize {
+        self.cell.len()
+    }
+
+    /// True when no point was labelled.
+    pub fn is_empty(&self) -> bool {
+        self.cell.is_empty()
+    }
+
     /// The labelled points of each of the cells `0..cells`, ascending; points labelled with a
     /// cell outside that range are left out. The grouping the split and the merge start from.
     pub(crate) fn points_per_cell(&self, cells: usize) -> Vec<Vec<u32>> {
@@ -124,7 +134,7 @@ impl PointCells {
 }
 
 /// The cells of a partition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CellSet {
     /// The cells, `cells[i].id == i`.
     pub(crate) cells: Vec<Cell>,
@@ -258,7 +268,7 @@ impl CellSet {
     /// in the sorted order of `(country_code, admin1_code)` and of `country_code`.
     ///
     /// ```
-    /// let cells = geocells::CellSet { cells: vec![] };
+    /// let cells = geocells::CellSet::default();
     /// assert_eq!(cells.parent_ids(), (vec![], vec![]));
     /// ```
     pub fn parent_ids(&self) -> (Vec<u32>, Vec<u32>) {

@@ -16,7 +16,7 @@ use crate::input::points::PointsSpec;
 
 /// The inputs of a run: the training points and the boundary levels.
 ///
-/// ```no_run
+/// ```
 /// use geo::wkt;
 /// use geocells::{BoundaryFeature, BoundarySpec, LevelSpec};
 /// use geocells::PointsSpec;

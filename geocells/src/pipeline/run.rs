@@ -144,6 +144,25 @@ impl Pipeline {
     /// Runs read → admin → assign → graph → fuse → admin cells → split (unless
     /// [`Params::split_enabled`] is off).
     ///
+    /// ```
+    /// use geocells::{BoundarySpec, Inputs, LevelSpec, NoProgress, Params, Pipeline, PointsSpec};
+    ///
+    /// let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fixtures/matrix");
+    /// let inputs = Inputs::new(
+    ///     PointsSpec::new(data.join("armenia_azerbaijan_geonames.csv")),
+    ///     BoundarySpec {
+    ///         admin1: Some(LevelSpec::admin1(data.join("armenia_azerbaijan.geojson"))),
+    ///         ..Default::default()
+    ///     },
+    /// );
+    /// let run = Pipeline::new(Params::default().min_size(10).max_size(40))?.run(&inputs, &NoProgress)?;
+    /// // Every labelled point is in exactly one cell, and the sizes count them.
+    /// let sizes: usize = run.cells().cells().iter().map(|c| c.size).sum();
+    /// assert_eq!(sizes, run.point_cells().len());
+    /// assert!(run.split().is_some_and(|s| s.above_max_after == 0));
+    /// # Ok::<(), geocells::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// The first stage error, naming the file, feature or row at fault.
     pub fn run(&self, inputs: &Inputs, progress: &dyn Progress) -> Result<Run, Error> {

@@ -250,7 +250,7 @@ pub(crate) fn split_selected(
 /// [`SplitReport::above_max_after`] and [`SplitReport::left_above_max`]. [`split_cells`] ends
 /// here, and so does a merge of per-country runs ([`crate::pipeline::merge`]), which is why both give
 /// the same bytes.
-pub fn assemble_outcome(
+pub(crate) fn assemble_outcome(
     cells: &CellSet,
     areas: &[Area],
     labels: &PointCells,

@@ -87,7 +87,7 @@ pub struct Optics {
 }
 
 /// numpy's `around(x, 15)`: `rint(x * 1e15) / 1e15`, rounding half to even.
-pub fn round15(x: f64) -> f64 {
+pub(crate) fn round15(x: f64) -> f64 {
     (x * 1e15).round_ties_even() / 1e15
 }
 
