@@ -87,7 +87,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             c.id, c.name, c.country_name, c.size
         );
     }
+    // The labels as a polars DataFrame (the columns of points.parquet but its geometry).
     let labels = run.labels_frame()?;
-    println!("first labels:\n{}", labels.head(Some(5)));
+    let (lon, lat) = (labels.column("lon")?.f64()?, labels.column("lat")?.f64()?);
+    let (cell, area) = (
+        labels.column("cell_id")?.i64()?,
+        labels.column("area")?.str()?,
+    );
+    println!(
+        "first labels ({} rows, {} columns):",
+        labels.height(),
+        labels.width()
+    );
+    for i in 0..5 {
+        println!(
+            "  ({:.3}, {:.3}) -> cell {} in {}",
+            lon.get(i).unwrap_or(f64::NAN),
+            lat.get(i).unwrap_or(f64::NAN),
+            cell.get(i).unwrap_or(-1),
+            area.get(i).unwrap_or("?")
+        );
+    }
     Ok(())
 }
