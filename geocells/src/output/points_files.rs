@@ -10,7 +10,8 @@ use crate::output::error::ExportError;
 use crate::output::parquet::{Column, geo_metadata, write_parquet};
 use crate::pipeline::run::Run;
 
-const POINT_COLUMNS: [&str; 14] = [
+/// The columns of `points.parquet`, in order.
+pub(crate) const POINT_COLUMNS: [&str; 14] = [
     "id",
     "row",
     "lon",
@@ -85,7 +86,6 @@ fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
 /// Writes `points.parquet`: one row per labelled point, in input order (GeoParquet, Point).
 pub fn write_points_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), ExportError> {
     let l = &run.labels;
-    let areas = &run.areas.areas;
     let id_kind = id_column(&l.points.ids, 0..0);
     let kinds = [
         id_kind,
@@ -118,28 +118,38 @@ pub fn write_points_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), 
         1 << 18,
         kv,
         |r| {
-            let a = |i: usize| &areas[l.area[i] as usize];
-            vec![
-                id_column(&l.points.ids, r.clone()),
-                Column::I64(l.points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
-                Column::F64(l.points.lon[r.clone()].to_vec()),
-                Column::F64(l.points.lat[r.clone()].to_vec()),
-                Column::I64(l.cell[r.clone()].iter().map(|&c| i64::from(c)).collect()),
-                Column::F64(l.snap_km[r.clone()].to_vec()),
-                Column::Str(r.clone().map(|i| a(i).code.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).name.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).admin1_code.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).admin1_name.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).country_code.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).country_name.clone()).collect()),
-                Column::Str(r.clone().map(|i| a(i).level.as_str().to_string()).collect()),
-                Column::Bin(
-                    r.map(|i| point_wkb(l.points.lon[i], l.points.lat[i]))
-                        .collect(),
-                ),
-            ]
+            let mut columns = label_columns(run, r.clone());
+            columns.push(Column::Bin(
+                r.map(|i| point_wkb(l.points.lon[i], l.points.lat[i]))
+                    .collect(),
+            ));
+            columns
         },
     )
+}
+
+/// The columns of `points.parquet` but its geometry (the first 13 of [`POINT_COLUMNS`]) for
+/// the labelled points `r` of a run: the one definition behind the file and
+/// `Run::labels_frame`.
+pub(crate) fn label_columns(run: &Run, r: std::ops::Range<usize>) -> Vec<Column> {
+    let l = &run.labels;
+    let areas = &run.areas.areas;
+    let a = |i: usize| &areas[l.area[i] as usize];
+    vec![
+        id_column(&l.points.ids, r.clone()),
+        Column::I64(l.points.rows[r.clone()].iter().map(|&x| x as i64).collect()),
+        Column::F64(l.points.lon[r.clone()].to_vec()),
+        Column::F64(l.points.lat[r.clone()].to_vec()),
+        Column::I64(l.cell[r.clone()].iter().map(|&c| i64::from(c)).collect()),
+        Column::F64(l.snap_km[r.clone()].to_vec()),
+        Column::Str(r.clone().map(|i| a(i).code.clone()).collect()),
+        Column::Str(r.clone().map(|i| a(i).name.clone()).collect()),
+        Column::Str(r.clone().map(|i| a(i).admin1_code.clone()).collect()),
+        Column::Str(r.clone().map(|i| a(i).admin1_name.clone()).collect()),
+        Column::Str(r.clone().map(|i| a(i).country_code.clone()).collect()),
+        Column::Str(r.clone().map(|i| a(i).country_name.clone()).collect()),
+        Column::Str(r.map(|i| a(i).level.as_str().to_string()).collect()),
+    ]
 }
 
 /// Writes the cells of new points ([`crate::partition::assign::CellLookup`]): columns `id`, `row`, `lon`,
