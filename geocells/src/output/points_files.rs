@@ -86,23 +86,9 @@ fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
 /// Writes `points.parquet`: one row per labelled point, in input order (GeoParquet, Point).
 pub fn write_points_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), ExportError> {
     let l = &run.labels;
-    let id_kind = id_column(&l.points.ids, 0..0);
-    let kinds = [
-        id_kind,
-        Column::I64(vec![]),
-        Column::F64(vec![]),
-        Column::F64(vec![]),
-        Column::I64(vec![]),
-        Column::F64(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Str(vec![]),
-        Column::Bin(vec![]),
-    ];
+    // The types of the label columns (from no rows), then the geometry.
+    let mut kinds = label_columns(run, 0..0);
+    kinds.push(Column::Bin(vec![]));
     let kv = vec![
         (
             "geo".to_string(),
