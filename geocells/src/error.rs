@@ -68,4 +68,7 @@ pub enum Error {
     /// Scoring a predictions table.
     #[error(transparent)]
     Evaluate(#[from] EvaluateError),
+    /// The caller's [`crate::Progress::cancelled`] said stop.
+    #[error("cancelled")]
+    Cancelled,
 }

@@ -9,6 +9,12 @@ pub trait Progress: Sync {
     fn inc(&self, _n: u64) {}
     /// The current stage finished.
     fn done(&self);
+    /// Whether the caller asked to stop (Ctrl-C in the Python package): checked between stages
+    /// and before each family's split, which then end with `Error::Cancelled`. No result is
+    /// half-written: a cancelled run returns no `Run`.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that shows nothing.

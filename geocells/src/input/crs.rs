@@ -97,6 +97,9 @@ pub fn reprojector(path: &Path, wkt: &str) -> Result<Box<dyn Reprojector>, IoErr
 }
 
 /// Without the `proj` feature no reprojection is possible: the error says how to get it.
+///
+/// # Errors
+/// Always [`IoError::Crs`], naming the file, its CRS and the `proj` feature.
 #[cfg(not(feature = "proj"))]
 pub fn reprojector(path: &Path, wkt: &str) -> Result<Box<dyn Reprojector>, IoError> {
     Err(IoError::Crs {

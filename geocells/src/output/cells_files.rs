@@ -9,10 +9,11 @@ use std::path::Path;
 use crate::output::atomic::write_atomic;
 use crate::output::dir::RUN_ID_KEY;
 use crate::output::error::ExportError;
-use crate::output::parquet::{Column, bbox_of, geo_metadata, wkb_bytes, write_parquet};
+use crate::output::parquet::{Column, bbox_of, geo_metadata, wkb_bytes, write_parquet_groups};
 use crate::partition::cells::CellSet;
 
-const CELL_COLUMNS: [&str; 20] = [
+/// The columns of `cells.parquet`, in order (also [`crate::pipeline::run::Run::cells_frame`]).
+pub(crate) const CELL_COLUMNS: [&str; 20] = [
     "cell_id",
     "name",
     "admin1_code",
@@ -35,24 +36,9 @@ const CELL_COLUMNS: [&str; 20] = [
     "geometry",
 ];
 
-/// Writes `cells.parquet` (GeoParquet 1.1).
-pub fn write_cells_parquet(
-    cells: &CellSet,
-    path: &Path,
-    area_codes: &[String],
-    run_id: &str,
-) -> Result<(), ExportError> {
-    let c = &cells.cells;
-    let wkb: Vec<Vec<u8>> = c
-        .iter()
-        .map(|c| wkb_bytes(&c.geometry))
-        .collect::<Result<_, _>>()
-        .map_err(|message| ExportError::Encode {
-            path: path.to_path_buf(),
-            message,
-        })?;
-    let (admin1_id, country_id) = cells.parent_ids();
-    let kinds = [
+/// The types of [`CELL_COLUMNS`], as empty columns.
+fn cell_kinds() -> [Column; 20] {
+    [
         Column::I64(vec![]),
         Column::Str(vec![]),
         Column::Str(vec![]),
@@ -73,69 +59,89 @@ pub fn write_cells_parquet(
         Column::I64(vec![]),
         Column::Str(vec![]),
         Column::Bin(vec![]),
-    ];
+    ]
+}
+
+/// The cells' values, one [`Column`] per name of [`CELL_COLUMNS`], every cell in `cell_id`
+/// order; `geometry` is ISO WKB. The one source of the table for the file and the frame.
+///
+/// # Errors
+/// The WKB encoder's message for a geometry it cannot encode.
+pub(crate) fn cell_columns(cells: &CellSet, area_codes: &[String]) -> Result<Vec<Column>, String> {
+    let c = &cells.cells;
+    let wkb: Vec<Vec<u8>> = c
+        .iter()
+        .map(|c| wkb_bytes(&c.geometry))
+        .collect::<Result<_, _>>()?;
+    let (admin1_id, country_id) = cells.parent_ids();
+    let s = c.as_slice();
+    Ok(vec![
+        Column::I64(s.iter().map(|c| i64::from(c.id)).collect()),
+        Column::Str(s.iter().map(|c| c.name.clone()).collect()),
+        Column::Str(s.iter().map(|c| c.admin1_code.clone()).collect()),
+        Column::Str(s.iter().map(|c| c.admin1_name.clone()).collect()),
+        Column::Str(s.iter().map(|c| c.country_code.clone()).collect()),
+        Column::Str(s.iter().map(|c| c.country_name.clone()).collect()),
+        Column::I64(admin1_id.iter().map(|&x| i64::from(x)).collect()),
+        Column::I64(country_id.iter().map(|&x| i64::from(x)).collect()),
+        Column::I64(s.iter().map(|c| c.size as i64).collect()),
+        Column::F64(s.iter().map(|c| c.area_km2).collect()),
+        Column::F64(
+            s.iter()
+                .map(|c| c.centroid.map_or(f64::NAN, |p| p.0))
+                .collect(),
+        ),
+        Column::F64(
+            s.iter()
+                .map(|c| c.centroid.map_or(f64::NAN, |p| p.1))
+                .collect(),
+        ),
+        Column::F64(s.iter().map(|c| c.rep_point.0).collect()),
+        Column::F64(s.iter().map(|c| c.rep_point.1).collect()),
+        Column::I64(s.iter().map(|c| c.num_polygons as i64).collect()),
+        Column::I64(s.iter().map(|c| i64::from(c.family)).collect()),
+        Column::Str(s.iter().map(|c| c.origin.code()).collect()),
+        Column::I64(s.iter().map(|c| c.areas.len() as i64).collect()),
+        Column::Str(
+            s.iter()
+                .map(|c| {
+                    c.areas
+                        .iter()
+                        .map(|&a| area_codes[a as usize].as_str())
+                        .collect::<Vec<_>>()
+                        .join(";")
+                })
+                .collect(),
+        ),
+        Column::Bin(wkb),
+    ])
+}
+
+/// Writes `cells.parquet` (GeoParquet 1.1).
+pub fn write_cells_parquet(
+    cells: &CellSet,
+    path: &Path,
+    area_codes: &[String],
+    run_id: &str,
+) -> Result<(), ExportError> {
+    let columns = cell_columns(cells, area_codes).map_err(|message| ExportError::Encode {
+        path: path.to_path_buf(),
+        message,
+    })?;
     let kv = vec![
         (
             "geo".to_string(),
-            geo_metadata("geometry", &["MultiPolygon"], Some(bbox_of(c))),
+            geo_metadata("geometry", &["MultiPolygon"], Some(bbox_of(&cells.cells))),
         ),
         (RUN_ID_KEY.to_string(), run_id.to_string()),
     ];
-    write_parquet(
+    // One row group holding every cell, as before.
+    write_parquet_groups(
         path,
         &CELL_COLUMNS,
-        &kinds,
-        c.len(),
-        c.len().max(1),
+        &cell_kinds(),
         kv,
-        |r| {
-            let s = &c[r.clone()];
-            vec![
-                Column::I64(s.iter().map(|c| i64::from(c.id)).collect()),
-                Column::Str(s.iter().map(|c| c.name.clone()).collect()),
-                Column::Str(s.iter().map(|c| c.admin1_code.clone()).collect()),
-                Column::Str(s.iter().map(|c| c.admin1_name.clone()).collect()),
-                Column::Str(s.iter().map(|c| c.country_code.clone()).collect()),
-                Column::Str(s.iter().map(|c| c.country_name.clone()).collect()),
-                Column::I64(admin1_id[r.clone()].iter().map(|&x| i64::from(x)).collect()),
-                Column::I64(
-                    country_id[r.clone()]
-                        .iter()
-                        .map(|&x| i64::from(x))
-                        .collect(),
-                ),
-                Column::I64(s.iter().map(|c| c.size as i64).collect()),
-                Column::F64(s.iter().map(|c| c.area_km2).collect()),
-                Column::F64(
-                    s.iter()
-                        .map(|c| c.centroid.map_or(f64::NAN, |p| p.0))
-                        .collect(),
-                ),
-                Column::F64(
-                    s.iter()
-                        .map(|c| c.centroid.map_or(f64::NAN, |p| p.1))
-                        .collect(),
-                ),
-                Column::F64(s.iter().map(|c| c.rep_point.0).collect()),
-                Column::F64(s.iter().map(|c| c.rep_point.1).collect()),
-                Column::I64(s.iter().map(|c| c.num_polygons as i64).collect()),
-                Column::I64(s.iter().map(|c| i64::from(c.family)).collect()),
-                Column::Str(s.iter().map(|c| c.origin.code()).collect()),
-                Column::I64(s.iter().map(|c| c.areas.len() as i64).collect()),
-                Column::Str(
-                    s.iter()
-                        .map(|c| {
-                            c.areas
-                                .iter()
-                                .map(|&a| area_codes[a as usize].as_str())
-                                .collect::<Vec<_>>()
-                                .join(";")
-                        })
-                        .collect(),
-                ),
-                Column::Bin(wkb[r].to_vec()),
-            ]
-        },
+        std::iter::once(columns),
     )
 }
 

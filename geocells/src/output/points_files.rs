@@ -192,7 +192,6 @@ pub fn write_rejects_parquet(
     path: &Path,
     run_id: &str,
 ) -> Result<(), ExportError> {
-    let names = ["row", "id", "lon", "lat", "reason", "detail", "raw"];
     let kinds = [
         Column::I64(vec![]),
         Column::Str(vec![]),
@@ -203,16 +202,30 @@ pub fn write_rejects_parquet(
         Column::OptStr(vec![]),
     ];
     let kv = vec![(RUN_ID_KEY.to_string(), run_id.to_string())];
-    write_parquet(path, &names, &kinds, rejects.len(), 1 << 18, kv, |r| {
-        let s = &rejects[r];
-        vec![
-            Column::I64(s.iter().map(|x| x.row as i64).collect()),
-            Column::Str(s.iter().map(|x| x.id.clone()).collect()),
-            Column::F64(s.iter().map(|x| x.lon).collect()),
-            Column::F64(s.iter().map(|x| x.lat).collect()),
-            Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
-            Column::Str(s.iter().map(|x| x.reason.to_string()).collect()),
-            Column::OptStr(s.iter().map(|x| x.raw.clone()).collect()),
-        ]
-    })
+    write_parquet(
+        path,
+        &REJECT_COLUMNS,
+        &kinds,
+        rejects.len(),
+        1 << 18,
+        kv,
+        |r| reject_columns(&rejects[r]),
+    )
+}
+
+/// The columns of `rejects.parquet`, in order.
+pub(crate) const REJECT_COLUMNS: [&str; 7] = ["row", "id", "lon", "lat", "reason", "detail", "raw"];
+
+/// The values of [`REJECT_COLUMNS`] for `rejects`: the one source of the table for the file
+/// and [`crate::pipeline::run::Run::rejects_frame`].
+pub(crate) fn reject_columns(s: &[Reject]) -> Vec<Column> {
+    vec![
+        Column::I64(s.iter().map(|x| x.row as i64).collect()),
+        Column::Str(s.iter().map(|x| x.id.clone()).collect()),
+        Column::F64(s.iter().map(|x| x.lon).collect()),
+        Column::F64(s.iter().map(|x| x.lat).collect()),
+        Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
+        Column::Str(s.iter().map(|x| x.reason.to_string()).collect()),
+        Column::OptStr(s.iter().map(|x| x.raw.clone()).collect()),
+    ]
 }

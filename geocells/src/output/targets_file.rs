@@ -16,8 +16,6 @@ use crate::pipeline::run::Run;
 /// # Errors
 /// [`ExportError`] when the targets cannot be computed or the file cannot be written.
 pub fn write_targets_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(), ExportError> {
-    use rayon::prelude::*;
-    let l = &run.labels;
     let encode = |message: String| ExportError::Encode {
         path: path.to_path_buf(),
         message,
@@ -27,40 +25,17 @@ pub fn write_targets_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(),
             .map_err(|e| encode(e.to_string()))?;
     // Streamed: one row group per chunk of points, so memory stays at one chunk's targets
     // whatever the number of points (5M points x 10 weights held at once took ~2 GB).
-    let n = l.points.len();
+    let n = run.labels.points.len();
     let groups = (0..n.div_ceil(TARGET_CHUNK)).map(|g| {
-        let range = g * TARGET_CHUNK..((g + 1) * TARGET_CHUNK).min(n);
-        let targets: Vec<Vec<(u32, f64)>> = range
-            .clone()
-            .into_par_iter()
-            .with_min_len(1024)
-            .map(|i| smoother.targets(l.points.lon[i], l.points.lat[i]))
-            .collect();
-        let rows: usize = targets.iter().map(Vec::len).sum();
-        let (mut row, mut rank, mut cell, mut weight) = (
-            Vec::with_capacity(rows),
-            Vec::with_capacity(rows),
-            Vec::with_capacity(rows),
-            Vec::with_capacity(rows),
-        );
-        for (i, t) in range.zip(&targets) {
-            for (k, &(c, w)) in t.iter().enumerate() {
-                row.push(l.points.rows[i] as i64);
-                rank.push(k as i64);
-                cell.push(i64::from(c));
-                weight.push(w);
-            }
-        }
-        vec![
-            Column::I64(row),
-            Column::I64(rank),
-            Column::I64(cell),
-            Column::F64(weight),
-        ]
+        target_columns(
+            run,
+            &smoother,
+            g * TARGET_CHUNK..((g + 1) * TARGET_CHUNK).min(n),
+        )
     });
     write_parquet_groups(
         path,
-        &["row", "rank", "cell_id", "weight"],
+        &TARGET_COLUMNS,
         &[
             Column::I64(vec![]),
             Column::I64(vec![]),
@@ -74,3 +49,45 @@ pub fn write_targets_parquet(run: &Run, path: &Path, run_id: &str) -> Result<(),
 
 /// Points per row group of `targets.parquet` (about a million rows at k = 10).
 const TARGET_CHUNK: usize = 100_000;
+
+/// The columns of `targets.parquet`, in order.
+pub(crate) const TARGET_COLUMNS: [&str; 4] = ["row", "rank", "cell_id", "weight"];
+
+/// The targets of the points `range` (positions in the run's point order), as the four
+/// [`TARGET_COLUMNS`]: the one source of the table for the file and
+/// [`crate::pipeline::run::Run::targets_frame`].
+pub(crate) fn target_columns(
+    run: &Run,
+    smoother: &crate::output::targets::Smoother,
+    range: std::ops::Range<usize>,
+) -> Vec<Column> {
+    use rayon::prelude::*;
+    let l = &run.labels;
+    let targets: Vec<Vec<(u32, f64)>> = range
+        .clone()
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| smoother.targets(l.points.lon[i], l.points.lat[i]))
+        .collect();
+    let rows: usize = targets.iter().map(Vec::len).sum();
+    let (mut row, mut rank, mut cell, mut weight) = (
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+    );
+    for (i, t) in range.zip(&targets) {
+        for (k, &(c, w)) in t.iter().enumerate() {
+            row.push(l.points.rows[i] as i64);
+            rank.push(k as i64);
+            cell.push(i64::from(c));
+            weight.push(w);
+        }
+    }
+    vec![
+        Column::I64(row),
+        Column::I64(rank),
+        Column::I64(cell),
+        Column::F64(weight),
+    ]
+}

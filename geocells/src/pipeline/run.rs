@@ -184,10 +184,12 @@ impl Pipeline {
         progress.stage("read points", 0);
         let read = read_points(&inputs.points)?;
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("read_points", &mut timings);
         progress.stage("read boundaries", 0);
         let areas = build_areas(&inputs.boundaries)?;
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("read_boundaries", &mut timings);
 
         progress.stage("assign points", read.points.len() as u64);
@@ -231,11 +233,13 @@ impl Pipeline {
         }
         let points = read.points.select(&keep);
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("assign", &mut timings);
 
         progress.stage("adjacency graph", 0);
         let adjacency = Adjacency::build(&areas.areas);
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("graph", &mut timings);
 
         progress.stage("fuse", 0);
@@ -248,6 +252,7 @@ impl Pipeline {
             self.params.fuse(),
         )?;
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("fuse", &mut timings);
 
         progress.stage("build cell polygons", plan.cells.len() as u64);
@@ -263,6 +268,7 @@ impl Pipeline {
         };
         let cells = CellSet::build(&areas.areas, &plan, &labels);
         progress.done();
+        stop_if_cancelled(progress)?;
         lap("build_cells", &mut timings);
 
         // A run restricted to some countries splits and keeps their admin cells only.
@@ -292,6 +298,7 @@ impl Pipeline {
                         shards,
                     )?;
                     progress.done();
+                    stop_if_cancelled(progress)?;
                     out
                 }
                 None => split_selected(
@@ -367,6 +374,7 @@ impl Pipeline {
             progress.inc(1);
         }
         progress.done();
+        stop_if_cancelled(progress)?;
         let inputs_section = crate::pipeline::report::inputs_section(inputs);
         let params_section = self.params.report_section();
         for s in &shards {
@@ -567,5 +575,14 @@ mod tests {
                 .expect("json");
         assert_eq!(report["validation"]["ok"], false);
         let _ = std::fs::remove_dir_all(out);
+    }
+}
+
+/// [`Error::Cancelled`] once the caller's progress says stop.
+fn stop_if_cancelled(progress: &dyn Progress) -> Result<(), Error> {
+    if progress.cancelled() {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
     }
 }

@@ -161,6 +161,9 @@ pub(crate) fn split_selected(
         let results: Vec<Result<(usize, usize), SplitError>> = families
             .par_iter_mut()
             .map(|f| {
+                if progress.cancelled() {
+                    return Err(SplitError::Cancelled);
+                }
                 let r = run_setting(f, s as u16, &opt, &pos, labels, params);
                 progress.inc(1);
                 r
@@ -195,6 +198,9 @@ pub(crate) fn split_selected(
         let results: Vec<Result<usize, SplitError>> = families
             .par_iter_mut()
             .map(|f| {
+                if progress.cancelled() {
+                    return Err(SplitError::Cancelled);
+                }
                 let r = run_fallback(f, &pos, labels, params);
                 progress.inc(1);
                 r

@@ -46,6 +46,9 @@ pub enum SplitError {
     /// The parameters are out of range (an OPTICS setting, or the sizes).
     #[error(transparent)]
     Params(#[from] SplitParamsError),
+    /// The caller's [`crate::Progress::cancelled`] said stop.
+    #[error("cancelled")]
+    Cancelled,
     /// OPTICS failed on a cell's points.
     #[error("clustering the points of cell '{cell}': {source}")]
     Optics {
