@@ -1,0 +1,71 @@
+"""The Python package against the CLI on the shipped data: the same files, the same tables."""
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import geocells
+from conftest import RUN_FILES, report_without_timings
+
+
+def test_write_gives_the_files_of_build_cells(py_run, cli_out, tmp_path):
+    out = tmp_path / "py"
+    written = py_run.write(out)
+    assert sorted(p.split("/")[-1] for p in map(str, written)) == sorted(RUN_FILES)
+    for name in RUN_FILES:
+        if name == "report.json":
+            assert report_without_timings(out / name) == report_without_timings(cli_out / name)
+        else:
+            assert (out / name).read_bytes() == (cli_out / name).read_bytes(), name
+    check = geocells.check_output(out)
+    assert check["consistent"], check["problems"]
+    assert check["run_id"] == json.loads((cli_out / "report.json").read_text())["run_id"]
+
+
+def test_tables_equal_the_files(py_run, cli_out):
+    cells = pq.read_table(cli_out / "cells.parquet")
+    assert py_run.cells_table.equals(cells.cast(py_run.cells_table.schema))
+    points = pq.read_table(cli_out / "points.parquet").drop_columns(["geometry"])
+    labels = py_run.labels_table
+    assert labels.column_names == points.column_names
+    assert labels.equals(points.cast(labels.schema))
+    targets = pq.read_table(cli_out / "targets.parquet")
+    assert py_run.targets_table.equals(targets.cast(py_run.targets_table.schema))
+    rejects = pq.read_table(cli_out / "rejects.parquet")
+    assert py_run.rejects.equals(rejects.to_pandas())
+
+
+def test_cells_is_a_geodataframe_in_crs84(py_run):
+    gpd = pytest.importorskip("geopandas")
+    cells = py_run.cells
+    assert isinstance(cells, gpd.GeoDataFrame)
+    assert cells.crs.equals("OGC:CRS84")
+    assert len(cells) == py_run.num_cells
+    assert (cells["cell_id"].to_numpy() == np.arange(len(cells))).all()
+    assert cells.geometry.is_valid.all()
+    # Cell sizes are the labelled points per cell.
+    counts = np.bincount(py_run.labels["cell_id"].to_numpy(), minlength=len(cells))
+    assert (counts == cells["size"].to_numpy()).all()
+
+
+def test_report_is_a_dict_with_the_run(py_run):
+    r = py_run.report
+    assert r["params"]["preset"] == "pigeon"
+    c = r["counts"]
+    assert c["points_labelled"] == len(py_run.labels)
+    assert c["points_labelled"] + c["rejects"] == c["input_rows"] == len(py_run.labels) + len(py_run.rejects)
+    assert c["cells"] == py_run.num_cells
+
+
+def test_target_arrays_match_the_long_table(py_run):
+    cells, weights = py_run.target_arrays()
+    labels = py_run.labels
+    assert cells.shape == weights.shape == (len(labels), py_run.report["params"]["top_k"])
+    # Weights are normalised over all cells: the top k hold at most all of it, largest first.
+    assert (weights.sum(axis=1) <= 1 + 1e-9).all() and (weights[:, 0] > 0).all()
+    assert (np.diff(weights, axis=1) <= 0).all()
+    t = py_run.targets
+    first = t[t["rank"] == 0].set_index("row")["cell_id"]
+    assert (cells[:, 0] == first.loc[labels["row"]].to_numpy()).all()

@@ -1,0 +1,45 @@
+"""The per-country shards and their merge as Dask tasks on a local cluster of 2 worker
+processes: the files equal the single run's."""
+
+import json
+
+import pytest
+
+import geocells
+import geocells.distributed
+from conftest import RUN_FILES, report_without_timings
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+def test_plan_groups_balances_points():
+    groups = geocells.distributed.plan_groups({"USA": 100, "FRA": 40, "DEU": 35, "ITA": 30, "LUX": 1}, 2)
+    # Greedy by points: USA; FRA, DEU, ITA to the other group (105); LUX to the lighter (101).
+    assert groups == [["LUX", "USA"], ["DEU", "FRA", "ITA"]]
+    with pytest.raises(ValueError):
+        geocells.distributed.plan_groups({"USA": 1}, 0)
+
+
+def test_distributed_build_equals_the_single_run(client, cli_out, tmp_path):
+    out = tmp_path / "out"
+    report = geocells.distributed.build(client, out=out, keep_shards=True)
+    shards = sorted((tmp_path / "out.shards").glob("shard-*"))
+    # Two shards, each a usable run of its own countries.
+    assert len(shards) == 2
+    for s in shards:
+        assert geocells.check_output(s)["consistent"]
+    for name in RUN_FILES:
+        if name == "report.json":
+            assert report_without_timings(out / name) == report_without_timings(cli_out / name)
+        else:
+            assert (out / name).read_bytes() == (cli_out / name).read_bytes(), name
+    assert report["counts"] == json.loads((cli_out / "report.json").read_text())["counts"]
