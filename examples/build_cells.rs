@@ -35,7 +35,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
-    /// Training points: GeoParquet (WKB point column), or Parquet/CSV with lon/lat columns.
+    /// Training points: GeoParquet (WKB point column), or Parquet/CSV with lon/lat columns, or a
+    /// directory of Parquet files (a dataset, hive-style folders included), read in path order.
     #[arg(long, default_value = "data/geonames_cities1000.parquet")]
     points: PathBuf,
     /// Longitude column (default: auto-detect lon, lng, longitude, long, x).

@@ -30,6 +30,13 @@ pub fn map_bytes(width: usize, height: usize) -> u64 {
 /// line count of a CSV less its header. `None` when it cannot tell.
 pub fn points_rows(path: &Path) -> Option<u64> {
     use std::io::Read;
+    if path.is_dir() {
+        return crate::input::files::dataset_files(path)
+            .ok()?
+            .iter()
+            .map(|f| points_rows(f))
+            .sum();
+    }
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));

@@ -291,3 +291,81 @@ fn unknown_crs_in_prj_is_an_error_naming_the_file() {
         "{msg}"
     );
 }
+
+/// Writes `lon`, `lat`, `id` (integers or text) as a plain Parquet file.
+fn write_points(path: &std::path::Path, lon: &[f64], lat: &[f64], ids: geocells::files::Column) {
+    use geocells::files::{Column, write_parquet};
+    let n = lon.len();
+    let kind = match &ids {
+        Column::I64(_) => Column::I64(vec![]),
+        _ => Column::Str(vec![]),
+    };
+    let ids = std::sync::Mutex::new(Some(ids));
+    write_parquet(
+        path,
+        &["lon", "lat", "id"],
+        &[Column::F64(vec![]), Column::F64(vec![]), kind],
+        n,
+        n.max(1),
+        vec![],
+        |_| {
+            let ids = ids.lock().ok().and_then(|mut i| i.take());
+            vec![
+                Column::F64(lon.to_vec()),
+                Column::F64(lat.to_vec()),
+                ids.unwrap_or(Column::I64(vec![])),
+            ]
+        },
+    )
+    .expect("write");
+}
+
+#[test]
+fn a_directory_of_parquet_files_is_read_as_one_table() {
+    // The shipped places, read whole and as a hive-style dataset of three parts.
+    let whole = read_points(&PointsSpec::new(data("geonames_cities1000.parquet"))).expect("read");
+    let p = &whole.points;
+    let n = p.len();
+    let dir = temp_dir("dataset");
+    let cut = [0, n / 3, n / 2, n];
+    let ids: Vec<i64> = match &p.ids {
+        geocells::PointIds::Int(v) => v.clone(),
+        geocells::PointIds::Str(_) => panic!("the shipped ids are integers"),
+    };
+    for (k, w) in cut.windows(2).enumerate() {
+        let part = dir.join(format!("part={k}"));
+        std::fs::create_dir_all(&part).expect("mkdir");
+        write_points(
+            &part.join("data-0.parquet"),
+            &p.lon[w[0]..w[1]],
+            &p.lat[w[0]..w[1]],
+            geocells::files::Column::I64(ids[w[0]..w[1]].to_vec()),
+        );
+    }
+    // What engines leave beside the data is skipped.
+    std::fs::write(dir.join("_SUCCESS"), b"").expect("marker");
+    let read = read_points(&PointsSpec::new(&dir)).expect("dataset");
+    assert_eq!(read.total_rows, n);
+    assert_eq!(read.points.lon, p.lon);
+    assert_eq!(read.points.lat, p.lat);
+    assert_eq!(read.points.ids, p.ids);
+    assert_eq!(read.points.rows, (0..n as u64).collect::<Vec<_>>());
+
+    // A part with text ids is refused, naming both files.
+    let bad = dir.join("part=9");
+    std::fs::create_dir_all(&bad).expect("mkdir");
+    write_points(
+        &bad.join("x.parquet"),
+        &[1.0],
+        &[2.0],
+        geocells::files::Column::Str(vec!["a".into()]),
+    );
+    let e = read_points(&PointsSpec::new(&dir)).expect_err("mixed ids");
+    assert!(matches!(e, IoError::DatasetIds { .. }), "{e}");
+    assert!(e.to_string().contains("part=9"), "{e}");
+
+    // A directory without Parquet files says what it looked for.
+    let empty = temp_dir("dataset-empty");
+    let e = read_points(&PointsSpec::new(&empty)).expect_err("empty");
+    assert!(e.to_string().contains("without Parquet files"), "{e}");
+}

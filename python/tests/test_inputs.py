@@ -133,3 +133,21 @@ def test_progress_callback_sees_the_stages(places):
     assert "read points" in names or "assign points" in names
     assert any(n.startswith("split") for n in names)
     assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+
+
+def test_a_hive_partitioned_dataset_is_read_as_its_files_in_order(places, tmp_path):
+    import pyarrow.dataset as ds
+
+    table = pa.Table.from_pandas(places, preserve_index=False)
+    ds.write_dataset(table, tmp_path / "points", format="parquet", partitioning=["cc"],
+                     partitioning_flavor="hive")
+    files = sorted((tmp_path / "points").rglob("*.parquet"))
+    assert [f.parent.name for f in files] == ["cc=BE", "cc=LU", "cc=NL"]
+    # The same rows as one file, in the dataset's order (file by file).
+    one = tmp_path / "one.parquet"
+    pq.write_table(pa.concat_tables([pq.read_table(f) for f in files]), one)
+    a = geocells.build(str(tmp_path / "points"), admin1=BENELUX, **PARAMS)
+    b = geocells.build(str(one), admin1=BENELUX, **PARAMS)
+    same_run(a, b)
+    assert a.report["inputs"][0]["path"].endswith("points")
+    assert a.report["inputs"][0]["bytes"] == sum(f.stat().st_size for f in files)

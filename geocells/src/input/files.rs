@@ -61,6 +61,27 @@ pub enum IoError {
         /// The build_cells flag that names the code column.
         flag: &'static str,
     },
+    /// A points directory (a Parquet dataset) holds no Parquet file.
+    #[error(
+        "{path}: a directory without Parquet files (a points dataset is read as the *.parquet \
+         files under it, in path order; names starting with '.' or '_' are skipped)"
+    )]
+    NoDatasetFiles {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// Two files of a points dataset disagree on the type of the id column.
+    #[error("{path}: the id column holds {found} here but {expected} in {first}")]
+    DatasetIds {
+        /// The file that disagrees.
+        path: PathBuf,
+        /// What it holds ("text", "integers").
+        found: &'static str,
+        /// What the first file holds.
+        expected: &'static str,
+        /// The first file.
+        first: PathBuf,
+    },
     /// Neither lon/lat columns nor a geometry column could be found.
     #[error(
         "{path}: cannot find point coordinates: no WKB geometry column and no lon/lat columns \
@@ -184,6 +205,58 @@ impl Format {
                 path: path.to_path_buf(),
             }),
         }
+    }
+}
+
+/// The Parquet files of a dataset directory (hive-style `key=value/` folders or flat), as
+/// Spark, pyarrow and Dask write them: every `*.parquet` file under `dir`, recursively, in
+/// byte order of their paths below `dir`; files and folders whose names start with `.` or `_`
+/// (`_SUCCESS`, `_metadata`, `.part.crc`) are skipped.
+///
+/// # Errors
+/// [`IoError::Read`] for a folder that cannot be listed, [`IoError::NoDatasetFiles`] when
+/// none is found.
+pub(crate) fn dataset_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) -> Result<(), IoError> {
+        let read = |source| IoError::Read {
+            path: d.to_path_buf(),
+            source,
+        };
+        for entry in std::fs::read_dir(d).map_err(read)? {
+            let path = entry.map_err(read)?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_none_or(|n| n.starts_with('.') || n.starts_with('_')) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if matches!(Format::detect(&path), Ok(Format::Parquet)) {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(IoError::NoDatasetFiles {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(files)
+}
+
+/// Bytes of an input: a file's size, or the sum over a dataset directory's files.
+pub(crate) fn input_bytes(path: &Path) -> Option<u64> {
+    if path.is_dir() {
+        let files = dataset_files(path).ok()?;
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).map(|m| m.len()).ok())
+            .sum()
+    } else {
+        std::fs::metadata(path).map(|m| m.len()).ok()
     }
 }
 
@@ -376,6 +449,17 @@ pub(crate) fn binary_column(
 /// SHA-256 of a file (and its shapefile sidecars), hex; `None` if unreadable.
 pub(crate) fn file_sha256(path: &Path) -> Option<String> {
     let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    if path.is_dir() {
+        // A dataset: each file's path below the directory, a NUL, then its bytes, in order.
+        for f in dataset_files(path).ok()? {
+            let relative = f.strip_prefix(path).ok()?.to_string_lossy().into_owned();
+            sha2::Digest::update(&mut h, relative.as_bytes());
+            sha2::Digest::update(&mut h, [0u8]);
+            let mut file = std::fs::File::open(&f).ok()?;
+            std::io::copy(&mut file, &mut h).ok()?;
+        }
+        return Some(format!("{:x}", sha2::Digest::finalize(h)));
+    }
     let mut files: Vec<PathBuf> = vec![path.to_path_buf()];
     if path
         .extension()

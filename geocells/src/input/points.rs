@@ -355,7 +355,10 @@ pub struct PointsRead {
     pub total_rows: usize,
 }
 
-/// Reads points as described by `spec`.
+/// Reads points as described by `spec`. A directory is a Parquet dataset: its `*.parquet`
+/// files (recursively, hive-style folders included; names starting with `.` or `_` skipped)
+/// are read one after the other in path order and numbered as one table, row 0 being the
+/// first file's first row.
 ///
 /// # Errors
 /// [`IoError`] naming the file when it is missing, empty, of an unknown type, undecodable, or
@@ -379,6 +382,9 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
             return points_from_frame(path, df, geom, &columns, spec);
         }
         None => {}
+    }
+    if path.is_dir() {
+        return read_dataset(spec);
     }
     require_file(path)?;
     let decode = |e: PolarsError| IoError::Decode {
@@ -456,6 +462,57 @@ pub fn read_points(spec: &PointsSpec) -> Result<PointsRead, IoError> {
 
 /// The points of `df`, read from its WKB column `geo_col` or its lon/lat columns; `columns`
 /// are its column names, `path` names the source in errors.
+/// The points of a dataset directory: each file read as a points file with the same column
+/// options, rows and rejects numbered on from the previous files'. Empty files are skipped.
+fn read_dataset(spec: &PointsSpec) -> Result<PointsRead, IoError> {
+    let files = crate::input::files::dataset_files(&spec.path)?;
+    let kind = |ids: &PointIds| match ids {
+        PointIds::Int(_) => "integers",
+        PointIds::Str(_) => "text",
+    };
+    let mut all: Option<(PointsRead, PathBuf)> = None;
+    for f in files {
+        let part = match read_points(&PointsSpec {
+            path: f.clone(),
+            ..spec.clone()
+        }) {
+            Ok(p) => p,
+            Err(IoError::Empty { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        let Some((acc, first)) = all.as_mut() else {
+            all = Some((part, f));
+            continue;
+        };
+        let offset = acc.total_rows as u64;
+        let p = part.points;
+        match (&mut acc.points.ids, p.ids) {
+            (PointIds::Int(a), PointIds::Int(b)) => a.extend(b),
+            (PointIds::Str(a), PointIds::Str(b)) => a.extend(b),
+            (a, b) => {
+                return Err(IoError::DatasetIds {
+                    path: f,
+                    found: kind(&b),
+                    expected: kind(a),
+                    first: first.clone(),
+                });
+            }
+        }
+        acc.points.rows.extend(p.rows.iter().map(|r| r + offset));
+        acc.points.lon.extend(p.lon);
+        acc.points.lat.extend(p.lat);
+        acc.rejects.extend(part.rejects.into_iter().map(|mut r| {
+            r.row += offset;
+            r
+        }));
+        acc.total_rows += part.total_rows;
+    }
+    all.map(|(read, _)| read).ok_or_else(|| IoError::Empty {
+        path: spec.path.clone(),
+        what: "rows",
+    })
+}
+
 fn points_from_frame(
     path: &Path,
     df: &DataFrame,

@@ -936,7 +936,7 @@ pub(crate) fn inputs_section(inputs: &Inputs) -> Vec<InputFile> {
         .map(|(role, p, columns, memory)| match memory {
             Some(m) => InputFile { columns, ..m },
             None => InputFile {
-                bytes: std::fs::metadata(&p).map(|m| m.len()).ok(),
+                bytes: crate::input::files::input_bytes(&p),
                 columns,
                 path: p.display().to_string(),
                 role: role.to_string(),

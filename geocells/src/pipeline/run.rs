@@ -525,6 +525,15 @@ impl Run {
     }
 }
 
+/// [`Error::Cancelled`] once the caller's progress says stop.
+fn stop_if_cancelled(progress: &dyn Progress) -> Result<(), Error> {
+    if progress.cancelled() {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::input::levels::{BoundarySpec, LevelSpec};
@@ -575,14 +584,5 @@ mod tests {
                 .expect("json");
         assert_eq!(report["validation"]["ok"], false);
         let _ = std::fs::remove_dir_all(out);
-    }
-}
-
-/// [`Error::Cancelled`] once the caller's progress says stop.
-fn stop_if_cancelled(progress: &dyn Progress) -> Result<(), Error> {
-    if progress.cancelled() {
-        Err(Error::Cancelled)
-    } else {
-        Ok(())
     }
 }
