@@ -388,6 +388,7 @@ def build(
     threads: Optional[int] = None,
     progress: Any = True,
     validate: bool = True,
+    _shards: Optional[Sequence[str]] = None,
 ) -> Run:
     """Builds the cells, as ``build_cells`` does, and returns the :class:`Run`.
 
@@ -425,7 +426,7 @@ def build(
     params = _params(preset, min_size, max_size, optics, metric, split, fallback, check_carves,
                      snap_km, fuse_max_km, tau_km, top_k, countries)
     handle = _call(_geocells.build, progress, inputs.points, inputs.columns, *inputs.levels,
-                   params, threads, validate=validate)
+                   params, threads, validate=validate, shards=_shards)
     return _checked(Run(handle))
 
 
@@ -444,37 +445,13 @@ def _checked(run: "Run") -> "Run":
     return run
 
 
-def merge(
-    shards: Sequence[Union[str, os.PathLike]],
-    points: Any = None,
-    *,
-    admin0: Any = "default",
-    admin1: Any = "default",
-    admin2: Any = "default",
-    lon_col: Optional[str] = None,
-    lat_col: Optional[str] = None,
-    id_col: Optional[str] = None,
-    geometry_col: Optional[str] = None,
-    threads: Optional[int] = None,
-    progress: Any = True,
-    validate: bool = True,
-    **params,
-) -> Run:
+def merge(shards: Sequence[Union[str, os.PathLike]], points: Any = None, **kwargs: Any) -> Run:
     """Merges per-country runs written to ``shards`` (``build_cells --merge``), with the same
-    inputs and parameters (keyword arguments of :func:`build`, without ``countries``). The
-    result equals the single run."""
-    inputs = _prepare(points, admin0, admin1, admin2, lon_col, lat_col, id_col, geometry_col)
-    p = _params(**{**_PARAM_DEFAULTS, **params})
-    handle = _call(_geocells.merge, progress, [os.fspath(s) for s in shards], inputs.points,
-                   inputs.columns, *inputs.levels, p, threads, validate=validate)
-    return _checked(Run(handle))
-
-
-_PARAM_DEFAULTS = dict(
-    preset="pigeon", min_size=None, max_size=None, optics=None, metric=None, split=None,
-    fallback=None, check_carves=None, snap_km=None, fuse_max_km="default", tau_km=None,
-    top_k=None, countries=None,
-)
+    inputs and parameters as the shards (``points`` and the keyword arguments of :func:`build`,
+    without ``countries``). The result equals the single run."""
+    if kwargs.get("countries") is not None:
+        raise TypeError("merge: the shards' countries are not an argument of the merge")
+    return build(points, _shards=[os.fspath(s) for s in shards], **kwargs)
 
 
 class _Prepared:

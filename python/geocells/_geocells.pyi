@@ -57,22 +57,9 @@ def build(
     threads: Optional[int] = None,
     progress: _Progress = None,
     validate: bool = True,
+    shards: Optional[Sequence[Union[str, os.PathLike]]] = None,
 ) -> RunHandle:
-    """Builds the cells (``Pipeline::run``)."""
-
-def merge(
-    shards: Sequence[Union[str, os.PathLike]],
-    points: Any,
-    columns: Dict[str, Optional[str]],
-    admin0: _Level,
-    admin1: _Level,
-    admin2: _Level,
-    params: Dict[str, Any],
-    threads: Optional[int] = None,
-    progress: _Progress = None,
-    validate: bool = True,
-) -> RunHandle:
-    """Merges per-country runs (``Pipeline::merge``)."""
+    """Builds the cells (``Pipeline::run``), or merges the runs in ``shards`` (``Pipeline::merge``)."""
 
 def check_output(dir: Union[str, os.PathLike]) -> Tuple[bool, Optional[str], List[str]]:
     """Checks an output directory: ``(consistent, run_id, problems)``."""

@@ -484,11 +484,13 @@ impl RunHandle {
     }
 }
 
-/// Builds the cells (`Pipeline::run`). `points` is a path or an Arrow table; `columns` holds
-/// `lon_col`, `lat_col`, `id_col`, `geometry_col`; each admin level is `None` or a dict (see
-/// `level`); `params` as in `params`.
+/// Builds the cells (`Pipeline::run`), or with `shards` merges per-country runs written there
+/// (`Pipeline::merge`, same inputs and parameters as the shards, without `countries`).
+/// `points` is a path or an Arrow table; `columns` holds `lon_col`, `lat_col`, `id_col`,
+/// `geometry_col`; each admin level is `None` or a dict (see `level`); `params` as in
+/// `params`.
 #[pyfunction]
-#[pyo3(signature = (points, columns, admin0, admin1, admin2, params, threads=None, progress=None, validate=true))]
+#[pyo3(signature = (points, columns, admin0, admin1, admin2, params, threads=None, progress=None, validate=true, shards=None))]
 #[allow(clippy::too_many_arguments)]
 fn build(
     py: Python<'_>,
@@ -501,44 +503,16 @@ fn build(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
     validate: bool,
+    shards: Option<Vec<PathBuf>>,
 ) -> PyResult<RunHandle> {
     let inputs = inputs(points, columns, admin0, admin1, admin2)?;
     let pipeline = Pipeline::new(self::params(params)?).map_err(to_py)?;
     let (run, problems) = run_detached(py, threads, progress, move |shared| {
-        Ok(validated(pipeline.run(&inputs, shared)?, validate, shared))
-    })?;
-    Ok(RunHandle {
-        run: Arc::new(run),
-        problems,
-    })
-}
-
-/// Merges per-country runs written in `shards` (`Pipeline::merge`), with the same inputs and
-/// parameters as the shards (without `countries`).
-#[pyfunction]
-#[pyo3(signature = (shards, points, columns, admin0, admin1, admin2, params, threads=None, progress=None, validate=true))]
-#[allow(clippy::too_many_arguments)]
-fn merge(
-    py: Python<'_>,
-    shards: Vec<PathBuf>,
-    points: &Bound<'_, PyAny>,
-    columns: &Bound<'_, PyDict>,
-    admin0: Option<Bound<'_, PyDict>>,
-    admin1: Option<Bound<'_, PyDict>>,
-    admin2: Option<Bound<'_, PyDict>>,
-    params: &Bound<'_, PyDict>,
-    threads: Option<usize>,
-    progress: Option<Py<PyAny>>,
-    validate: bool,
-) -> PyResult<RunHandle> {
-    let inputs = inputs(points, columns, admin0, admin1, admin2)?;
-    let pipeline = Pipeline::new(self::params(params)?).map_err(to_py)?;
-    let (run, problems) = run_detached(py, threads, progress, move |shared| {
-        Ok(validated(
-            pipeline.merge(&inputs, &shards, shared)?,
-            validate,
-            shared,
-        ))
+        let run = match &shards {
+            Some(dirs) => pipeline.merge(&inputs, dirs, shared)?,
+            None => pipeline.run(&inputs, shared)?,
+        };
+        Ok(validated(run, validate, shared))
     })?;
     Ok(RunHandle {
         run: Arc::new(run),
@@ -690,7 +664,6 @@ fn _geocells(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OutputError", m.py().get_type::<OutputError>())?;
     m.add_class::<RunHandle>()?;
     m.add_function(wrap_pyfunction!(build, m)?)?;
-    m.add_function(wrap_pyfunction!(merge, m)?)?;
     m.add_function(wrap_pyfunction!(check_output, m)?)?;
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(smooth, m)?)?;

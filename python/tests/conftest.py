@@ -11,20 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_CELLS = ROOT / "target" / "release" / "examples" / "build_cells"
 
-#: The files every run writes (build_cells --out).
-RUN_FILES = [
-    "cells.parquet",
-    "cells.geojson",
-    "cells.qml",
-    "points.parquet",
-    "targets.parquet",
-    "rejects.parquet",
-    "map.png",
-    "report.md",
-    "report.json",
-]
-
-
 @pytest.fixture(scope="session")
 def root():
     return ROOT
@@ -60,6 +46,11 @@ def py_run():
         return geocells.build(progress=False)
     finally:
         os.chdir(cwd)
+
+
+def run_files(out):
+    """The files of an output directory (what build_cells --out wrote), by name."""
+    return sorted(p.name for p in Path(out).iterdir() if not p.name.startswith("."))
 
 
 def report_without_timings(path):

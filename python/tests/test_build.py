@@ -7,14 +7,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import geocells
-from conftest import RUN_FILES, report_without_timings
+from conftest import report_without_timings, run_files
 
 
 def test_write_gives_the_files_of_build_cells(py_run, cli_out, tmp_path):
     out = tmp_path / "py"
     written = py_run.write(out)
-    assert sorted(p.split("/")[-1] for p in map(str, written)) == sorted(RUN_FILES)
-    for name in RUN_FILES:
+    assert sorted(p.split("/")[-1] for p in map(str, written)) == run_files(cli_out) == run_files(out)
+    assert len(run_files(out)) == 9
+    for name in run_files(cli_out):
         if name == "report.json":
             assert report_without_timings(out / name) == report_without_timings(cli_out / name)
         else:

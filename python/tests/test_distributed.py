@@ -7,7 +7,7 @@ import pytest
 
 import geocells
 import geocells.distributed
-from conftest import RUN_FILES, report_without_timings
+from conftest import report_without_timings, run_files
 
 distributed = pytest.importorskip("distributed")
 
@@ -37,7 +37,8 @@ def test_distributed_build_equals_the_single_run(client, cli_out, tmp_path):
     assert len(shards) == 2
     for s in shards:
         assert geocells.check_output(s)["consistent"]
-    for name in RUN_FILES:
+    assert run_files(out) == run_files(cli_out)
+    for name in run_files(cli_out):
         if name == "report.json":
             assert report_without_timings(out / name) == report_without_timings(cli_out / name)
         else:
