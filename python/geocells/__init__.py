@@ -244,6 +244,14 @@ def _call(fn, progress, *args, **kwargs):
     cb = _progress(progress)
     try:
         return fn(*args, progress=cb, **kwargs)
+    except InputError as e:
+        if "--features proj" in str(e):
+            # The library's hint is for cargo; the wheel is rebuilt with maturin's arguments.
+            raise InputError(
+                f"{e}; for this Python package: MATURIN_PEP517_ARGS=\"--features proj\" pip install ./python "
+                "(after bash .ci/install-system-deps.sh), or pass the boundaries as a GeoDataFrame"
+            ) from None
+        raise
     finally:
         if isinstance(cb, _Bars):
             cb.close()

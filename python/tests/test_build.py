@@ -70,3 +70,18 @@ def test_target_arrays_match_the_long_table(py_run):
     t = py_run.targets
     first = t[t["rank"] == 0].set_index("row")["cell_id"]
     assert (cells[:, 0] == first.loc[labels["row"]].to_numpy()).all()
+
+
+def test_write_refuses_a_directory_it_did_not_write(py_run, tmp_path):
+    # A run replaces its whole output directory, so one holding other files is refused by name.
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "thesis.tex").write_text("\\documentclass{article}")
+    with pytest.raises(geocells.OutputError, match="thesis.tex"):
+        py_run.write(out)
+    assert (out / "thesis.tex").exists() and len(list(out.iterdir())) == 1
+    # A regular file in its place is refused too.
+    f = tmp_path / "a_file"
+    f.write_text("x")
+    with pytest.raises(geocells.OutputError, match="a_file"):
+        py_run.write(f)

@@ -151,3 +151,18 @@ def test_a_hive_partitioned_dataset_is_read_as_its_files_in_order(places, tmp_pa
     same_run(a, b)
     assert a.report["inputs"][0]["path"].endswith("points")
     assert a.report["inputs"][0]["bytes"] == sum(f.stat().st_size for f in files)
+
+
+def test_a_projected_boundary_file_says_how_to_read_it(places):
+    # The wheel is built without PROJ: a file in Web Mercator is refused with both ways out.
+    shp = "data/fixtures/lesotho_south_africa_admin1_3857.shp"
+    with pytest.raises(geocells.InputError, match="lesotho_south_africa_admin1_3857.shp") as e:
+        geocells.build(places, admin0=None, admin1=shp, admin2=None, progress=False)
+    assert "MATURIN_PEP517_ARGS" in str(e.value) and "GeoDataFrame" in str(e.value)
+    # ... and as a GeoDataFrame it is reprojected and read.
+    gpd = pytest.importorskip("geopandas")
+    rng = np.random.default_rng(1)
+    lon, lat = rng.uniform(27, 29.5, 2000), rng.uniform(-30.5, -28.5, 2000)
+    run = geocells.build((lon, lat), admin0=None, admin1=gpd.read_file(shp), admin2=None,
+                         min_size=50, max_size=400, progress=False)
+    assert set(run.cells["country"]) <= {"Lesotho", "South Africa"} and len(run.rejects) == 0
