@@ -44,3 +44,16 @@ def test_distributed_build_equals_the_single_run(client, cli_out, tmp_path):
         else:
             assert (out / name).read_bytes() == (cli_out / name).read_bytes(), name
     assert report["counts"] == json.loads((cli_out / "report.json").read_text())["counts"]
+
+
+def test_a_merge_missing_a_country_is_refused_with_the_librarys_message(tmp_path):
+    # Benelux split into a shard of Belgium only: the Netherlands' family above MAX is in no shard.
+    params = dict(admin0=None, admin1="data/fixtures/benelux_admin1.geojson", admin2=None,
+                  min_size=20, max_size=120, progress=False)
+    points = "data/geonames_cities1000.parquet"
+    shard = tmp_path / "bel"
+    geocells.build(points, countries=["BEL"], **params).write(shard)
+    with pytest.raises(geocells.GeocellsError, match="above MAX but no shard has it"):
+        geocells.merge([shard], points, **params)
+    with pytest.raises(TypeError, match="countries"):
+        geocells.merge([shard], points, countries=["NLD"], **params)
