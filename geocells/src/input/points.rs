@@ -568,6 +568,20 @@ fn points_from_frame(
             }
         }
     }
+    Ok(sort_rows(ids, lon, lat, bad, raw))
+}
+
+/// Every row a point or a reject: a row is rejected for the reason found while reading it
+/// (`bad`, with its unparsed text in `raw`), else for [`check_coordinate`]'s; rows are
+/// numbered from 0 in order.
+fn sort_rows(
+    ids: PointIds,
+    lon: Vec<f64>,
+    lat: Vec<f64>,
+    mut bad: Vec<Option<RejectReason>>,
+    mut raw: Vec<Option<String>>,
+) -> PointsRead {
+    let n = lon.len();
     let mut keep = Vec::with_capacity(n);
     let mut rejects = Vec::new();
     for i in 0..n {
@@ -590,11 +604,11 @@ fn points_from_frame(
         lon,
         lat,
     };
-    Ok(PointsRead {
+    PointsRead {
         points: all.select(&keep),
         rejects,
         total_rows: n,
-    })
+    }
 }
 
 /// Points given as coordinates: each row is a point or a reject, as a file's rows.
@@ -626,32 +640,13 @@ fn read_lonlat(
     let ids = ids
         .cloned()
         .unwrap_or_else(|| PointIds::Int((0..n as i64).collect()));
-    let mut keep = Vec::with_capacity(n);
-    let mut rejects = Vec::new();
-    for i in 0..n {
-        match check_coordinate(lon[i], lat[i]) {
-            None => keep.push(i),
-            Some(reason) => rejects.push(Reject {
-                row: i as u64,
-                id: ids.display(i),
-                lon: lon[i],
-                lat: lat[i],
-                reason,
-                raw: None,
-            }),
-        }
-    }
-    let all = Points {
+    Ok(sort_rows(
         ids,
-        rows: (0..n as u64).collect(),
-        lon: lon.to_vec(),
-        lat: lat.to_vec(),
-    };
-    Ok(PointsRead {
-        points: all.select(&keep),
-        rejects,
-        total_rows: n,
-    })
+        lon.to_vec(),
+        lat.to_vec(),
+        vec![None; n],
+        vec![None; n],
+    ))
 }
 
 /// Checks one coordinate pair; `None` when usable.
