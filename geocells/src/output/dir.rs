@@ -572,6 +572,9 @@ fn leftovers(parent: &Path, name: &str) -> Result<Vec<(PathBuf, Leftover)>, Outp
     Ok(found)
 }
 
+/// Hex digits of a run id ([`run_id`]).
+const RUN_ID_HEX: usize = 16;
+
 /// The run id: the first 16 hex digits of the SHA-256 of what determines a run's outputs
 /// (the crate version, the parameters, the inputs' SHA-256 and column options, and the export
 /// options). Deterministic, so that identical runs, whose files are byte-identical, share it;
@@ -590,7 +593,11 @@ pub fn run_id(report: &serde_json::Value, export: &serde_json::Value) -> String 
         "export": export,
     });
     let digest = Sha256::digest(key.to_string().as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    digest
+        .iter()
+        .take(RUN_ID_HEX / 2)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The run id of an assignment (`assign_cells`: new points labelled with an existing run's
@@ -656,8 +663,11 @@ fn embedded_run_id(path: &Path) -> Option<String> {
     if start > 4 {
         return None;
     }
+    // A run id has exactly RUN_ID_HEX digits; in a PNG the chunk's CRC follows the text and
+    // may begin with a byte that reads as a hex digit.
     let id: String = rest[start..]
         .iter()
+        .take(RUN_ID_HEX)
         .take_while(|b| b.is_ascii_hexdigit())
         .map(|&b| char::from(b))
         .collect();
@@ -884,5 +894,27 @@ fn cell_ids(dir: &Path, c: &mut OutputCheck) {
             }
             Err(e) => c.problems.push(format!("{file}: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RUN_ID_KEY, embedded_run_id};
+
+    #[test]
+    fn a_png_crc_after_the_run_id_is_not_read_as_part_of_it() {
+        // A tEXt chunk's 4-byte CRC follows its text; found in a real run, a CRC starting with
+        // 0x37 ('7') made the check report a 17-digit id and call the run inconsistent.
+        let dir = std::env::temp_dir().join(format!("geocells-runid-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("map.png");
+        let mut bytes = b"\x89PNG....tEXt".to_vec();
+        bytes.extend_from_slice(RUN_ID_KEY.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(b"0452d85c98d26f12");
+        bytes.extend_from_slice(&[0x37, 0x41, 0x00, 0x10]);
+        std::fs::write(&path, bytes).expect("write");
+        assert_eq!(embedded_run_id(&path).as_deref(), Some("0452d85c98d26f12"));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
