@@ -36,7 +36,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(version, about, long_about)]
 struct Args {
     /// Training points: GeoParquet (WKB point column), or Parquet/CSV with lon/lat columns, or a
-    /// directory of Parquet files (a dataset, hive-style folders included), read in path order.
+    /// directory of Parquet files (a dataset, hive-style folders included), read in path order,
+    /// or a directory written by `--write-assigned` (its points are then not assigned again,
+    /// and a `--countries` run reads only its countries' partitions).
     #[arg(long, default_value = "data/geonames_cities1000.parquet")]
     points: PathBuf,
     /// Longitude column (default: auto-detect lon, lng, longitude, long, x).
@@ -193,6 +195,12 @@ struct Args {
     /// `--out`: byte-identical to one run over the whole world. Repeat or comma-separate.
     #[arg(long, value_delimiter = ',')]
     merge: Vec<PathBuf>,
+    /// Assign the points once and write them to DIR as a Parquet dataset partitioned by
+    /// country (`country=<code>/`, with the fuse's positions, the rejects and a manifest;
+    /// docs/batch.md), then stop. Later runs, `--countries` shards and `--merge` take DIR as
+    /// `--points` with the same boundaries and `--snap-km`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["merge", "countries"])]
+    write_assigned: Option<PathBuf>,
     /// Worker threads (default: all cores; at most 4 per core). Outputs do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -447,6 +455,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }),
     };
     let inputs = Inputs { points, boundaries };
+    if let Some(dir) = &args.write_assigned {
+        return write_assigned(&inputs, params, dir, args.quiet);
+    }
     // The output location is checked and locked before any input is read.
     let hook: Option<geocells::files::Hook> =
         std::env::var_os("GEOCELLS_TEST_FAULT").map(|_| test_fault as geocells::files::Hook);
@@ -534,6 +545,41 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::process::exit(3);
     }
+    Ok(())
+}
+
+/// `--write-assigned DIR`: the assign-once pass.
+fn write_assigned(
+    inputs: &Inputs,
+    params: Params,
+    dir: &std::path::Path,
+    quiet: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let out = geocells::prepare_dataset_dir(dir)?;
+    for note in out.recovered() {
+        eprintln!("note: {note}");
+    }
+    let bars = Bars {
+        quiet,
+        bar: std::sync::Mutex::new(None),
+    };
+    let started = Instant::now();
+    let m = Pipeline::new(params)?.assign_once(inputs, out, &bars)?;
+    println!();
+    println!("  {:<28} {:>12}", "input rows", m.input_rows);
+    println!("  {:<28} {:>12}", "points labelled", m.labelled);
+    println!("  {:<28} {:>12}", "points rejected", m.rejected);
+    println!("  {:<28} {:>12}", "country partitions", m.partitions.len());
+    println!("  {:<28} {:>12}", "distinct positions", m.positions);
+    println!(
+        "  {:<28} {:>12.1}",
+        "wall seconds",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "\nwrote {} (take it as --points, with the same boundaries and --snap-km)",
+        dir.display()
+    );
     Ok(())
 }
 

@@ -68,6 +68,9 @@ pub enum Error {
     /// Scoring a predictions table.
     #[error(transparent)]
     Evaluate(#[from] EvaluateError),
+    /// An assigned dataset (`pipeline::assigned`) that cannot be used.
+    #[error(transparent)]
+    Assigned(#[from] crate::pipeline::assigned::AssignedError),
     /// The caller's [`crate::Progress::cancelled`] said stop.
     #[error("cancelled")]
     Cancelled,

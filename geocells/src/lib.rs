@@ -157,7 +157,11 @@ pub use output::export::{
 };
 pub use output::map::render::MapParams;
 
-// Quality and the per-country runs.
+// Quality, the per-country runs and assigning once.
+pub use pipeline::assign_once::prepare_dataset_dir;
+pub use pipeline::assigned::{
+    AssignedDataset, AssignedError, DatasetFile, Manifest as AssignedManifest, Partition,
+};
 pub use pipeline::merge::MergeError;
 pub use quality::metrics::{
     Accuracy, ErrorStats, EvaluateError, Evaluation, PartitionQuality, Predicted, evaluate_file,

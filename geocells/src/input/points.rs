@@ -974,7 +974,7 @@ fn csv_separator_hint(path: &Path, header: &[String]) -> Option<IoError> {
     })
 }
 
-fn read_ids(path: &Path, df: &DataFrame, name: &str) -> Result<PointIds, IoError> {
+pub(crate) fn read_ids(path: &Path, df: &DataFrame, name: &str) -> Result<PointIds, IoError> {
     let col = df.column(name).map_err(|e| IoError::Decode {
         path: path.to_path_buf(),
         message: e.to_string(),

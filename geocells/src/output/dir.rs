@@ -147,15 +147,20 @@ fn is_run_file(name: &str) -> bool {
             .is_some_and(|(f, _)| RUN_FILES.contains(&f))
 }
 
-/// The names in `dir` that a run does not write (sorted), or an error.
-fn foreign_files(dir: &Path) -> Result<Vec<String>, OutputError> {
+/// Is the entry of an output directory one a `build_cells` run writes (a regular file of
+/// [`RUN_FILES`], or a temporary file of one)?
+fn is_run_entry(e: &fs::DirEntry) -> bool {
+    e.file_type().is_ok_and(|t| t.is_file()) && is_run_file(&e.file_name().to_string_lossy())
+}
+
+/// The names in `dir` that the writer does not write (`own` says which it does; sorted), or
+/// an error.
+fn foreign_files(dir: &Path, own: fn(&fs::DirEntry) -> bool) -> Result<Vec<String>, OutputError> {
     let mut foreign = Vec::new();
     for e in fs::read_dir(dir).map_err(io_err(dir))? {
         let e = e.map_err(io_err(dir))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let is_file = e.file_type().is_ok_and(|t| t.is_file());
-        if !(is_file && is_run_file(&name)) {
-            foreign.push(name);
+        if !own(&e) {
+            foreign.push(e.file_name().to_string_lossy().into_owned());
         }
     }
     foreign.sort();
@@ -179,6 +184,19 @@ impl OutputDir {
     /// # Errors
     /// As [`OutputDir::prepare`].
     pub fn prepare_with(target: &Path, hook: Option<Hook>) -> Result<Self, OutputError> {
+        Self::prepare_owned(target, hook, is_run_entry)
+    }
+
+    /// [`OutputDir::prepare_with`] for a directory of another layout: `own` says which entries
+    /// of an existing target its writer made (anything else is refused by name).
+    ///
+    /// # Errors
+    /// As [`OutputDir::prepare`].
+    pub(crate) fn prepare_owned(
+        target: &Path,
+        hook: Option<Hook>,
+        own: fn(&fs::DirEntry) -> bool,
+    ) -> Result<Self, OutputError> {
         let bad = |reason| OutputError::BadTarget {
             path: target.to_path_buf(),
             reason,
@@ -206,7 +224,7 @@ impl OutputDir {
                     path: target.to_path_buf(),
                 });
             }
-            let foreign = foreign_files(&resolved)?;
+            let foreign = foreign_files(&resolved, own)?;
             if !foreign.is_empty() {
                 let mut files: Vec<String> = foreign.iter().take(5).cloned().collect();
                 if foreign.len() > 5 {

@@ -172,8 +172,37 @@ impl AreaPoints {
             .collect();
         keyed.sort_unstable();
         keyed.dedup();
+        Self::from_keys(counts, &keyed)
+    }
+
+    /// From every distinct `(area, lon bits, lat bits, points there)`, sorted and without
+    /// repeats, as [`distinct_positions`] gives them (an assigned dataset stores them): the
+    /// same value as [`AreaPoints::new`] on the points.
+    ///
+    /// # Errors
+    /// A message when the rows are not strictly increasing or an area is out of range.
+    pub fn from_distinct(n_areas: usize, rows: &[(u32, u64, u64, u64)]) -> Result<Self, String> {
+        let mut counts = vec![0usize; n_areas];
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 && (rows[i - 1].0, rows[i - 1].1, rows[i - 1].2) >= (r.0, r.1, r.2) {
+                return Err(format!(
+                    "row {i}: positions are not sorted by area, longitude and latitude without repeats"
+                ));
+            }
+            let Some(c) = counts.get_mut(r.0 as usize) else {
+                return Err(format!("row {i}: area {} of {n_areas}", r.0));
+            };
+            *c += usize::try_from(r.3).map_err(|e| format!("row {i}: {e}"))?;
+        }
+        let keys: Vec<(u32, u64, u64)> = rows.iter().map(|r| (r.0, r.1, r.2)).collect();
+        Ok(Self::from_keys(counts, &keys))
+    }
+
+    /// From the counts and the sorted distinct `(area, lon bits, lat bits)`.
+    fn from_keys(counts: Vec<usize>, keyed: &[(u32, u64, u64)]) -> Self {
+        let n_areas = counts.len();
         let mut start = vec![0usize; n_areas + 1];
-        for &(a, _, _) in &keyed {
+        for &(a, _, _) in keyed {
             start[a as usize + 1] += 1;
         }
         for a in 0..n_areas {
@@ -264,6 +293,26 @@ pub struct CellPlan {
     pub guard: Vec<GuardDecision>,
     /// Counters.
     pub stats: FuseStats,
+}
+
+/// Every distinct `(area, lon bits, lat bits)` of the points with the number of points there,
+/// sorted: what [`AreaPoints`] is made of, in a form that can be stored
+/// ([`AreaPoints::from_distinct`]). `O(n log n)`.
+pub fn distinct_positions(area_of: &[u32], lon: &[f64], lat: &[f64]) -> Vec<(u32, u64, u64, u64)> {
+    let mut keyed: Vec<(u32, u64, u64)> = area_of
+        .iter()
+        .zip(lon.iter().zip(lat))
+        .map(|(&a, (&x, &y))| (a, x.to_bits(), y.to_bits()))
+        .collect();
+    keyed.sort_unstable();
+    let mut out: Vec<(u32, u64, u64, u64)> = Vec::new();
+    for k in keyed {
+        match out.last_mut() {
+            Some(last) if (last.0, last.1, last.2) == k => last.3 += 1,
+            _ => out.push((k.0, k.1, k.2, 1)),
+        }
+    }
+    out
 }
 
 /// Anchor point of an area: geo's interior point of its largest polygon.

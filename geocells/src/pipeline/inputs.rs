@@ -13,6 +13,7 @@ use std::path::Path;
 
 use crate::input::levels::{BoundarySpec, LevelSpec};
 use crate::input::points::PointsSpec;
+use serde::{Deserialize, Serialize};
 
 /// The inputs of a run: the training points and the boundary levels.
 ///
@@ -59,4 +60,72 @@ impl Inputs {
             },
         }
     }
+}
+
+/// One input file of `report.json`'s `inputs`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct InputFile {
+    /// Its size; `None` if unreadable.
+    pub bytes: Option<u64>,
+    /// The column options given for a boundary level (left out when none were given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnOptions>,
+    /// Features of boundaries held in memory (left out for files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<usize>,
+    /// What data held in memory is: `lonlat`, `dataframe` or `polygons` (left out for files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Its path, as given (for data held in memory, its label).
+    pub path: String,
+    /// `points`, `country`, `admin1` or `admin2`.
+    pub role: String,
+    /// Rows of points held in memory (left out for files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
+    /// SHA-256 (hex; with the shapefile sidecars); `None` if unreadable.
+    pub sha256: Option<String>,
+}
+
+/// The column options given for a boundary level ([`LevelSpec`](crate::LevelSpec)); only those given are written.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ColumnOptions {
+    /// The admin-1 code column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin1_code: Option<String>,
+    /// The admin-1 name column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin1_name: Option<String>,
+    /// The code column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The country code column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    /// The country name column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_name: Option<String>,
+    /// The country every feature belongs to, as (code, name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_country: Option<(String, String)>,
+    /// The name column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The parts of a list of report input entries two runs must share to be combined: each
+/// entry's role, SHA-256 and column options, as JSON (paths may differ between machines).
+pub(crate) fn comparable_inputs(inputs: &[InputFile]) -> Vec<(String, String)> {
+    fn json<T: Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap_or_default()
+    }
+    inputs
+        .iter()
+        .map(|i| {
+            (
+                json(&i.role),
+                format!("{} {}", json(&i.sha256), json(&i.columns)),
+            )
+        })
+        .collect()
 }

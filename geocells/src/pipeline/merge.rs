@@ -27,6 +27,7 @@ use thiserror::Error;
 
 use crate::input::area::Area;
 use crate::partition::cells::{CellOrigin, CellSet, PointCells};
+use crate::partition::fuse::CellPlan;
 use crate::split::driver::assemble_outcome;
 use crate::split::report::{SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport};
 
@@ -102,22 +103,29 @@ pub enum MergeError {
     },
 }
 
-/// Which admin cells belong to the requested countries: a cell matches when its country code
-/// or country name equals a requested entry (ASCII case-insensitive).
+/// Which admin cells (fuse plan indices) belong to the requested countries: a cell matches
+/// when the country code or name of its dominant area (which names the cell) equals a
+/// requested entry (ASCII case-insensitive).
 ///
 /// # Errors
 /// [`MergeError::UnknownCountry`] for an entry that matches no cell.
-pub fn select_countries(cells: &CellSet, countries: &[String]) -> Result<Vec<bool>, MergeError> {
-    let matches = |c: &crate::partition::cells::Cell, want: &str| {
-        c.country_code.eq_ignore_ascii_case(want) || c.country_name.eq_ignore_ascii_case(want)
+pub fn select_countries(
+    plan: &CellPlan,
+    areas: &[Area],
+    countries: &[String],
+) -> Result<Vec<bool>, MergeError> {
+    let country = |c: &crate::partition::fuse::PlannedCell| {
+        areas.get(c.dominant as usize).map_or(("", ""), |a| {
+            (a.country_code.as_str(), a.country_name.as_str())
+        })
+    };
+    let matches = |c: &crate::partition::fuse::PlannedCell, want: &str| {
+        let (code, name) = country(c);
+        code.eq_ignore_ascii_case(want) || name.eq_ignore_ascii_case(want)
     };
     for want in countries {
-        if !cells.cells.iter().any(|c| matches(c, want.trim())) {
-            let mut codes: Vec<&str> = cells
-                .cells
-                .iter()
-                .map(|c| c.country_code.as_str())
-                .collect();
+        if !plan.cells.iter().any(|c| matches(c, want.trim())) {
+            let mut codes: Vec<&str> = plan.cells.iter().map(|c| country(c).0).collect();
             codes.sort_unstable();
             codes.dedup();
             return Err(MergeError::UnknownCountry {
@@ -131,7 +139,7 @@ pub fn select_countries(cells: &CellSet, countries: &[String]) -> Result<Vec<boo
             });
         }
     }
-    Ok(cells
+    Ok(plan
         .cells
         .iter()
         .map(|c| countries.iter().any(|w| matches(c, w.trim())))
@@ -257,24 +265,6 @@ fn comparable_params(params: &crate::pipeline::report::ParamsSection) -> serde_j
     p
 }
 
-/// The inputs' roles, hashes and column options (paths may differ between machines).
-fn comparable_inputs(inputs: &[crate::pipeline::report::InputFile]) -> Vec<(String, String)> {
-    inputs
-        .iter()
-        .map(|i| {
-            (
-                to_json(&i.role),
-                format!("{} {}", to_json(&i.sha256), to_json(&i.columns)),
-            )
-        })
-        .collect()
-}
-
-/// `v` as compact JSON.
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
 /// Checks that `shard` was made with `params` (a report's `params`) and inputs `inputs` (a
 /// report's `inputs`).
 ///
@@ -303,8 +293,8 @@ pub fn check_shard(
             detail,
         });
     }
-    let ours = comparable_inputs(inputs);
-    let theirs = comparable_inputs(&shard.report.inputs);
+    let ours = crate::pipeline::inputs::comparable_inputs(inputs);
+    let theirs = crate::pipeline::inputs::comparable_inputs(&shard.report.inputs);
     if ours != theirs {
         return Err(MergeError::Mismatch {
             dir: shard.dir.clone(),

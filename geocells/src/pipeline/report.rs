@@ -137,56 +137,7 @@ pub struct OpticsSetting {
     pub xi: f64,
 }
 
-/// One input file of `report.json`'s `inputs`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct InputFile {
-    /// Its size; `None` if unreadable.
-    pub bytes: Option<u64>,
-    /// The column options given for a boundary level (left out when none were given).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub columns: Option<ColumnOptions>,
-    /// Features of boundaries held in memory (left out for files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<usize>,
-    /// What data held in memory is: `lonlat`, `dataframe` or `polygons` (left out for files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Its path, as given (for data held in memory, its label).
-    pub path: String,
-    /// `points`, `country`, `admin1` or `admin2`.
-    pub role: String,
-    /// Rows of points held in memory (left out for files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rows: Option<usize>,
-    /// SHA-256 (hex; with the shapefile sidecars); `None` if unreadable.
-    pub sha256: Option<String>,
-}
-
-/// The column options given for a boundary level ([`LevelSpec`]); only those given are written.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ColumnOptions {
-    /// The admin-1 code column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin1_code: Option<String>,
-    /// The admin-1 name column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin1_name: Option<String>,
-    /// The code column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The country code column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country_code: Option<String>,
-    /// The country name column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country_name: Option<String>,
-    /// The country every feature belongs to, as (code, name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fixed_country: Option<(String, String)>,
-    /// The name column.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
+pub use crate::pipeline::inputs::{ColumnOptions, InputFile};
 
 /// `report.json`'s `counts`. A failed run has only the input rows, the points labelled (0)
 /// and the rejects; the other counts are left out of its report.
@@ -931,11 +882,17 @@ pub(crate) fn inputs_section(inputs: &Inputs) -> Vec<InputFile> {
             ));
         }
     }
+    // An assigned dataset stands for the points it was made from.
+    let assigned = crate::pipeline::assigned::AssignedDataset::open(&inputs.points.path)
+        .ok()
+        .flatten()
+        .map(|d| d.manifest().points.clone());
     files
         .into_iter()
-        .map(|(role, p, columns, memory)| match memory {
-            Some(m) => InputFile { columns, ..m },
-            None => InputFile {
+        .map(|(role, p, columns, memory)| match (memory, &assigned) {
+            (_, Some(points)) if role == "points" => points.clone(),
+            (Some(m), _) => InputFile { columns, ..m },
+            (None, _) => InputFile {
                 bytes: crate::input::files::input_bytes(&p),
                 columns,
                 path: p.display().to_string(),

@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use crate::Error;
 use crate::input::admin::{AdminAreas, build_areas};
-use crate::input::points::{Reject, read_points};
+use crate::input::points::{PointsRead, Reject, read_points};
 use crate::partition::assign::{AreaIndex, Placement, assign_points};
 use crate::partition::cells::{CellSet, PointCells};
 use crate::partition::fuse::{AreaPoints, CellPlan, plan_cells_with};
 use crate::partition::graph::Adjacency;
+use crate::pipeline::assigned::{AssignedDataset, Placed};
 use crate::pipeline::inputs::Inputs;
 use crate::pipeline::no_points::NoPointsError;
 use crate::pipeline::params::{Params, ParamsError, ValidParams};
@@ -175,75 +176,54 @@ impl Pipeline {
         progress: &dyn Progress,
         shards: Option<&[crate::pipeline::merge::Shard]>,
     ) -> Result<Run, Error> {
-        let mut timings: Vec<(String, f64)> = Vec::new();
-        let mut clock = Instant::now();
-        let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
-            timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
-            clock = Instant::now();
-        };
+        let mut laps = Laps::default();
+        // The points: a file (or data) to read and assign, or an assigned dataset
+        // (`pipeline::assigned`) whose points are read after the fuse, only those needed.
         progress.stage("read points", 0);
-        let read = read_points(&inputs.points)?;
+        let source = match AssignedDataset::open(&inputs.points.path)? {
+            Some(dataset) => Source::Assigned(Box::new(dataset)),
+            None => Source::Read(read_points(&inputs.points)?),
+        };
         progress.done();
         stop_if_cancelled(progress)?;
-        lap("read_points", &mut timings);
+        laps.lap("read_points");
         progress.stage("read boundaries", 0);
         let areas = build_areas(&inputs.boundaries)?;
         progress.done();
         stop_if_cancelled(progress)?;
-        lap("read_boundaries", &mut timings);
+        laps.lap("read_boundaries");
 
-        progress.stage("assign points", read.points.len() as u64);
-        let index = AreaIndex::new(&areas.areas);
-        let placements = assign_points(
-            &index,
-            areas.areas.len(),
-            &read.points,
-            self.params.assign(),
-        )?;
-        drop(index);
-        let mut keep = Vec::with_capacity(placements.len());
-        let mut area_of = Vec::with_capacity(placements.len());
-        let mut snap = Vec::with_capacity(placements.len());
-        let mut rejects = read.rejects;
-        for (i, p) in placements.into_iter().enumerate() {
-            match p {
-                Placement::Inside(a) => {
-                    keep.push(i);
-                    area_of.push(a);
-                    snap.push(0.0);
-                }
-                Placement::Snapped(a, d) => {
-                    keep.push(i);
-                    area_of.push(a);
-                    snap.push(d);
-                }
-                Placement::Rejected(reason) => rejects.push(Reject {
-                    row: read.points.rows[i],
-                    id: read.points.ids.display(i),
-                    lon: read.points.lon[i],
-                    lat: read.points.lat[i],
-                    reason,
-                    raw: None,
-                }),
+        let (placed, area_points) = match source {
+            Source::Read(read) => {
+                let placed = self.place(inputs, &areas, read, progress)?;
+                let area_points = AreaPoints::new(
+                    areas.areas.len(),
+                    &placed.area_of,
+                    &placed.points.lon,
+                    &placed.points.lat,
+                );
+                (Points::Placed(placed), area_points)
             }
-        }
-        rejects.sort_by_key(|r| r.row);
-        if keep.is_empty() {
-            return Err(NoPointsError::new(inputs, &self.params, read.total_rows, rejects).into());
-        }
-        let points = read.points.select(&keep);
-        progress.done();
+            Source::Assigned(dataset) => {
+                progress.stage("check the assigned points", 0);
+                let mut ours = crate::pipeline::report::inputs_section(inputs);
+                ours.retain(|i| i.role != "points");
+                dataset.check_inputs(&ours, self.params.assign().snap_km, &areas)?;
+                let area_points = dataset.area_points(&areas)?;
+                progress.done();
+                (Points::Assigned(dataset), area_points)
+            }
+        };
         stop_if_cancelled(progress)?;
-        lap("assign", &mut timings);
+        laps.lap("assign");
 
         progress.stage("adjacency graph", 0);
         let adjacency = Adjacency::build(&areas.areas);
         progress.done();
         stop_if_cancelled(progress)?;
-        lap("graph", &mut timings);
+        laps.lap("graph");
 
         progress.stage("fuse", 0);
-        let area_points = AreaPoints::new(areas.areas.len(), &area_of, &points.lon, &points.lat);
         let plan = plan_cells_with(
             &areas.areas,
             &adjacency,
@@ -251,9 +231,39 @@ impl Pipeline {
             self.params.min_size(),
             self.params.fuse(),
         )?;
+        drop(adjacency);
         progress.done();
         stop_if_cancelled(progress)?;
-        lap("fuse", &mut timings);
+        laps.lap("fuse");
+
+        // A run restricted to some countries splits and keeps their admin cells only.
+        let selected: Option<Vec<bool>> = match self.params.countries() {
+            Some(list) => Some(crate::pipeline::merge::select_countries(
+                &plan,
+                &areas.areas,
+                list,
+            )?),
+            None => None,
+        };
+        let Placed {
+            points,
+            area_of,
+            snap_km: snap,
+            rejects,
+            total_rows,
+        } = match placed {
+            Points::Placed(placed) => placed,
+            Points::Assigned(dataset) => {
+                progress.stage("read assigned points", 0);
+                let placed =
+                    dataset.read_points(&areas, &plan, &area_points, selected.as_deref())?;
+                progress.done();
+                stop_if_cancelled(progress)?;
+                laps.lap("read_assigned_points");
+                placed
+            }
+        };
+        drop(area_points);
 
         progress.stage("build cell polygons", plan.cells.len() as u64);
         let cell: Vec<u32> = area_of
@@ -269,13 +279,8 @@ impl Pipeline {
         let cells = CellSet::build(&areas.areas, &plan, &labels);
         progress.done();
         stop_if_cancelled(progress)?;
-        lap("build_cells", &mut timings);
+        laps.lap("build_cells");
 
-        // A run restricted to some countries splits and keeps their admin cells only.
-        let selected: Option<Vec<bool>> = match self.params.countries() {
-            Some(list) => Some(crate::pipeline::merge::select_countries(&cells, list)?),
-            None => None,
-        };
         let chosen = |c: usize| selected.as_ref().is_none_or(|s| s[c]);
         let admin_cells = (0..cells.len()).filter(|&c| chosen(c)).count();
         let admin_above_max = cells
@@ -311,13 +316,14 @@ impl Pipeline {
                 )?,
             };
             for (s, r) in out.report.settings.iter().enumerate() {
-                timings.push((
+                laps.timings.push((
                     format!("split_optics_{}_{}_{}", s + 1, r.min_samples, r.xi),
                     r.seconds,
                 ));
             }
-            timings.push(("split_fallback".into(), out.report.fallback_seconds));
-            lap("split", &mut timings);
+            laps.timings
+                .push(("split_fallback".into(), out.report.fallback_seconds));
+            laps.lap("split");
             let mut labels = labels;
             labels.cell = out.cell_of_point;
             (out.cells, labels, out.family_first_cell, Some(out.report))
@@ -337,8 +343,8 @@ impl Pipeline {
             split,
             labels,
             rejects,
-            input_rows: read.total_rows,
-            timings,
+            input_rows: total_rows,
+            timings: laps.timings,
             report: crate::pipeline::report::Report::default(),
             families: None,
         };
@@ -525,8 +531,111 @@ impl Run {
     }
 }
 
+/// Where a run's points come from.
+enum Source {
+    /// Read from the input, still to be assigned.
+    Read(PointsRead),
+    /// An assigned dataset.
+    Assigned(Box<AssignedDataset>),
+}
+
+/// A run's points once placed, or the dataset to read them from after the fuse.
+enum Points {
+    /// Assigned here.
+    Placed(Placed),
+    /// In an assigned dataset.
+    Assigned(Box<AssignedDataset>),
+}
+
+/// Stage timings: seconds since the previous lap.
+struct Laps {
+    clock: Instant,
+    timings: Vec<(String, f64)>,
+}
+
+impl Default for Laps {
+    fn default() -> Self {
+        Self {
+            clock: Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+}
+
+impl Laps {
+    fn lap(&mut self, name: &str) {
+        self.timings
+            .push((name.to_string(), self.clock.elapsed().as_secs_f64()));
+        self.clock = Instant::now();
+    }
+}
+
+impl Pipeline {
+    /// Assigns the points read to the admin areas: the labelled ones with their area and
+    /// snap distance, the others among the rejects with their reason.
+    ///
+    /// # Errors
+    /// [`crate::partition::assign::AssignError`]; [`NoPointsError`] when no point is labelled.
+    pub(crate) fn place(
+        &self,
+        inputs: &Inputs,
+        areas: &AdminAreas,
+        read: PointsRead,
+        progress: &dyn Progress,
+    ) -> Result<Placed, Error> {
+        progress.stage("assign points", read.points.len() as u64);
+        let index = AreaIndex::new(&areas.areas);
+        let placements = assign_points(
+            &index,
+            areas.areas.len(),
+            &read.points,
+            self.params.assign(),
+        )?;
+        drop(index);
+        let mut keep = Vec::with_capacity(placements.len());
+        let mut area_of = Vec::with_capacity(placements.len());
+        let mut snap = Vec::with_capacity(placements.len());
+        let mut rejects = read.rejects;
+        for (i, p) in placements.into_iter().enumerate() {
+            match p {
+                Placement::Inside(a) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(0.0);
+                }
+                Placement::Snapped(a, d) => {
+                    keep.push(i);
+                    area_of.push(a);
+                    snap.push(d);
+                }
+                Placement::Rejected(reason) => rejects.push(Reject {
+                    row: read.points.rows[i],
+                    id: read.points.ids.display(i),
+                    lon: read.points.lon[i],
+                    lat: read.points.lat[i],
+                    reason,
+                    raw: None,
+                }),
+            }
+        }
+        rejects.sort_by_key(|r| r.row);
+        if keep.is_empty() {
+            return Err(NoPointsError::new(inputs, &self.params, read.total_rows, rejects).into());
+        }
+        let points = read.points.select(&keep);
+        progress.done();
+        Ok(Placed {
+            points,
+            area_of,
+            snap_km: snap,
+            rejects,
+            total_rows: read.total_rows,
+        })
+    }
+}
+
 /// [`Error::Cancelled`] once the caller's progress says stop.
-fn stop_if_cancelled(progress: &dyn Progress) -> Result<(), Error> {
+pub(crate) fn stop_if_cancelled(progress: &dyn Progress) -> Result<(), Error> {
     if progress.cancelled() {
         Err(Error::Cancelled)
     } else {
