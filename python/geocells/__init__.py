@@ -36,6 +36,7 @@ __version__ = _geocells.__version__
 __all__ = [
     "build",
     "merge",
+    "assign_once",
     "Run",
     "Level",
     "assign",
@@ -460,6 +461,40 @@ def merge(shards: Sequence[Union[str, os.PathLike]], points: Any = None, **kwarg
     if kwargs.get("countries") is not None:
         raise TypeError("merge: the shards' countries are not an argument of the merge")
     return build(points, _shards=[os.fspath(s) for s in shards], **kwargs)
+
+
+def assign_once(
+    out: Union[str, os.PathLike],
+    points: Any = None,
+    *,
+    admin0: Any = "default",
+    admin1: Any = "default",
+    admin2: Any = "default",
+    lon_col: Optional[str] = None,
+    lat_col: Optional[str] = None,
+    id_col: Optional[str] = None,
+    geometry_col: Optional[str] = None,
+    snap_km: Optional[float] = None,
+    threads: Optional[int] = None,
+    progress: Any = True,
+) -> dict:
+    """Assigns the points to their admin areas once and writes them to ``out`` as a Parquet
+    dataset partitioned by country (``build_cells --write-assigned``): ``country=<code>/``
+    folders of points with their ``area`` and ``snap_km``, plus ``_area_positions.parquet``,
+    ``_rejects.parquet`` and the manifest ``_geocells_assigned.json`` (returned as a dict).
+
+    Give ``out`` as the ``points`` of :func:`build` or :func:`merge` afterwards, with the same
+    boundaries and ``snap_km``: the points are not assigned again, a run with ``countries``
+    reads only those countries' partitions, and the outputs equal those of the run on the
+    original points. ``pandas.read_parquet(out)`` reads the points (the ``_`` files are
+    skipped). Arguments as in :func:`build`.
+    """
+    inputs = _prepare(points, admin0, admin1, admin2, lon_col, lat_col, id_col, geometry_col)
+    params = _params("pigeon", None, None, None, None, None, None, None, snap_km, "default",
+                     None, None, None)
+    text = _call(_geocells.assign_once, progress, inputs.points, inputs.columns, *inputs.levels,
+                 params, os.fspath(out), threads)
+    return json.loads(text)
 
 
 class _Prepared:

@@ -61,6 +61,19 @@ def build(
 ) -> RunHandle:
     """Builds the cells (``Pipeline::run``), or merges the runs in ``shards`` (``Pipeline::merge``)."""
 
+def assign_once(
+    points: Any,
+    columns: Dict[str, Optional[str]],
+    admin0: _Level,
+    admin1: _Level,
+    admin2: _Level,
+    params: Dict[str, Any],
+    out: Union[str, os.PathLike],
+    threads: Optional[int] = None,
+    progress: _Progress = None,
+) -> str:
+    """Assigns the points once and writes the dataset partitioned by country to ``out``; returns the manifest (JSON)."""
+
 def check_output(dir: Union[str, os.PathLike]) -> Tuple[bool, Optional[str], List[str]]:
     """Checks an output directory: ``(consistent, run_id, problems)``."""
 

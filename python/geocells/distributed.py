@@ -7,14 +7,19 @@ where these models are trained through the same ``Client``: Slurm (dask-jobqueue
 (dask-kubernetes / dask-gateway), or a plain ``dask scheduler`` / ``dask worker`` pair. See
 docs/batch.md.
 
-How it runs (the same as ``build_cells --countries`` then ``--merge``, docs/batch.md):
+How it runs (the same as ``build_cells --write-assigned``, ``--countries`` then ``--merge``,
+docs/batch.md):
 
-1. a planning task: a run without the split (``split=False``) says which countries have an
-   admin cell above MAX, and how many points each has; only those need a shard;
+1. a planning task assigns the points once (:func:`geocells.assign_once`) into
+   ``work_dir/assigned``, a Parquet dataset partitioned by country, then runs without the
+   split (``split=False``) on it to find which countries have an admin cell above MAX, and how
+   many points each has; only those need a shard;
 2. the countries are dealt into ``n_groups`` groups balanced by points (largest first, each
-   to the lightest group), one task per group: ``build(..., countries=group)`` writes a shard
-   into ``work_dir``;
-3. one merge task reads the shards and writes ``out``.
+   to the lightest group), one task per group: ``build(..., countries=group)`` on the dataset
+   reads only its countries' partitions and writes a shard into ``work_dir``;
+3. one merge task reads the shards and the dataset and writes ``out``.
+
+With ``assign_once=False`` every task reads and assigns the original points instead.
 
 Every task reads the inputs by path, so ``work_dir``, ``out`` and the inputs must be on
 storage every worker sees (a shared filesystem; on one machine, any directory). Points given as
@@ -32,6 +37,24 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import geocells
 
 __all__ = ["build", "plan_groups"]
+
+
+_ASSIGN_KEYS = ("admin0", "admin1", "admin2", "lon_col", "lat_col", "id_col", "geometry_col",
+                "snap_km", "threads")
+
+
+def _assign_and_plan(kwargs: dict, dataset: str) -> Dict[str, int]:
+    """Task: assigns the points once into ``dataset``, then plans on it."""
+    geocells.assign_once(dataset, kwargs["points"], progress=False,
+                         **{k: v for k, v in kwargs.items() if k in _ASSIGN_KEYS})
+    return _countries_above_max({**_on_dataset(kwargs, dataset)})
+
+
+def _on_dataset(kwargs: dict, dataset: str) -> dict:
+    """The arguments of a run on the assigned dataset (its columns are known)."""
+    out = {k: v for k, v in kwargs.items() if k not in ("lon_col", "lat_col", "id_col", "geometry_col")}
+    out["points"] = dataset
+    return out
 
 
 def _countries_above_max(kwargs: dict) -> Dict[str, int]:
@@ -91,6 +114,7 @@ def build(
     map_points: bool = False,
     map_width: int = 2400,
     keep_shards: bool = False,
+    assign_once: bool = True,
     **kwargs: Any,
 ) -> dict:
     """Builds the cells on a Dask cluster and writes them to ``out``; returns the report.
@@ -103,13 +127,16 @@ def build(
     out
         The output directory (written as one unit, like ``build_cells --out``).
     work_dir
-        Where the shards go (default: ``<out>.shards`` beside ``out``); removed after the merge
-        unless ``keep_shards``.
+        Where the assigned points and the shards go (default: ``<out>.shards`` beside ``out``);
+        removed after the merge unless ``keep_shards``.
     n_groups
         Shard tasks (default: the number of workers).
     groups
         The country groups to use instead of the planning task's (codes or names, as
         ``--countries`` takes them).
+    assign_once
+        Assign the points once in the planning task and let the other tasks read the
+        partitioned dataset (default); ``False``: every task reads and assigns all points.
     """
     for k in ("countries", "progress"):
         if k in kwargs:
@@ -123,10 +150,15 @@ def build(
     if not isinstance(points, (str, os.PathLike)):
         points = _points_to_parquet(points, work, kwargs)
     kwargs = {**kwargs, "points": os.fspath(points)}
+    dataset = str(work / "assigned")
+    if assign_once:
+        counts = client.submit(_assign_and_plan, kwargs, dataset, pure=False).result()
+        kwargs = _on_dataset(kwargs, dataset)
+    elif groups is None:
+        counts = client.submit(_countries_above_max, kwargs, pure=False).result()
     if groups is None:
         if n_groups is None:
             n_groups = max(1, len(client.scheduler_info().get("workers", {})))
-        counts = client.submit(_countries_above_max, kwargs, pure=False).result()
         groups = plan_groups(counts, n_groups)
     groups = [list(g) for g in groups]
     shard_dirs = [str(work / f"shard-{i:03}") for i in range(len(groups))]

@@ -1,12 +1,14 @@
 """Measures the single run against the Dask build on a local cluster (docs/batch.md).
 
     python python/scripts/bench_distributed.py POINTS.parquet OUT_DIR [--workers 2] [--preset pigeotto]
+        [--no-assign-once] [--skip-single]
 
 Runs, in order: the single run in this process (``geocells.build(...).write``), then
 ``geocells.distributed.build`` on a LocalCluster of N worker processes (1 Dask thread each; the
 Rust work inside a task uses all cores). Prints wall times, this process's peak RSS after the
 single run, and each worker's peak RSS (``ru_maxrss`` read in the worker after the build), then
-compares the two outputs file by file (report.json up to timings_s).
+compares the two outputs file by file (report.json up to timings_s). ``--no-assign-once``: every
+task reads and assigns all points (``distributed.build(..., assign_once=False)``).
 """
 
 import argparse
@@ -30,6 +32,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--preset", default="pigeotto")
     ap.add_argument("--skip-single", action="store_true")
+    ap.add_argument("--no-assign-once", action="store_true")
     a = ap.parse_args()
     out = Path(a.out)
     single, dist = out / "single", out / "dask"
@@ -46,7 +49,8 @@ def main():
     with LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=0) as cluster, Client(cluster) as client:
         t = time.monotonic()
-        geocells.distributed.build(client, a.points, out=dist, preset=a.preset)
+        geocells.distributed.build(client, a.points, out=dist, preset=a.preset,
+                                   assign_once=not a.no_assign_once)
         wall = time.monotonic() - t
         peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(f"dask, {a.workers} workers: {wall:.1f} s wall, peak RSS per worker (MB): "

@@ -61,9 +61,11 @@ fn to_py(e: Error) -> PyErr {
             PyKeyboardInterrupt::new_err("geocells: cancelled")
         }
         Error::Params(_) => ParamsError::new_err(message),
-        Error::Io(_) | Error::Admin(_) | Error::NoPoints(_) | Error::Assign(_) => {
-            InputError::new_err(message)
-        }
+        Error::Io(_)
+        | Error::Admin(_)
+        | Error::NoPoints(_)
+        | Error::Assign(_)
+        | Error::Assigned(_) => InputError::new_err(message),
         Error::Export(_) | Error::Output(_) => OutputError::new_err(message),
         _ => GeocellsError::new_err(message),
     }
@@ -520,6 +522,33 @@ fn build(
     })
 }
 
+/// The assign-once pass (`Pipeline::assign_once`, `build_cells --write-assigned`): assigns the
+/// points and writes them to `out` as a dataset partitioned by country; returns the manifest
+/// as JSON text. Arguments as in `build` (`params` needs only `snap_km`).
+#[pyfunction]
+#[pyo3(signature = (points, columns, admin0, admin1, admin2, params, out, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn assign_once(
+    py: Python<'_>,
+    points: &Bound<'_, PyAny>,
+    columns: &Bound<'_, PyDict>,
+    admin0: Option<Bound<'_, PyDict>>,
+    admin1: Option<Bound<'_, PyDict>>,
+    admin2: Option<Bound<'_, PyDict>>,
+    params: &Bound<'_, PyDict>,
+    out: PathBuf,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let inputs = inputs(points, columns, admin0, admin1, admin2)?;
+    let pipeline = Pipeline::new(self::params(params)?).map_err(to_py)?;
+    let manifest = run_detached(py, threads, progress, move |shared| {
+        let dir = geocells::prepare_dataset_dir(&out)?;
+        pipeline.assign_once(&inputs, dir, shared)
+    })?;
+    serde_json::to_string(&manifest).map_err(|e| GeocellsError::new_err(e.to_string()))
+}
+
 /// Checks an output directory (`build_cells --check-output`): returns
 /// `(consistent, run_id, problems)`.
 #[pyfunction]
@@ -665,6 +694,7 @@ fn _geocells(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RunHandle>()?;
     m.add_function(wrap_pyfunction!(build, m)?)?;
     m.add_function(wrap_pyfunction!(check_output, m)?)?;
+    m.add_function(wrap_pyfunction!(assign_once, m)?)?;
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(smooth, m)?)?;
     m.add_function(wrap_pyfunction!(metrics, m)?)?;
