@@ -177,25 +177,36 @@ impl AreaPoints {
 
     /// From every distinct `(area, lon bits, lat bits, points there)`, sorted and without
     /// repeats, as [`distinct_positions`] gives them (an assigned dataset stores them): the
-    /// same value as [`AreaPoints::new`] on the points.
+    /// same value as [`AreaPoints::new`] on the points, built in one pass.
     ///
     /// # Errors
     /// A message when the rows are not strictly increasing or an area is out of range.
-    pub fn from_distinct(n_areas: usize, rows: &[(u32, u64, u64, u64)]) -> Result<Self, String> {
+    pub fn from_distinct(
+        n_areas: usize,
+        rows: impl IntoIterator<Item = (u32, u64, u64, u64)>,
+    ) -> Result<Self, String> {
         let mut counts = vec![0usize; n_areas];
-        for (i, r) in rows.iter().enumerate() {
-            if i > 0 && (rows[i - 1].0, rows[i - 1].1, rows[i - 1].2) >= (r.0, r.1, r.2) {
+        let mut start = vec![0usize; n_areas + 1];
+        let mut xyz = Vec::new();
+        let mut previous: Option<(u32, u64, u64)> = None;
+        for (i, (a, x, y, k)) in rows.into_iter().enumerate() {
+            if previous.is_some_and(|p| p >= (a, x, y)) {
                 return Err(format!(
                     "row {i}: positions are not sorted by area, longitude and latitude without repeats"
                 ));
             }
-            let Some(c) = counts.get_mut(r.0 as usize) else {
-                return Err(format!("row {i}: area {} of {n_areas}", r.0));
+            previous = Some((a, x, y));
+            let Some(c) = counts.get_mut(a as usize) else {
+                return Err(format!("row {i}: area {a} of {n_areas}"));
             };
-            *c += usize::try_from(r.3).map_err(|e| format!("row {i}: {e}"))?;
+            *c += usize::try_from(k).map_err(|e| format!("row {i}: {e}"))?;
+            start[a as usize + 1] += 1;
+            xyz.push(unit(f64::from_bits(x), f64::from_bits(y)));
         }
-        let keys: Vec<(u32, u64, u64)> = rows.iter().map(|r| (r.0, r.1, r.2)).collect();
-        Ok(Self::from_keys(counts, &keys))
+        for a in 0..n_areas {
+            start[a + 1] += start[a];
+        }
+        Ok(Self { counts, start, xyz })
     }
 
     /// From the counts and the sorted distinct `(area, lon bits, lat bits)`.
@@ -803,5 +814,27 @@ mod tests {
             plan_cells(&areas, &adj, &[0], 10),
             Err(FuseError::NoPoints)
         ));
+    }
+
+    #[test]
+    fn area_points_from_stored_positions_equal_those_from_the_points() {
+        // Two areas; repeated positions, in no particular order.
+        let area_of = [1, 0, 1, 1, 0, 1];
+        let lon = [5.0, -3.5, 5.0, 4.0, -3.5, 6.25];
+        let lat = [50.0, 40.0, 50.0, 51.0, 40.0, 49.0];
+        let rows = distinct_positions(&area_of, &lon, &lat);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.iter().map(|r| r.3).sum::<u64>(), 6);
+        let stored = AreaPoints::from_distinct(2, rows.iter().copied()).expect("sorted");
+        assert_eq!(stored, AreaPoints::new(2, &area_of, &lon, &lat));
+        assert_eq!(stored.counts, vec![2, 4]);
+        // Out of order, repeated, or of an unknown area: refused.
+        let mut swapped = rows.clone();
+        swapped.swap(1, 2);
+        assert!(AreaPoints::from_distinct(2, swapped).is_err());
+        let mut twice = rows.clone();
+        twice.push(*rows.last().expect("rows"));
+        assert!(AreaPoints::from_distinct(2, twice).is_err());
+        assert!(AreaPoints::from_distinct(1, rows).is_err());
     }
 }

@@ -373,23 +373,54 @@ impl AssignedDataset {
     pub(crate) fn area_points(&self, areas: &AdminAreas) -> Result<AreaPoints, AssignedError> {
         let path = self.checked_file(POSITIONS)?;
         let df = read_columns(&path, &POSITION_COLUMNS)?;
-        let area = int_column(&path, &df, "area")?;
-        let lon = float_column(&path, &df, "lon")?;
-        let lat = float_column(&path, &df, "lat")?;
-        let points = int_column(&path, &df, "points")?;
-        drop(df);
         let n = areas.areas.len();
-        let mut rows = Vec::with_capacity(area.len());
-        for (i, (((&a, &x), &y), &k)) in area.iter().zip(&lon).zip(&lat).zip(&points).enumerate() {
-            if a < 0 || a as usize >= n || k < 1 {
-                return Err(AssignedError::File {
-                    path,
-                    message: format!("row {i}: area {a} or points {k} out of range ({n} areas)"),
-                });
-            }
-            rows.push((a as u32, x.to_bits(), y.to_bits(), k as u64));
+        // Straight from the columns (no copies: the positions are as many as the points).
+        let cast = |name: &str, t: &polars::prelude::DataType| {
+            df.column(name)
+                .and_then(|c| c.cast(t))
+                .map_err(|e| decode(&path, &e))
+        };
+        let (area, points) = (
+            cast("area", &polars::prelude::DataType::Int64)?,
+            cast("points", &polars::prelude::DataType::Int64)?,
+        );
+        let (area, points) = (
+            area.i64().map_err(|e| decode(&path, &e))?,
+            points.i64().map_err(|e| decode(&path, &e))?,
+        );
+        let lon = df
+            .column("lon")
+            .and_then(|c| c.f64().cloned())
+            .map_err(|e| decode(&path, &e))?;
+        let lat = df
+            .column("lat")
+            .and_then(|c| c.f64().cloned())
+            .map_err(|e| decode(&path, &e))?;
+        let mut bad = None;
+        let rows = area
+            .iter()
+            .zip(lon.iter())
+            .zip(lat.iter())
+            .zip(points.iter())
+            .enumerate()
+            .map_while(|(i, (((a, x), y), k))| match (a, x, y, k) {
+                (Some(a), Some(x), Some(y), Some(k))
+                    if a >= 0 && (a as usize) < n && k >= 1 && x.is_finite() && y.is_finite() =>
+                {
+                    Some((a as u32, x.to_bits(), y.to_bits(), k as u64))
+                }
+                _ => {
+                    bad = Some(format!(
+                        "row {i}: area {a:?}, lon {x:?}, lat {y:?} or points {k:?} missing or out of range ({n} areas)"
+                    ));
+                    None
+                }
+            });
+        let built = AreaPoints::from_distinct(n, rows);
+        if let Some(message) = bad {
+            return Err(AssignedError::File { path, message });
         }
-        AreaPoints::from_distinct(n, &rows).map_err(|message| AssignedError::File { path, message })
+        built.map_err(|message| AssignedError::File { path, message })
     }
 
     /// The labelled points of the families in `selected` (all when `None`), read from their
@@ -509,7 +540,7 @@ impl AssignedDataset {
                 });
             }
         }
-        // Input order.
+        // Input order; each column is put in order and its unordered copy dropped at once.
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_unstable_by_key(|&i| rows[i]);
         if let Some(w) = order.windows(2).find(|w| rows[w[0]] == rows[w[1]]) {
@@ -518,26 +549,21 @@ impl AssignedDataset {
                 message: format!("input row {} is in the dataset twice", rows[w[0]]),
             });
         }
-        let pick_f = |v: &[f64]| order.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let ids = if int_ids {
+            PointIds::Int(permute(int_id, &order))
+        } else {
+            PointIds::Str(permute(str_id, &order))
+        };
         let points = Points {
-            ids: if int_ids {
-                PointIds::Int(order.iter().map(|&i| int_id[i]).collect())
-            } else {
-                PointIds::Str(
-                    order
-                        .iter()
-                        .map(|&i| std::mem::take(&mut str_id[i]))
-                        .collect(),
-                )
-            },
-            rows: order.iter().map(|&i| rows[i]).collect(),
-            lon: pick_f(&lon),
-            lat: pick_f(&lat),
+            ids,
+            rows: permute(rows, &order),
+            lon: permute(lon, &order),
+            lat: permute(lat, &order),
         };
         Ok(Placed {
             points,
-            area_of: order.iter().map(|&i| area_of[i]).collect(),
-            snap_km: pick_f(&snap),
+            area_of: permute(area_of, &order),
+            snap_km: permute(snap, &order),
             rejects: self.rejects()?,
             total_rows: self.manifest.input_rows,
         })
@@ -590,6 +616,11 @@ impl AssignedDataset {
         }
         Ok(out)
     }
+}
+
+/// `v` in the order `order` (a permutation of its indices), consuming it.
+fn permute<T: Default>(mut v: Vec<T>, order: &[usize]) -> Vec<T> {
+    order.iter().map(|&i| std::mem::take(&mut v[i])).collect()
 }
 
 fn decode(path: &Path, e: &dyn std::fmt::Display) -> AssignedError {
