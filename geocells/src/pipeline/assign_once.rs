@@ -11,6 +11,7 @@ use crate::input::admin::AdminAreas;
 use crate::input::points::{PointIds, Reject, RejectReason, read_points};
 use crate::output::dir::{OutputDir, OutputError, file_digest};
 use crate::output::parquet::{Column, write_parquet};
+use crate::output::points_files::reject_columns;
 use crate::pipeline::assigned::{
     AssignedError, DatasetFile, FORMAT, MANIFEST, Manifest, PART, POINT_COLUMNS, POSITION_COLUMNS,
     POSITIONS, Partition, Placed, REJECT_COLUMNS, REJECTS, VERSION, areas_sha256, partition_dir,
@@ -244,52 +245,35 @@ fn write_dataset(
     Ok(manifest)
 }
 
-/// Writes the rejects with every field of their reason, so that they read back exactly.
+/// Writes the rejects: the columns of a run's `rejects.parquet`
+/// ([`crate::output::points_files::reject_columns`]), then every field of their reason, so that
+/// they read back exactly.
 fn write_rejects(path: &Path, s: &[Reject]) -> Result<(), crate::ExportError> {
-    let kinds = [
-        Column::I64(vec![]),
-        Column::Str(vec![]),
-        Column::F64(vec![]),
-        Column::F64(vec![]),
-        Column::Str(vec![]),
-        Column::OptStr(vec![]),
-        Column::F64(vec![]),
-        Column::F64(vec![]),
-        Column::OptStr(vec![]),
-    ];
+    let off_land = |x: &Reject| match x.reason {
+        RejectReason::OffLand { nearest_km, max_km } => (nearest_km.unwrap_or(f64::NAN), max_km),
+        _ => (f64::NAN, f64::NAN),
+    };
+    let columns = |s: &[Reject]| {
+        let mut c = reject_columns(s);
+        c.push(Column::OptStr(
+            s.iter()
+                .map(|x| match &x.reason {
+                    RejectReason::BadGeometry(m) => Some(m.clone()),
+                    _ => None,
+                })
+                .collect(),
+        ));
+        c.push(Column::F64(s.iter().map(|x| off_land(x).0).collect()));
+        c.push(Column::F64(s.iter().map(|x| off_land(x).1).collect()));
+        c
+    };
     write_parquet(
         path,
         &REJECT_COLUMNS,
-        &kinds,
+        &columns(&[]),
         s.len(),
         ROWS_PER_GROUP,
         Vec::new(),
-        |r| {
-            let s = &s[r];
-            let off_land = |x: &Reject| match x.reason {
-                RejectReason::OffLand { nearest_km, max_km } => {
-                    (nearest_km.unwrap_or(f64::NAN), max_km)
-                }
-                _ => (f64::NAN, f64::NAN),
-            };
-            vec![
-                Column::I64(s.iter().map(|x| x.row as i64).collect()),
-                Column::Str(s.iter().map(|x| x.id.clone()).collect()),
-                Column::F64(s.iter().map(|x| x.lon).collect()),
-                Column::F64(s.iter().map(|x| x.lat).collect()),
-                Column::Str(s.iter().map(|x| x.reason.code().to_string()).collect()),
-                Column::OptStr(
-                    s.iter()
-                        .map(|x| match &x.reason {
-                            RejectReason::BadGeometry(m) => Some(m.clone()),
-                            _ => None,
-                        })
-                        .collect(),
-                ),
-                Column::F64(s.iter().map(|x| off_land(x).0).collect()),
-                Column::F64(s.iter().map(|x| off_land(x).1).collect()),
-                Column::OptStr(s.iter().map(|x| x.raw.clone()).collect()),
-            ]
-        },
+        |r| columns(&s[r]),
     )
 }

@@ -13,7 +13,8 @@
 //!   `__HIVE_DEFAULT_PARTITION__`);
 //! - `_area_positions.parquet`: every distinct `(area, lon, lat)` with the number of points
 //!   there, sorted: [`AreaPoints`] exactly (it does not depend on point order);
-//! - `_rejects.parquet`: the rejected rows with their reasons;
+//! - `_rejects.parquet`: the rejected rows, with the columns of a run's `rejects.parquet` and
+//!   every field of their reason (`message`, `nearest_km`, `max_km`);
 //! - `_geocells_assigned.json` (the [`Manifest`], written last): the inputs' report entries
 //!   (the original points' hash among them), the snap distance, a SHA-256 of the admin areas
 //!   the indices refer to, the partitions with their point counts, and every file's size and
@@ -63,16 +64,17 @@ pub(crate) const VERSION: u32 = 1;
 /// The columns of a partition file, in order.
 pub const POINT_COLUMNS: [&str; 7] = ["row", "id", "lon", "lat", "area", "area_code", "snap_km"];
 pub(crate) const POSITION_COLUMNS: [&str; 4] = ["area", "lon", "lat", "points"];
-pub(crate) const REJECT_COLUMNS: [&str; 9] = [
+pub(crate) const REJECT_COLUMNS: [&str; 10] = [
     "row",
     "id",
     "lon",
     "lat",
     "reason",
+    "detail",
+    "raw",
     "message",
     "nearest_km",
     "max_km",
-    "raw",
 ];
 
 /// Errors of an assigned dataset.
