@@ -142,6 +142,11 @@ struct Args {
     /// Check the partition's invariants after every carve (slow; for debugging).
     #[arg(long)]
     check_carves: bool,
+    /// The semantic pass (experimental, docs/split.md): before the fallback, divide the cells
+    /// the OPTICS settings leave above MAX by a cluster of the xi hierarchy or along a
+    /// density valley of the first setting's reachability plot; `origin` says which.
+    #[arg(long)]
+    semantic_split: bool,
     /// MINSIZE: cells with fewer points are fused with neighbours (overrides the preset).
     #[arg(long)]
     min: Option<usize>,
@@ -416,6 +421,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .split(!args.no_split)
         .fallback(!args.no_fallback)
         .check_each_carve(args.check_carves)
+        .semantic_split(args.semantic_split)
         .tau_km(args.tau_km)
         .top_k(args.top_k)
         .countries(args.countries.clone());

@@ -643,3 +643,65 @@ fn snapped_points_from_different_places_on_one_cape_are_different_locations() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_semantic_pass_replaces_geometric_carves_and_keeps_every_guarantee() {
+    // Issue 15: cells the OPTICS settings leave above MAX are divided by the xi hierarchy or a
+    // density valley before any straight cut. On the shipped data, with PIGEON's settings.
+    let classic = run_validated(&Inputs::default_data(root()), Params::default());
+    let run = run_validated(
+        &Inputs::default_data(root()),
+        Params::default().semantic_split(true),
+    );
+    check_split(&run);
+    let (c, s) = (classic.split().expect("split"), run.split().expect("split"));
+    let semantic = s.semantic.as_ref().expect("the pass ran");
+    assert!(c.semantic.is_none());
+    // The settings do the same as before; the pass takes what they leave.
+    let figures = |r: &geocells::SplitReport| -> Vec<(usize, usize, usize, usize)> {
+        r.settings
+            .iter()
+            .map(|x| {
+                (
+                    x.above_max_before,
+                    x.cells_split,
+                    x.carves,
+                    x.above_max_after,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(figures(s), figures(c));
+    assert_eq!(semantic.above_max_before, c.above_max_after_optics);
+    assert!(semantic.carves_hierarchy + semantic.carves_valley > 0);
+    assert!(
+        s.fallback_carves < c.fallback_carves,
+        "fallback carves {} with the pass, {} without",
+        s.fallback_carves,
+        c.fallback_carves
+    );
+    assert_eq!(s.above_max_after, 0);
+    // Every carved cell says which rule made it, and the report counts them.
+    let count = |o: CellOrigin| run.cells().cells().iter().filter(|c| c.origin == o).count();
+    assert_eq!(count(CellOrigin::Hierarchy(0)), semantic.carves_hierarchy);
+    assert_eq!(count(CellOrigin::Valley(0)), semantic.carves_valley);
+    assert_eq!(
+        count(CellOrigin::Optics(0)),
+        s.settings[0].carves + semantic.carves_xi
+    );
+    assert_eq!(count(CellOrigin::Bisect), s.fallback_carves);
+    let v = run.report().to_value();
+    assert_eq!(v["params"]["semantic"], true);
+    assert_eq!(
+        v["split"]["semantic"]["carves_valley"],
+        semantic.carves_valley
+    );
+    assert!(
+        classic.report().to_value()["params"]
+            .get("semantic")
+            .is_none()
+    );
+    for o in [CellOrigin::Hierarchy(0), CellOrigin::Valley(2)] {
+        assert_eq!(CellOrigin::parse(&o.code()), Some(o));
+    }
+}

@@ -178,7 +178,7 @@ def _resolve_points(points, columns):
 
 def _params(
     preset, min_size, max_size, optics, metric, split, fallback, check_carves,
-    snap_km, fuse_max_km, tau_km, top_k, countries,
+    snap_km, fuse_max_km, tau_km, top_k, countries, semantic_split=None,
 ) -> dict:
     d = {
         "preset": preset,
@@ -189,6 +189,7 @@ def _params(
         "split": split,
         "fallback": fallback,
         "check_carves": check_carves,
+        "semantic_split": semantic_split,
         "snap_km": snap_km,
         "tau_km": tau_km,
         "top_k": top_k,
@@ -389,6 +390,7 @@ def build(
     split: Optional[bool] = None,
     fallback: Optional[bool] = None,
     check_carves: Optional[bool] = None,
+    semantic_split: Optional[bool] = None,
     snap_km: Optional[float] = None,
     fuse_max_km: Any = "default",
     tau_km: Optional[float] = None,
@@ -412,11 +414,11 @@ def build(
     lon_col, lat_col, id_col, geometry_col
         The points' columns, when they are not found by name.
     preset, min_size, max_size, optics, metric, split, fallback, check_carves, snap_km,
-    fuse_max_km, tau_km, top_k, countries
+    fuse_max_km, tau_km, top_k, countries, semantic_split
         The parameters of ``build_cells`` (``--preset``, ``--min``, ``--max``, ``--optics``,
         ``--metric``, not ``--no-split``, not ``--no-fallback``, ``--check-carves``,
         ``--snap-km``, ``--fuse-max-km`` (``None`` is ``--no-fuse-guard``), ``--tau-km``,
-        ``--top-k``, ``--countries``); ``None`` keeps the preset's value.
+        ``--top-k``, ``--countries``, ``--semantic-split``); ``None`` keeps the preset's value.
     threads
         Worker threads (default: all cores). The result is the same at any count.
     progress
@@ -433,7 +435,7 @@ def build(
     """
     inputs = _prepare(points, admin0, admin1, admin2, lon_col, lat_col, id_col, geometry_col)
     params = _params(preset, min_size, max_size, optics, metric, split, fallback, check_carves,
-                     snap_km, fuse_max_km, tau_km, top_k, countries)
+                     snap_km, fuse_max_km, tau_km, top_k, countries, semantic_split)
     handle = _call(_geocells.build, progress, inputs.points, inputs.columns, *inputs.levels,
                    params, threads, validate=validate, shards=_shards)
     return _checked(Run(handle))

@@ -81,6 +81,18 @@ pub fn report_markdown(report: &Report) -> String {
                 s.above_max_after
             );
         }
+        if let Some(s) = &sp.semantic {
+            let _ = writeln!(
+                md,
+                "| semantic pass ({}, {}) | {} | {} | {} | {} |",
+                s.min_samples,
+                json(&s.xi),
+                s.above_max_before,
+                s.cells_split,
+                s.carves_xi + s.carves_hierarchy + s.carves_valley,
+                s.above_max_after
+            );
+        }
         let fallback = if p.fallback {
             format!("{} carves", sp.fallback_carves)
         } else {
@@ -91,6 +103,23 @@ pub fn report_markdown(report: &Report) -> String {
             "\nFallback (straight cuts, then an exact division of the locations): {fallback}; cells above MAX at the end: {}.\n",
             sp.above_max_after
         );
+        // The share of carves by rule: density-based first, the geometric fallback last.
+        let xi: usize = sp.settings.iter().map(|s| s.carves).sum::<usize>()
+            + sp.semantic.as_ref().map_or(0, |s| s.carves_xi);
+        let mut rules = vec![("xi clusters", xi)];
+        if let Some(s) = &sp.semantic {
+            rules.push(("xi hierarchy", s.carves_hierarchy));
+            rules.push(("density valleys", s.carves_valley));
+        }
+        rules.push(("geometric fallback", sp.fallback_carves));
+        let total: usize = rules.iter().map(|r| r.1).sum();
+        if total > 0 {
+            let shares: Vec<String> = rules
+                .iter()
+                .map(|(name, n)| format!("{name} {n} ({:.1} %)", 100.0 * *n as f64 / total as f64))
+                .collect();
+            let _ = writeln!(md, "Carves by rule: {}.\n", shares.join(", "));
+        }
     }
     let mut columns: Vec<(String, Option<&QualitySection>)> =
         vec![("semantic cells".to_string(), report.quality.as_ref())];

@@ -60,10 +60,17 @@ pub enum CellOrigin {
     Optics(u16),
     /// Carved out by the MAX fallback (a straight cut or an exact division of the locations).
     Bisect,
+    /// Carved out by the semantic pass as a cluster higher in the xi hierarchy of the OPTICS
+    /// setting at this index.
+    Hierarchy(u16),
+    /// Carved out by the semantic pass along a density valley of the reachability plot of the
+    /// OPTICS setting at this index.
+    Valley(u16),
 }
 
 impl CellOrigin {
-    /// Short text form: `admin`, `optics:N` (N counted from 1), `bisect`.
+    /// Short text form: `admin`, `optics:N` (N counted from 1), `bisect`, `hierarchy:N`,
+    /// `valley:N`.
     ///
     /// ```
     /// use geocells::CellOrigin;
@@ -74,6 +81,8 @@ impl CellOrigin {
             CellOrigin::Admin => "admin".into(),
             CellOrigin::Optics(s) => format!("optics:{}", s + 1),
             CellOrigin::Bisect => "bisect".into(),
+            CellOrigin::Hierarchy(s) => format!("hierarchy:{}", s + 1),
+            CellOrigin::Valley(s) => format!("valley:{}", s + 1),
         }
     }
 
@@ -89,8 +98,15 @@ impl CellOrigin {
             "admin" => Some(CellOrigin::Admin),
             "bisect" => Some(CellOrigin::Bisect),
             _ => {
-                let n: u16 = code.strip_prefix("optics:")?.parse().ok()?;
-                n.checked_sub(1).map(CellOrigin::Optics)
+                let (kind, n) = code.split_once(':')?;
+                let n: u16 = n.parse().ok()?;
+                let make = match kind {
+                    "optics" => CellOrigin::Optics,
+                    "hierarchy" => CellOrigin::Hierarchy,
+                    "valley" => CellOrigin::Valley,
+                    _ => return None,
+                };
+                n.checked_sub(1).map(make)
             }
         }
     }

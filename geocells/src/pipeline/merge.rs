@@ -317,11 +317,15 @@ pub fn split_from_shards(
     admin: &CellSet,
     areas: &[Area],
     labels: &PointCells,
-    max_size: usize,
-    optics: &[(usize, f64)],
-    metric: crate::split::params::Metric,
+    params: &crate::split::params::SplitParams,
     shards: &[Shard],
 ) -> Result<SplitOutcome, MergeError> {
+    let (max_size, optics, metric, semantic) = (
+        params.max_size,
+        params.optics.as_slice(),
+        params.metric,
+        params.semantic,
+    );
     let members = labels.points_per_cell(admin.len());
     // Where each family's cells are: (shard, cell indices in id order).
     let mut found: BTreeMap<u32, (usize, Vec<usize>)> = BTreeMap::new();
@@ -361,6 +365,20 @@ pub fn split_from_shards(
             })
             .collect(),
         above_max_after_optics: 0,
+        semantic: optics
+            .first()
+            .filter(|_| semantic)
+            .map(|&(min_samples, xi)| crate::split::report::SemanticReport {
+                min_samples,
+                xi,
+                above_max_before: 0,
+                cells_split: 0,
+                carves_xi: 0,
+                carves_hierarchy: 0,
+                carves_valley: 0,
+                above_max_after: 0,
+                seconds: 0.0,
+            }),
         fallback_carves: 0,
         fallback_seconds: 0.0,
         above_max_after: 0,
@@ -448,6 +466,14 @@ pub fn split_from_shards(
         report.fragment_points_moved += sp.fragment_points_moved;
         report.points_reconciled += sp.points_reconciled;
         report.points_disagreeing += sp.points_disagreeing;
+        if let (Some(s), Some(t)) = (report.semantic.as_mut(), sp.semantic.as_ref()) {
+            s.above_max_before += t.above_max_before;
+            s.cells_split += t.cells_split;
+            s.carves_xi += t.carves_xi;
+            s.carves_hierarchy += t.carves_hierarchy;
+            s.carves_valley += t.carves_valley;
+            s.above_max_after += t.above_max_after;
+        }
         for (s, t) in report.settings.iter_mut().zip(&sp.settings) {
             s.above_max_before += t.above_max_before;
             s.cells_split += t.cells_split;

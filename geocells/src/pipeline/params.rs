@@ -147,6 +147,12 @@ impl Params {
         self.split_enabled = v;
         self
     }
+    /// Turns the split's semantic pass on or off (`SplitParams::semantic`).
+    #[must_use]
+    pub fn semantic_split(mut self, v: bool) -> Self {
+        self.split.semantic = v;
+        self
+    }
     /// Turns the MAX fallback on or off.
     #[must_use]
     pub fn fallback(mut self, v: bool) -> Self {
@@ -265,6 +271,7 @@ impl Params {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            semantic: s.semantic,
             snap_km: self.assign.snap_km,
             split: self.split_enabled,
             tau_km: self.smoothing.tau_km,

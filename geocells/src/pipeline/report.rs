@@ -118,6 +118,9 @@ pub struct ParamsSection {
     /// empty (and absent from reports written before it was reported).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub preset_overrides: Vec<String>,
+    /// The semantic pass before the fallback (`SplitParams::semantic`); left out when off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub semantic: bool,
     /// Snap distance in km for points on no polygon.
     pub snap_km: f64,
     /// Split cells above MAX at all.
@@ -279,8 +282,32 @@ pub struct SplitSection {
     pub points_disagreeing: usize,
     /// Points moved to the cell that holds them.
     pub points_reconciled: usize,
+    /// The semantic pass, when on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<SemanticSection>,
     /// Per OPTICS setting, in order.
     pub settings: Vec<SettingSection>,
+}
+
+/// What the semantic pass did ([`crate::split::report::SemanticReport`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SemanticSection {
+    /// Cells above MAX when the pass finished.
+    pub above_max_after: usize,
+    /// Cells above MAX when the pass started.
+    pub above_max_before: usize,
+    /// Carves by a cluster of the xi hierarchy.
+    pub carves_hierarchy: usize,
+    /// Carves along a density valley.
+    pub carves_valley: usize,
+    /// Carves by the largest xi cluster.
+    pub carves_xi: usize,
+    /// Cells split.
+    pub cells_split: usize,
+    /// min_samples.
+    pub min_samples: usize,
+    /// xi.
+    pub xi: f64,
 }
 
 /// What one OPTICS setting did ([`SettingReport`]).
@@ -559,6 +586,16 @@ impl From<&SplitReport> for SplitSection {
             metric: metric_name(s.metric),
             points_disagreeing: s.points_disagreeing,
             points_reconciled: s.points_reconciled,
+            semantic: s.semantic.as_ref().map(|x| SemanticSection {
+                above_max_after: x.above_max_after,
+                above_max_before: x.above_max_before,
+                carves_hierarchy: x.carves_hierarchy,
+                carves_valley: x.carves_valley,
+                carves_xi: x.carves_xi,
+                cells_split: x.cells_split,
+                min_samples: x.min_samples,
+                xi: x.xi,
+            }),
             settings: s.settings.iter().map(Into::into).collect(),
         }
     }

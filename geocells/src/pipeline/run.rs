@@ -297,9 +297,7 @@ impl Pipeline {
                         &cells,
                         &areas.areas,
                         &labels,
-                        self.params.max_size(),
-                        &self.params.split().optics,
-                        self.params.split().metric,
+                        self.params.split(),
                         shards,
                     )?;
                     progress.done();

@@ -55,10 +55,11 @@ use crate::split::fallback::{reconcile, run_fallback};
 use crate::split::family::{Family, pos_of};
 use crate::split::optics::OpticsParams;
 use crate::split::params::{SplitError, SplitParams};
+use crate::split::report::SemanticReport;
 use crate::split::report::{
     LeftAboveMax, SettingReport, SplitFamily, SplitOutcome, SplitPart, SplitReport, Unsplittable,
 };
-use crate::split::setting::run_setting;
+use crate::split::setting::{RuleCounts, Rules, run_setting};
 
 /// Splits every cell above MAX (see the module docs) and returns the new partition.
 ///
@@ -77,6 +78,64 @@ pub fn split_cells(
 ) -> Result<SplitOutcome, SplitError> {
     params.validate()?;
     split_selected(cells, areas, labels, params, &|_| true, progress)
+}
+
+/// The semantic pass (`SplitParams::semantic`): the first setting again, on the cells still
+/// above MAX, with [`Rules::Semantic`].
+fn semantic_pass(
+    families: &mut [Family],
+    min_samples: usize,
+    xi: f64,
+    pos: &[(f64, f64)],
+    labels: &PointCells,
+    params: &SplitParams,
+    progress: &dyn Progress,
+) -> Result<SemanticReport, SplitError> {
+    let t = Instant::now();
+    let max = params.max_size;
+    let above = |fams: &[Family]| -> usize {
+        fams.iter()
+            .flat_map(|f| f.parts.iter())
+            .filter(|p| p.points.len() > max)
+            .count()
+    };
+    let before = above(families);
+    progress.stage(
+        "split: semantic pass (xi hierarchy, density valleys)",
+        families.len() as u64,
+    );
+    let opt = OpticsParams::new(min_samples, xi);
+    let results: Vec<Result<RuleCounts, SplitError>> = families
+        .par_iter_mut()
+        .map(|f| {
+            if progress.cancelled() {
+                return Err(SplitError::Cancelled);
+            }
+            let r = run_setting(f, 0, &opt, pos, labels, params, Rules::Semantic);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.done();
+    let mut total = RuleCounts::default();
+    for r in results {
+        let c = r?;
+        total.cells_split += c.cells_split;
+        total.xi += c.xi;
+        total.hierarchy += c.hierarchy;
+        total.valley += c.valley;
+    }
+    Ok(SemanticReport {
+        min_samples,
+        xi,
+        above_max_before: before,
+        cells_split: total.cells_split,
+        carves_xi: total.xi,
+        carves_hierarchy: total.hierarchy,
+        carves_valley: total.valley,
+        above_max_after: above(families),
+        seconds: t.elapsed().as_secs_f64(),
+    })
 }
 
 /// [`split_cells`] on the admin cells for which `selected(position)` holds; the others are
@@ -158,13 +217,13 @@ pub(crate) fn split_selected(
             families.len() as u64,
         );
         let opt = OpticsParams::new(m, xi);
-        let results: Vec<Result<(usize, usize), SplitError>> = families
+        let results: Vec<Result<RuleCounts, SplitError>> = families
             .par_iter_mut()
             .map(|f| {
                 if progress.cancelled() {
                     return Err(SplitError::Cancelled);
                 }
-                let r = run_setting(f, s as u16, &opt, &pos, labels, params);
+                let r = run_setting(f, s as u16, &opt, &pos, labels, params, Rules::Xi);
                 progress.inc(1);
                 r
             })
@@ -172,9 +231,9 @@ pub(crate) fn split_selected(
         progress.done();
         let (mut cells_split, mut carves) = (0, 0);
         for r in results {
-            let (a, b) = r?;
-            cells_split += a;
-            carves += b;
+            let c = r?;
+            cells_split += c.cells_split;
+            carves += c.carves();
         }
         settings.push(SettingReport {
             min_samples: m,
@@ -186,6 +245,18 @@ pub(crate) fn split_selected(
             seconds: t.elapsed().as_secs_f64(),
         });
     }
+    let semantic = match params.optics.first() {
+        Some(&(m, xi)) if params.semantic => Some(semantic_pass(
+            &mut families,
+            m,
+            xi,
+            &pos,
+            labels,
+            params,
+            progress,
+        )?),
+        _ => None,
+    };
     let above_max_after_optics = above(&families);
 
     let t = Instant::now();
@@ -229,6 +300,7 @@ pub(crate) fn split_selected(
         above_max_before,
         settings,
         above_max_after_optics,
+        semantic,
         fallback_carves,
         fallback_seconds,
         above_max_after: 0,

@@ -120,6 +120,10 @@ pub struct SplitParams {
     pub fallback: bool,
     /// Check the family's invariants after every carve (slow; for tests and debugging).
     pub check_each_carve: bool,
+    /// The semantic pass before the fallback: cells the settings leave above MAX are divided
+    /// by the xi hierarchy or a density valley of the first setting's OPTICS run
+    /// (`split::setting::density_division`). Off: PIGEON's rule only, then the fallback.
+    pub semantic: bool,
 }
 
 impl Default for SplitParams {
@@ -131,6 +135,7 @@ impl Default for SplitParams {
             metric: Metric::Sphere,
             fallback: true,
             check_each_carve: false,
+            semantic: false,
         }
     }
 }
@@ -164,6 +169,12 @@ impl SplitParams {
     #[must_use]
     pub fn fallback(mut self, v: bool) -> Self {
         self.fallback = v;
+        self
+    }
+    /// Turns the semantic pass on or off.
+    #[must_use]
+    pub fn semantic(mut self, v: bool) -> Self {
+        self.semantic = v;
         self
     }
     /// Turns the per-carve check on or off.

@@ -29,6 +29,33 @@ pub struct SettingReport {
     pub seconds: f64,
 }
 
+/// What the semantic pass did ([`crate::split::params::SplitParams::semantic`]): after the
+/// OPTICS settings, each cell still above MAX is clustered again with the first setting and
+/// divided by its largest xi cluster, else the largest fitting cluster of the xi hierarchy,
+/// else its deepest density valley.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SemanticReport {
+    /// min_samples (of the first setting).
+    pub min_samples: usize,
+    /// xi (of the first setting).
+    pub xi: f64,
+    /// Cells above MAX when the pass started.
+    pub above_max_before: usize,
+    /// Cells that had at least one carve.
+    pub cells_split: usize,
+    /// Carves by the largest xi cluster.
+    pub carves_xi: usize,
+    /// Carves by a cluster higher in the xi hierarchy.
+    pub carves_hierarchy: usize,
+    /// Carves along a density valley.
+    pub carves_valley: usize,
+    /// Cells above MAX when the pass finished.
+    pub above_max_after: usize,
+    /// Wall time in seconds.
+    #[serde(skip)]
+    pub seconds: f64,
+}
+
 /// Why a cell could not be brought to MAX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,8 +97,10 @@ pub struct SplitReport {
     pub above_max_before: usize,
     /// Per OPTICS setting, in order.
     pub settings: Vec<SettingReport>,
-    /// Cells above MAX after the OPTICS settings, before the fallback.
+    /// Cells above MAX after the OPTICS settings (and the semantic pass), before the fallback.
     pub above_max_after_optics: usize,
+    /// The semantic pass, when on.
+    pub semantic: Option<SemanticReport>,
     /// Carves made by the fallback.
     pub fallback_carves: usize,
     /// Fallback wall time in seconds.

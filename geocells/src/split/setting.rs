@@ -2,6 +2,12 @@
 //! carved out ([`crate::split::carve::carve`]) when it and the rest both reach MINSIZE, and the
 //! cells that changed go back into the queue while above MAX. The core distances of the last
 //! OPTICS run are reused where a carve cannot have changed them ([`known_cores`]).
+//!
+//! The semantic pass ([`Rules::Semantic`], after the settings, before the geometric fallback)
+//! takes, when no xi cluster fits, the largest cluster of the whole xi hierarchy that fits
+//! (a parent of the leaf clusters sklearn labels), else the deepest density valley of the
+//! reachability plot: the cut of the OPTICS ordering at its highest reachability with at least
+//! MINSIZE points on either side ([`density_division`]).
 
 use std::collections::VecDeque;
 
@@ -14,8 +20,48 @@ use crate::split::optics::{OpticsParams, optics_planar_fast, optics_sphere, opti
 use crate::split::params::{Metric, SplitError, SplitParams};
 use crate::split::report::SplitPart;
 
-/// One OPTICS setting on one family: carve until no cell above MAX yields a carve. Returns
-/// (cells split, carves).
+/// Which divisions of a cell a pass may carve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// The largest xi cluster (the labels sklearn gives), as PIGEON.
+    Xi,
+    /// That, else the largest fitting cluster of the xi hierarchy, else the deepest density
+    /// valley.
+    Semantic,
+}
+
+/// What made a division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// The largest xi cluster.
+    Xi,
+    /// A cluster higher in the xi hierarchy.
+    Hierarchy,
+    /// A density valley of the reachability plot.
+    Valley,
+}
+
+/// Carves per rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RuleCounts {
+    /// Cells split (at least one carve).
+    pub(crate) cells_split: usize,
+    /// By the largest xi cluster.
+    pub(crate) xi: usize,
+    /// By a cluster of the xi hierarchy.
+    pub(crate) hierarchy: usize,
+    /// By a density valley.
+    pub(crate) valley: usize,
+}
+
+impl RuleCounts {
+    /// All carves.
+    pub(crate) fn carves(&self) -> usize {
+        self.xi + self.hierarchy + self.valley
+    }
+}
+
+/// One OPTICS setting on one family: carve until no cell above MAX yields a carve.
 pub(crate) fn run_setting(
     f: &mut Family,
     setting: u16,
@@ -23,13 +69,14 @@ pub(crate) fn run_setting(
     pos: &[(f64, f64)],
     labels: &PointCells,
     params: &SplitParams,
-) -> Result<(usize, usize), SplitError> {
+    rules: Rules,
+) -> Result<RuleCounts, SplitError> {
     let max = params.max_size;
     let mut queue: VecDeque<usize> = (0..f.parts.len())
         .filter(|&k| f.parts[k].points.len() > max)
         .collect();
     let mut split = std::collections::BTreeSet::new();
-    let mut carves = 0;
+    let mut counts = RuleCounts::default();
     // The last OPTICS run's points (ascending) and core distances, to skip recomputing the
     // core distances a carve cannot have changed.
     let mut cache: Option<(Vec<u32>, Vec<f64>)> = None;
@@ -37,19 +84,22 @@ pub(crate) fn run_setting(
         if f.parts[k].points.len() <= max {
             continue;
         }
-        let Some(flags) = optics_flags(&f.parts[k], opt, pos, params, &f.name, &mut cache)? else {
+        let Some((flags, rule)) =
+            optics_flags(&f.parts[k], opt, pos, params, &f.name, &mut cache, rules)?
+        else {
             continue;
         };
-        if let Some(changed) = carve(
-            f,
-            k,
-            &flags,
-            pos,
-            labels,
-            params,
-            CellOrigin::Optics(setting),
-        )? {
-            carves += 1;
+        let origin = match rule {
+            Rule::Xi => CellOrigin::Optics(setting),
+            Rule::Hierarchy => CellOrigin::Hierarchy(setting),
+            Rule::Valley => CellOrigin::Valley(setting),
+        };
+        if let Some(changed) = carve(f, k, &flags, pos, labels, params, origin)? {
+            match rule {
+                Rule::Xi => counts.xi += 1,
+                Rule::Hierarchy => counts.hierarchy += 1,
+                Rule::Valley => counts.valley += 1,
+            }
             split.insert(k);
             for c in changed {
                 if f.parts[c].points.len() > max && !queue.contains(&c) {
@@ -58,11 +108,12 @@ pub(crate) fn run_setting(
             }
         }
     }
-    Ok((split.len(), carves))
+    counts.cells_split = split.len();
+    Ok(counts)
 }
 
 /// The largest OPTICS cluster of a cell, as flags over its points, if it and the rest both
-/// reach MINSIZE.
+/// reach MINSIZE; with [`Rules::Semantic`], else the divisions of [`density_division`].
 fn optics_flags(
     part: &SplitPart,
     opt: &OpticsParams,
@@ -70,7 +121,8 @@ fn optics_flags(
     params: &SplitParams,
     name: &str,
     cache: &mut Option<(Vec<u32>, Vec<f64>)>,
-) -> Result<Option<Vec<bool>>, SplitError> {
+    rules: Rules,
+) -> Result<Option<(Vec<bool>, Rule)>, SplitError> {
     let n = part.points.len();
     if n < opt.min_samples.max(2) {
         return Ok(None);
@@ -105,13 +157,78 @@ fn optics_flags(
         }
     }
     // Largest cluster, ties to the lowest label (numpy argmax over sorted labels).
-    let Some((&label, &size)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) else {
-        return Ok(None);
-    };
-    if size < params.min_size || n - size < params.min_size {
+    let largest = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .filter(|(_, size)| **size >= params.min_size && n - **size >= params.min_size);
+    if let Some((&label, _)) = largest {
+        let flags = result.labels.iter().map(|&l| l == label).collect();
+        return Ok(Some((flags, Rule::Xi)));
+    }
+    if rules == Rules::Xi {
         return Ok(None);
     }
-    Ok(Some(result.labels.iter().map(|&l| l == label).collect()))
+    Ok(
+        density_division(&result, params.min_size).map(|(range, rule)| {
+            let mut flags = vec![false; n];
+            for &i in &result.ordering[range.0..=range.1] {
+                flags[i] = true;
+            }
+            (flags, rule)
+        }),
+    )
+}
+
+/// A density-based division of `n` clustered points with at least `min_size` on either side,
+/// as an inclusive range of positions in the OPTICS ordering (the side to carve), or `None`
+/// when `n < 2 min_size`:
+///
+/// 1. the largest cluster of the whole xi hierarchy (`Optics::clusters`, sklearn's
+///    `cluster_hierarchy_`) that fits (ties: the earliest in the ordering);
+/// 2. else the deepest density valley: the cut of the ordering before the position of highest
+///    reachability among those leaving `min_size` points on either side (ties: the earliest),
+///    whose smaller side is carved (ties: the first). A point reached across a larger
+///    distance than any other is where the density is lowest along the ordering; a new
+///    connected component starts at infinite reachability, so separate groups are cut first.
+///
+/// `O(clusters + n)`. Source of the reachability plot and its reading: Ankerst, Breunig,
+/// Kriegel, Sander, *OPTICS: Ordering Points To Identify the Clustering Structure*, SIGMOD
+/// 1999, section 4 (valleys of the plot are clusters).
+pub(crate) fn density_division(
+    result: &crate::split::optics::Optics,
+    min_size: usize,
+) -> Option<((usize, usize), Rule)> {
+    let n = result.ordering.len();
+    if min_size == 0 || n < 2 * min_size {
+        return None;
+    }
+    let fits = |(s, e): (usize, usize)| {
+        let size = e + 1 - s;
+        size >= min_size && n - size >= min_size
+    };
+    let parent = result
+        .clusters
+        .iter()
+        .copied()
+        .filter(|&c| fits(c))
+        .max_by(|a, b| (a.1 - a.0).cmp(&(b.1 - b.0)).then(b.0.cmp(&a.0)));
+    if let Some(c) = parent {
+        return Some((c, Rule::Hierarchy));
+    }
+    let reach = |p: usize| result.reachability[result.ordering[p]];
+    let mut cut = min_size;
+    for p in min_size..=n - min_size {
+        if reach(p) > reach(cut) {
+            cut = p;
+        }
+    }
+    // The positions before `cut`, or from it on: the smaller side.
+    let range = if cut <= n - cut {
+        (0, cut - 1)
+    } else {
+        (cut, n - 1)
+    };
+    Some((range, Rule::Valley))
 }
 
 /// Core distances of `points` that an OPTICS run on `before` (with core distances `core`)
@@ -210,5 +327,49 @@ mod tests {
         wrong[i] = wrong[i].map(|c| c * 2.0);
         let bad = optics_sphere_known(&coords(&after), &opt, &wrong).expect("optics");
         assert_ne!(fresh.core_distances, bad.core_distances);
+    }
+
+    /// An OPTICS result over `reach.len()` points in order, with these xi clusters.
+    fn plot(reach: &[f64], clusters: &[(usize, usize)]) -> crate::split::optics::Optics {
+        let n = reach.len();
+        crate::split::optics::Optics {
+            ordering: (0..n).rev().collect(),
+            core_distances: vec![1.0; n],
+            // By point: point `n - 1 - p` stands at position `p`.
+            reachability: (0..n).map(|i| reach[n - 1 - i]).collect(),
+            predecessor: vec![None; n],
+            labels: vec![-1; n],
+            clusters: clusters.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_density_division_takes_the_hierarchy_then_the_deepest_valley() {
+        // 100 points: a dense run, a gap at position 62, a looser run.
+        let mut reach = vec![1.0; 100];
+        reach[0] = f64::INFINITY;
+        reach[62] = 9.0;
+        reach[20] = 50.0; // deeper, but it would leave 20 < MINSIZE before it
+        for r in &mut reach[63..] {
+            *r = 3.0;
+        }
+        // No cluster: the valley at 62; the smaller side (62..=99, 38 points) is carved.
+        assert_eq!(
+            density_division(&plot(&reach, &[]), 30),
+            Some(((62, 99), Rule::Valley))
+        );
+        // A leaf too small and its parent that fits: the parent; one leaving fewer than
+        // MINSIZE outside is passed over.
+        let clusters = [(0, 9), (0, 59), (0, 89)];
+        assert_eq!(
+            density_division(&plot(&reach, &clusters), 30),
+            Some(((0, 59), Rule::Hierarchy))
+        );
+        // Fewer than twice MINSIZE: nothing.
+        assert_eq!(density_division(&plot(&reach[..59], &[]), 30), None);
+        // The carve is over points, not positions: the flags of optics_flags follow
+        // `ordering`, which here reverses them.
+        let r = plot(&reach, &[]);
+        assert_eq!(r.ordering[62], 37);
     }
 }
