@@ -170,9 +170,11 @@ fn check_split(run: &Run) {
 fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() {
     let mut carves = 0;
     let mut bisections = 0;
-    for seed in 0..12u64 {
+    let mut density = 0;
+    for seed in 0..16u64 {
         let dir = temp_dir(&format!("prop{seed}"));
         let inputs = random_case(seed, &dir);
+        // Seeds 12 to 15 with the semantic pass (issue 15), under the same checks.
         let params = Params::default()
             .min_size(10)
             .max_size(25)
@@ -182,12 +184,16 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
             } else {
                 Metric::Sphere
             })
+            .semantic_split(seed >= 12)
             .check_each_carve(true);
         let run = run_validated(&inputs, params);
         check_split(&run);
         let report = run.split().expect("split");
         carves += report.settings.iter().map(|s| s.carves).sum::<usize>();
         bisections += report.fallback_carves;
+        if let Some(s) = &report.semantic {
+            density += s.carves_hierarchy + s.carves_valley;
+        }
         // Only the heavily repeated location (12 copies) could be unsplittable.
         for l in &report.left_above_max {
             assert_ne!(l.reason, Unsplittable::FallbackOff);
@@ -197,6 +203,7 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
     // The cases really exercise both kinds of carve.
     assert!(carves > 20, "{carves} OPTICS carves");
     assert!(bisections > 20, "{bisections} bisections");
+    assert!(density > 5, "{density} semantic-pass carves");
 }
 
 #[test]

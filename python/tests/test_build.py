@@ -85,3 +85,22 @@ def test_write_refuses_a_directory_it_did_not_write(py_run, tmp_path):
     f.write_text("x")
     with pytest.raises(geocells.OutputError, match="a_file"):
         py_run.write(f)
+
+
+def test_the_semantic_pass_is_a_keyword_and_its_origins_are_in_the_cells():
+    # Benelux with PIGEON's sizes: what the OPTICS settings leave above MAX is divided by the
+    # xi hierarchy or a density valley (issue 15) instead of straight cuts.
+    params = dict(admin0=None, admin1="data/fixtures/benelux_admin1.geojson", admin2=None,
+                  progress=False)
+    points = "data/geonames_cities1000.parquet"
+    classic = geocells.build(points, **params)
+    semantic = geocells.build(points, semantic_split=True, **params)
+    s = semantic.report["split"]["semantic"]
+    assert semantic.report["params"]["semantic"] is True
+    assert "semantic" not in classic.report["params"]
+    origins = semantic.cells_table.column("origin").to_pylist()
+    assert origins.count("hierarchy:1") == s["carves_hierarchy"]
+    assert origins.count("valley:1") == s["carves_valley"]
+    assert s["carves_hierarchy"] + s["carves_valley"] > 0
+    assert semantic.report["split"]["fallback_carves"] < classic.report["split"]["fallback_carves"]
+    assert not semantic.problems
