@@ -130,6 +130,16 @@ fn per_country_runs_merge_into_the_single_run_byte_for_byte() {
         err.to_string().contains("min_size") && err.to_string().contains("shard0"),
         "{err}"
     );
+    // A parameter that reports are silent about when off (the semantic pass) is named too.
+    let err = Pipeline::new(params.clone().semantic_split(true))
+        .expect("params")
+        .merge(&inputs, &shard_dirs, &NoProgress)
+        .expect_err("the semantic pass on");
+    assert!(
+        err.to_string()
+            .contains("semantic: true here, absent (off) in the shard"),
+        "{err}"
+    );
     // A merge restricted to countries, and an empty country list, are parameter errors.
     let err = Pipeline::new(params.clone().countries(Some(vec!["BEL".into()])))
         .expect("params")

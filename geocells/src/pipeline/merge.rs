@@ -278,14 +278,29 @@ pub fn check_shard(
     let ours = comparable_params(params);
     let theirs = comparable_params(&shard.report.params);
     if ours != theirs {
-        let detail = ours
+        // The first key, of either side (a parameter left out when off is absent from one),
+        // whose values differ.
+        let keys: std::collections::BTreeSet<&String> = ours
             .as_object()
             .into_iter()
-            .flatten()
-            .find(|(k, v)| theirs.get(k.as_str()) != Some(v))
+            .chain(theirs.as_object())
+            .flat_map(|o| o.keys())
+            .collect();
+        let shown = |v: Option<&serde_json::Value>| {
+            v.map_or("absent (off)".to_string(), ToString::to_string)
+        };
+        let detail = keys
+            .into_iter()
+            .find(|k| ours.get(k.as_str()) != theirs.get(k.as_str()))
             .map_or_else(
                 || "the parameter sets differ".into(),
-                |(k, v)| format!("{k}: {} here, {} in the shard", v, theirs[k.as_str()]),
+                |k| {
+                    format!(
+                        "{k}: {} here, {} in the shard",
+                        shown(ours.get(k.as_str())),
+                        shown(theirs.get(k.as_str()))
+                    )
+                },
             );
         return Err(MergeError::Mismatch {
             dir: shard.dir.clone(),
