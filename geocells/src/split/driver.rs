@@ -80,6 +80,15 @@ pub fn split_cells(
     split_selected(cells, areas, labels, params, &|_| true, progress)
 }
 
+/// Cells above `max` across the families.
+fn above_max(families: &[Family], max: usize) -> usize {
+    families
+        .iter()
+        .flat_map(|f| f.parts.iter())
+        .filter(|p| p.points.len() > max)
+        .count()
+}
+
 /// The semantic pass (`SplitParams::semantic`): the first setting again, on the cells still
 /// above MAX, with [`Rules::Semantic`].
 fn semantic_pass(
@@ -93,12 +102,7 @@ fn semantic_pass(
 ) -> Result<SemanticReport, SplitError> {
     let t = Instant::now();
     let max = params.max_size;
-    let above = |fams: &[Family]| -> usize {
-        fams.iter()
-            .flat_map(|f| f.parts.iter())
-            .filter(|p| p.points.len() > max)
-            .count()
-    };
+    let above = |fams: &[Family]| above_max(fams, max);
     let before = above(families);
     progress.stage(
         "split: semantic pass (xi hierarchy, density valleys)",
@@ -196,12 +200,7 @@ pub(crate) fn split_selected(
         .iter()
         .map(|&c| Family::new(c as u32, &cells.cells[c], std::mem::take(&mut members[c])))
         .collect();
-    let above = |fams: &[Family]| -> usize {
-        fams.iter()
-            .flat_map(|f| f.parts.iter())
-            .filter(|p| p.points.len() > max)
-            .count()
-    };
+    let above = |fams: &[Family]| above_max(fams, max);
     let above_max_before = above(&families);
 
     let mut settings = Vec::new();
