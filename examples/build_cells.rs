@@ -142,11 +142,16 @@ struct Args {
     /// Check the partition's invariants after every carve (slow; for debugging).
     #[arg(long)]
     check_carves: bool,
-    /// The semantic pass (experimental, docs/split.md): before the fallback, divide the cells
-    /// the OPTICS settings leave above MAX by a cluster of the xi hierarchy or along a
-    /// density valley of the first setting's reachability plot; `origin` says which.
+    /// Semantic mode (experimental, docs/split.md): every OPTICS run carves all its disjoint
+    /// xi clusters that fit, and before the fallback the cells still above MAX are divided by
+    /// the density tree of the last setting's reachability plot (`origin` valley:N).
     #[arg(long)]
     semantic_split: bool,
+    /// With --semantic-split: take a density-tree division only when its pieces are at most
+    /// 1 + T times as spread (sum of squared distances to their centroids) as straight cuts
+    /// of the same points; otherwise the fallback cuts the cell. Default: no gate.
+    #[arg(long, value_name = "T", requires = "semantic_split")]
+    semantic_tolerance: Option<f64>,
     /// MINSIZE: cells with fewer points are fused with neighbours (overrides the preset).
     #[arg(long)]
     min: Option<usize>,
@@ -422,6 +427,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .fallback(!args.no_fallback)
         .check_each_carve(args.check_carves)
         .semantic_split(args.semantic_split)
+        .semantic_tolerance(args.semantic_tolerance)
         .tau_km(args.tau_km)
         .top_k(args.top_k)
         .countries(args.countries.clone());

@@ -174,7 +174,8 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
     for seed in 0..16u64 {
         let dir = temp_dir(&format!("prop{seed}"));
         let inputs = random_case(seed, &dir);
-        // Seeds 12 to 15 with the semantic pass (issue 15), under the same checks.
+        // Seeds 12 to 15 with the semantic pass (issue 15; 15 with its compactness gate),
+        // under the same checks.
         let params = Params::default()
             .min_size(10)
             .max_size(25)
@@ -185,6 +186,7 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
                 Metric::Sphere
             })
             .semantic_split(seed >= 12)
+            .semantic_tolerance((seed == 15).then_some(1.0))
             .check_each_carve(true);
         let run = run_validated(&inputs, params);
         check_split(&run);
@@ -192,7 +194,7 @@ fn random_point_sets_in_random_polygons_keep_the_invariants_after_every_carve() 
         carves += report.settings.iter().map(|s| s.carves).sum::<usize>();
         bisections += report.fallback_carves;
         if let Some(s) = &report.semantic {
-            density += s.carves_hierarchy + s.carves_valley;
+            density += s.carves_valley;
         }
         // Only the heavily repeated location (12 copies) could be unsplittable.
         for l in &report.left_above_max {
@@ -653,8 +655,9 @@ fn snapped_points_from_different_places_on_one_cape_are_different_locations() {
 
 #[test]
 fn the_semantic_pass_replaces_geometric_carves_and_keeps_every_guarantee() {
-    // Issue 15: cells the OPTICS settings leave above MAX are divided by the xi hierarchy or a
-    // density valley before any straight cut. On the shipped data, with PIGEON's settings.
+    // Issue 15: every OPTICS run carves all its fitting xi clusters, and the cells the
+    // settings leave above MAX are divided by the density tree of the last setting's run
+    // before any straight cut. On the shipped data, with PIGEON's settings.
     let classic = run_validated(&Inputs::default_data(root()), Params::default());
     let run = run_validated(
         &Inputs::default_data(root()),
@@ -664,41 +667,47 @@ fn the_semantic_pass_replaces_geometric_carves_and_keeps_every_guarantee() {
     let (c, s) = (classic.split().expect("split"), run.split().expect("split"));
     let semantic = s.semantic.as_ref().expect("the pass ran");
     assert!(c.semantic.is_none());
-    // The settings do the same as before; the pass takes what they leave.
-    let figures = |r: &geocells::SplitReport| -> Vec<(usize, usize, usize, usize)> {
-        r.settings
-            .iter()
-            .map(|x| {
-                (
-                    x.above_max_before,
-                    x.cells_split,
-                    x.carves,
-                    x.above_max_after,
-                )
-            })
-            .collect()
-    };
-    assert_eq!(figures(s), figures(c));
-    assert_eq!(semantic.above_max_before, c.above_max_after_optics);
-    assert!(semantic.carves_hierarchy + semantic.carves_valley > 0);
+    // The first setting starts from the same cells; carving every fitting cluster of a run
+    // makes at least as many xi carves there.
+    assert_eq!(
+        s.settings[0].above_max_before,
+        c.settings[0].above_max_before
+    );
+    assert!(s.settings[0].carves >= c.settings[0].carves);
+    let settings_left = s.settings.last().expect("settings").above_max_after;
+    assert_eq!(semantic.above_max_before, settings_left);
+    assert_eq!(semantic.above_max_after, s.above_max_after_optics);
+    assert_eq!(
+        (semantic.min_samples, semantic.xi),
+        *Params::default().split.optics.last().expect("settings")
+    );
+    assert!(semantic.carves_valley > 0);
+    assert_eq!(semantic.divisions_refused, 0, "no gate, nothing refused");
     assert!(
-        s.fallback_carves < c.fallback_carves,
+        s.fallback_carves * 10 < c.fallback_carves,
         "fallback carves {} with the pass, {} without",
         s.fallback_carves,
         c.fallback_carves
     );
     assert_eq!(s.above_max_after, 0);
     // Every carved cell says which rule made it, and the report counts them.
-    let count = |o: CellOrigin| run.cells().cells().iter().filter(|c| c.origin == o).count();
-    assert_eq!(count(CellOrigin::Hierarchy(0)), semantic.carves_hierarchy);
-    assert_eq!(count(CellOrigin::Valley(0)), semantic.carves_valley);
+    let count = |r: &geocells::Run, o: CellOrigin| {
+        r.cells().cells().iter().filter(|c| c.origin == o).count()
+    };
+    let last = (Params::default().split.optics.len() - 1) as u16;
     assert_eq!(
-        count(CellOrigin::Optics(0)),
-        s.settings[0].carves + semantic.carves_xi
+        count(&run, CellOrigin::Valley(last)),
+        semantic.carves_valley
     );
-    assert_eq!(count(CellOrigin::Bisect), s.fallback_carves);
+    let xi: usize = (0..=last).map(|k| count(&run, CellOrigin::Optics(k))).sum();
+    assert_eq!(
+        xi,
+        s.settings.iter().map(|x| x.carves).sum::<usize>() + semantic.carves_xi
+    );
+    assert_eq!(count(&run, CellOrigin::Bisect), s.fallback_carves);
     let v = run.report().to_value();
     assert_eq!(v["params"]["semantic"], true);
+    assert!(v["params"].get("semantic_tolerance").is_none());
     assert_eq!(
         v["split"]["semantic"]["carves_valley"],
         semantic.carves_valley
@@ -711,4 +720,25 @@ fn the_semantic_pass_replaces_geometric_carves_and_keeps_every_guarantee() {
     for o in [CellOrigin::Hierarchy(0), CellOrigin::Valley(2)] {
         assert_eq!(CellOrigin::parse(&o.code()), Some(o));
     }
+
+    // The compactness gate: at tolerance 0.5 some divisions are refused and go to the
+    // fallback, and what the pass still carves is no looser than straight cuts by more.
+    let gated = run_validated(
+        &Inputs::default_data(root()),
+        Params::default()
+            .semantic_split(true)
+            .semantic_tolerance(Some(0.5)),
+    );
+    check_split(&gated);
+    let g = gated.split().expect("split");
+    let gs = g.semantic.as_ref().expect("the pass ran");
+    assert!(gs.divisions_refused > 0);
+    assert!(gs.carves_valley < semantic.carves_valley);
+    assert!(g.fallback_carves > s.fallback_carves);
+    assert_eq!(g.above_max_after, 0);
+    assert_eq!(count(&gated, CellOrigin::Valley(last)), gs.carves_valley);
+    assert_eq!(
+        gated.report().to_value()["params"]["semantic_tolerance"],
+        0.5
+    );
 }

@@ -179,6 +179,7 @@ def _resolve_points(points, columns):
 def _params(
     preset, min_size, max_size, optics, metric, split, fallback, check_carves,
     snap_km, fuse_max_km, tau_km, top_k, countries, semantic_split=None,
+    semantic_tolerance=None,
 ) -> dict:
     d = {
         "preset": preset,
@@ -190,6 +191,7 @@ def _params(
         "fallback": fallback,
         "check_carves": check_carves,
         "semantic_split": semantic_split,
+        "semantic_tolerance": semantic_tolerance,
         "snap_km": snap_km,
         "tau_km": tau_km,
         "top_k": top_k,
@@ -391,6 +393,7 @@ def build(
     fallback: Optional[bool] = None,
     check_carves: Optional[bool] = None,
     semantic_split: Optional[bool] = None,
+    semantic_tolerance: Optional[float] = None,
     snap_km: Optional[float] = None,
     fuse_max_km: Any = "default",
     tau_km: Optional[float] = None,
@@ -414,11 +417,12 @@ def build(
     lon_col, lat_col, id_col, geometry_col
         The points' columns, when they are not found by name.
     preset, min_size, max_size, optics, metric, split, fallback, check_carves, snap_km,
-    fuse_max_km, tau_km, top_k, countries, semantic_split
+    fuse_max_km, tau_km, top_k, countries, semantic_split, semantic_tolerance
         The parameters of ``build_cells`` (``--preset``, ``--min``, ``--max``, ``--optics``,
         ``--metric``, not ``--no-split``, not ``--no-fallback``, ``--check-carves``,
         ``--snap-km``, ``--fuse-max-km`` (``None`` is ``--no-fuse-guard``), ``--tau-km``,
-        ``--top-k``, ``--countries``, ``--semantic-split``); ``None`` keeps the preset's value.
+        ``--top-k``, ``--countries``, ``--semantic-split``, ``--semantic-tolerance``); ``None``
+        keeps the preset's value.
     threads
         Worker threads (default: all cores). The result is the same at any count.
     progress
@@ -435,7 +439,8 @@ def build(
     """
     inputs = _prepare(points, admin0, admin1, admin2, lon_col, lat_col, id_col, geometry_col)
     params = _params(preset, min_size, max_size, optics, metric, split, fallback, check_carves,
-                     snap_km, fuse_max_km, tau_km, top_k, countries, semantic_split)
+                     snap_km, fuse_max_km, tau_km, top_k, countries, semantic_split,
+                     semantic_tolerance)
     handle = _call(_geocells.build, progress, inputs.points, inputs.columns, *inputs.levels,
                    params, threads, validate=validate, shards=_shards)
     return _checked(Run(handle))

@@ -366,6 +366,9 @@ fn params(d: &Bound<'_, PyDict>) -> PyResult<Params> {
     if let Some(v) = get("semantic_split")? {
         p = p.semantic_split(v.extract()?);
     }
+    if let Some(v) = get("semantic_tolerance")? {
+        p = p.semantic_tolerance(Some(v.extract()?));
+    }
     if let Some(v) = get("check_carves")? {
         p = p.check_each_carve(v.extract()?);
     }

@@ -89,7 +89,7 @@ def test_write_refuses_a_directory_it_did_not_write(py_run, tmp_path):
 
 def test_the_semantic_pass_is_a_keyword_and_its_origins_are_in_the_cells():
     # Benelux with PIGEON's sizes: what the OPTICS settings leave above MAX is divided by the
-    # xi hierarchy or a density valley (issue 15) instead of straight cuts.
+    # density tree of the last setting (issue 15) instead of straight cuts; a tolerance gates it.
     params = dict(admin0=None, admin1="data/fixtures/benelux_admin1.geojson", admin2=None,
                   progress=False)
     points = "data/geonames_cities1000.parquet"
@@ -99,8 +99,16 @@ def test_the_semantic_pass_is_a_keyword_and_its_origins_are_in_the_cells():
     assert semantic.report["params"]["semantic"] is True
     assert "semantic" not in classic.report["params"]
     origins = semantic.cells_table.column("origin").to_pylist()
-    assert origins.count("hierarchy:1") == s["carves_hierarchy"]
-    assert origins.count("valley:1") == s["carves_valley"]
-    assert s["carves_hierarchy"] + s["carves_valley"] > 0
+    last = len(semantic.report["params"]["optics"])
+    assert origins.count(f"valley:{last}") == s["carves_valley"]
+    assert s["carves_valley"] > 0
     assert semantic.report["split"]["fallback_carves"] < classic.report["split"]["fallback_carves"]
     assert not semantic.problems
+    gated = geocells.build(points, semantic_split=True, semantic_tolerance=0.0, **params)
+    g = gated.report["split"]["semantic"]
+    assert gated.report["params"]["semantic_tolerance"] == 0.0
+    assert g["carves_valley"] + g["divisions_refused"] > 0
+    assert g["carves_valley"] <= s["carves_valley"]
+    assert not gated.problems
+    with pytest.raises(geocells.ParamsError, match="semantic tolerance"):
+        geocells.build(points, semantic_split=True, semantic_tolerance=-1.0, **params)

@@ -89,7 +89,7 @@ pub fn report_markdown(report: &Report) -> String {
                 json(&s.xi),
                 s.above_max_before,
                 s.cells_split,
-                s.carves_xi + s.carves_hierarchy + s.carves_valley,
+                s.carves_xi + s.carves_valley,
                 s.above_max_after
             );
         }
@@ -108,8 +108,7 @@ pub fn report_markdown(report: &Report) -> String {
             + sp.semantic.as_ref().map_or(0, |s| s.carves_xi);
         let mut rules = vec![("xi clusters", xi)];
         if let Some(s) = &sp.semantic {
-            rules.push(("xi hierarchy", s.carves_hierarchy));
-            rules.push(("density valleys", s.carves_valley));
+            rules.push(("density tree", s.carves_valley));
         }
         rules.push(("geometric fallback", sp.fallback_carves));
         let total: usize = rules.iter().map(|r| r.1).sum();

@@ -60,11 +60,11 @@ pub enum CellOrigin {
     Optics(u16),
     /// Carved out by the MAX fallback (a straight cut or an exact division of the locations).
     Bisect,
-    /// Carved out by the semantic pass as a cluster higher in the xi hierarchy of the OPTICS
-    /// setting at this index.
+    /// Carved out as a cluster higher in the xi hierarchy of the OPTICS setting at this index
+    /// (by the first semantic pass; no longer made, still read from its outputs).
     Hierarchy(u16),
-    /// Carved out by the semantic pass along a density valley of the reachability plot of the
-    /// OPTICS setting at this index.
+    /// Carved out by the semantic pass as a piece of the density tree of the reachability plot
+    /// of the OPTICS setting at this index (`split::density`).
     Valley(u16),
 }
 

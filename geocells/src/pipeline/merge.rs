@@ -381,7 +381,7 @@ pub fn split_from_shards(
             .collect(),
         above_max_after_optics: 0,
         semantic: optics
-            .first()
+            .last()
             .filter(|_| semantic)
             .map(|&(min_samples, xi)| crate::split::report::SemanticReport {
                 min_samples,
@@ -389,8 +389,8 @@ pub fn split_from_shards(
                 above_max_before: 0,
                 cells_split: 0,
                 carves_xi: 0,
-                carves_hierarchy: 0,
                 carves_valley: 0,
+                divisions_refused: 0,
                 above_max_after: 0,
                 seconds: 0.0,
             }),
@@ -485,8 +485,8 @@ pub fn split_from_shards(
             s.above_max_before += t.above_max_before;
             s.cells_split += t.cells_split;
             s.carves_xi += t.carves_xi;
-            s.carves_hierarchy += t.carves_hierarchy;
             s.carves_valley += t.carves_valley;
+            s.divisions_refused += t.divisions_refused;
             s.above_max_after += t.above_max_after;
         }
         for (s, t) in report.settings.iter_mut().zip(&sp.settings) {

@@ -147,6 +147,12 @@ impl Params {
         self.split_enabled = v;
         self
     }
+    /// Sets the semantic pass's compactness gate (`SplitParams::semantic_tolerance`).
+    #[must_use]
+    pub fn semantic_tolerance(mut self, v: Option<f64>) -> Self {
+        self.split.semantic_tolerance = v;
+        self
+    }
     /// Turns the split's semantic pass on or off (`SplitParams::semantic`).
     #[must_use]
     pub fn semantic_split(mut self, v: bool) -> Self {
@@ -272,6 +278,7 @@ impl Params {
                 .map(str::to_string)
                 .collect(),
             semantic: s.semantic,
+            semantic_tolerance: s.semantic_tolerance,
             snap_km: self.assign.snap_km,
             split: self.split_enabled,
             tau_km: self.smoothing.tau_km,

@@ -121,6 +121,10 @@ pub struct ParamsSection {
     /// The semantic pass before the fallback (`SplitParams::semantic`); left out when off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub semantic: bool,
+    /// The semantic pass's compactness gate (`SplitParams::semantic_tolerance`); left out
+    /// when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semantic_tolerance: Option<f64>,
     /// Snap distance in km for points on no polygon.
     pub snap_km: f64,
     /// Split cells above MAX at all.
@@ -296,14 +300,14 @@ pub struct SemanticSection {
     pub above_max_after: usize,
     /// Cells above MAX when the pass started.
     pub above_max_before: usize,
-    /// Carves by a cluster of the xi hierarchy.
-    pub carves_hierarchy: usize,
-    /// Carves along a density valley.
+    /// Carves of density-tree pieces.
     pub carves_valley: usize,
     /// Carves by the largest xi cluster.
     pub carves_xi: usize,
     /// Cells split.
     pub cells_split: usize,
+    /// Cells whose density-tree division the compactness gate refused.
+    pub divisions_refused: usize,
     /// min_samples.
     pub min_samples: usize,
     /// xi.
@@ -589,10 +593,10 @@ impl From<&SplitReport> for SplitSection {
             semantic: s.semantic.as_ref().map(|x| SemanticSection {
                 above_max_after: x.above_max_after,
                 above_max_before: x.above_max_before,
-                carves_hierarchy: x.carves_hierarchy,
                 carves_valley: x.carves_valley,
                 carves_xi: x.carves_xi,
                 cells_split: x.cells_split,
+                divisions_refused: x.divisions_refused,
                 min_samples: x.min_samples,
                 xi: x.xi,
             }),

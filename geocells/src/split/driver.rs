@@ -89,12 +89,12 @@ fn above_max(families: &[Family], max: usize) -> usize {
         .count()
 }
 
-/// The semantic pass (`SplitParams::semantic`): the first setting again, on the cells still
-/// above MAX, with [`Rules::Semantic`].
+/// The semantic pass (`SplitParams::semantic`): the cells still above MAX are divided by the
+/// density tree of the last setting's run ([`Rules::Semantic`]; the run kept in
+/// `Family::plots` when the cell has not changed since, else made again).
 fn semantic_pass(
     families: &mut [Family],
-    min_samples: usize,
-    xi: f64,
+    (setting, min_samples, xi): (u16, usize, f64),
     pos: &[(f64, f64)],
     labels: &PointCells,
     params: &SplitParams,
@@ -104,10 +104,7 @@ fn semantic_pass(
     let max = params.max_size;
     let above = |fams: &[Family]| above_max(fams, max);
     let before = above(families);
-    progress.stage(
-        "split: semantic pass (xi hierarchy, density valleys)",
-        families.len() as u64,
-    );
+    progress.stage("split: semantic pass (density tree)", families.len() as u64);
     let opt = OpticsParams::new(min_samples, xi);
     let results: Vec<Result<RuleCounts, SplitError>> = families
         .par_iter_mut()
@@ -115,7 +112,8 @@ fn semantic_pass(
             if progress.cancelled() {
                 return Err(SplitError::Cancelled);
             }
-            let r = run_setting(f, 0, &opt, pos, labels, params, Rules::Semantic);
+            let r = run_setting(f, setting, &opt, pos, labels, params, Rules::Semantic);
+            f.plots.clear();
             progress.inc(1);
             r
         })
@@ -126,8 +124,8 @@ fn semantic_pass(
         let c = r?;
         total.cells_split += c.cells_split;
         total.xi += c.xi;
-        total.hierarchy += c.hierarchy;
         total.valley += c.valley;
+        total.refused += c.refused;
     }
     Ok(SemanticReport {
         min_samples,
@@ -135,8 +133,8 @@ fn semantic_pass(
         above_max_before: before,
         cells_split: total.cells_split,
         carves_xi: total.xi,
-        carves_hierarchy: total.hierarchy,
         carves_valley: total.valley,
+        divisions_refused: total.refused,
         above_max_after: above(families),
         seconds: t.elapsed().as_secs_f64(),
     })
@@ -222,7 +220,14 @@ pub(crate) fn split_selected(
                 if progress.cancelled() {
                     return Err(SplitError::Cancelled);
                 }
-                let r = run_setting(f, s as u16, &opt, &pos, labels, params, Rules::Xi);
+                let rules = if params.semantic {
+                    Rules::XiAll {
+                        keep_plots: s + 1 == params.optics.len(),
+                    }
+                } else {
+                    Rules::Xi
+                };
+                let r = run_setting(f, s as u16, &opt, &pos, labels, params, rules);
                 progress.inc(1);
                 r
             })
@@ -244,11 +249,10 @@ pub(crate) fn split_selected(
             seconds: t.elapsed().as_secs_f64(),
         });
     }
-    let semantic = match params.optics.first() {
+    let semantic = match params.optics.last() {
         Some(&(m, xi)) if params.semantic => Some(semantic_pass(
             &mut families,
-            m,
-            xi,
+            ((params.optics.len() - 1) as u16, m, xi),
             &pos,
             labels,
             params,

@@ -26,6 +26,9 @@ pub(crate) struct Family {
     pub(crate) reconciled: usize,
     /// Points whose cell differs from `CellLookup`'s but could not move (MINSIZE / MAX).
     pub(crate) disagreeing: usize,
+    /// Reachability plots of the last OPTICS setting for the parts it left above MAX and has
+    /// not changed since, by part: the semantic pass divides them without a new run.
+    pub(crate) plots: std::collections::BTreeMap<usize, crate::split::density::Plot>,
 }
 
 impl Family {
@@ -47,6 +50,7 @@ impl Family {
             uncertain: Vec::new(),
             reconciled: 0,
             disagreeing: 0,
+            plots: std::collections::BTreeMap::new(),
         }
     }
 }

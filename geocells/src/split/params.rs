@@ -37,6 +37,11 @@ pub enum SplitParamsError {
         /// xi given.
         xi: f64,
     },
+    /// The semantic tolerance is negative or not a number.
+    #[error(
+        "semantic tolerance {0} is invalid: it must be a number of at least 0 (how much more spread than straight cuts a density division may be, e.g. 1 for twice)"
+    )]
+    BadTolerance(f64),
 }
 
 /// Errors of the split stage.
@@ -120,10 +125,17 @@ pub struct SplitParams {
     pub fallback: bool,
     /// Check the family's invariants after every carve (slow; for tests and debugging).
     pub check_each_carve: bool,
-    /// The semantic pass before the fallback: cells the settings leave above MAX are divided
-    /// by the xi hierarchy or a density valley of the first setting's OPTICS run
-    /// (`split::setting::density_division`). Off: PIGEON's rule only, then the fallback.
+    /// Semantic mode: every OPTICS run carves all its disjoint xi clusters that fit (largest
+    /// first) instead of the largest only, and a pass before the fallback divides the cells
+    /// the settings leave above MAX by the density tree of the last setting's run
+    /// (`split::density::density_tree`). Off: PIGEON's rule only, then the fallback.
     pub semantic: bool,
+    /// The compactness gate of the semantic pass: a density-tree division is taken only when
+    /// the squared distances of its pieces to their centroids sum to at most `1 + t` times
+    /// those of straight cuts of the same points (`split::density::straight_cuts_sse`);
+    /// otherwise the cell goes to the fallback. `None`: no gate. The trade-off between the
+    /// share of geometric carves and the cells' spread is measured in docs/split.md.
+    pub semantic_tolerance: Option<f64>,
 }
 
 impl Default for SplitParams {
@@ -136,6 +148,7 @@ impl Default for SplitParams {
             fallback: true,
             check_each_carve: false,
             semantic: false,
+            semantic_tolerance: None,
         }
     }
 }
@@ -177,6 +190,12 @@ impl SplitParams {
         self.semantic = v;
         self
     }
+    /// Sets the semantic pass's compactness gate (`None`: none).
+    #[must_use]
+    pub fn semantic_tolerance(mut self, v: Option<f64>) -> Self {
+        self.semantic_tolerance = v;
+        self
+    }
     /// Turns the per-carve check on or off.
     #[must_use]
     pub fn check_each_carve(mut self, v: bool) -> Self {
@@ -191,12 +210,21 @@ impl SplitParams {
     /// assert!(SplitParams::default().validate().is_ok());
     /// assert!(SplitParams::default().optics(vec![(1, 0.05)]).validate().is_err());
     /// assert!(SplitParams::default().min_size(40).validate().is_err());
+    /// assert!(SplitParams::default().semantic_tolerance(Some(-0.5)).validate().is_err());
+    /// assert!(SplitParams::default().semantic_tolerance(Some(f64::NAN)).validate().is_err());
+    /// assert!(SplitParams::default().semantic_tolerance(Some(1.0)).validate().is_ok());
     /// ```
     ///
     /// # Errors
     /// [`SplitParamsError::MinSizeZero`], [`SplitParamsError::MaxTooSmall`], or
-    /// [`SplitParamsError::BadSetting`] naming the first bad setting.
+    /// [`SplitParamsError::BadSetting`] naming the first bad setting, or
+    /// [`SplitParamsError::BadTolerance`].
     pub fn validate(&self) -> Result<(), SplitParamsError> {
+        if let Some(t) = self.semantic_tolerance
+            && (t.is_nan() || t < 0.0)
+        {
+            return Err(SplitParamsError::BadTolerance(t));
+        }
         if self.min_size == 0 {
             return Err(SplitParamsError::MinSizeZero);
         }

@@ -30,25 +30,27 @@ pub struct SettingReport {
 }
 
 /// What the semantic pass did ([`crate::split::params::SplitParams::semantic`]): after the
-/// OPTICS settings, each cell still above MAX is clustered again with the first setting and
-/// divided by its largest xi cluster, else the largest fitting cluster of the xi hierarchy,
-/// else its deepest density valley.
+/// OPTICS settings, each cell still above MAX is divided by the density tree of the last
+/// setting's OPTICS run (`crate::split::density::density_tree`; the run is kept from the
+/// setting when the cell has not changed since, else made again, and its xi clusters come
+/// first), unless the compactness gate refuses the division.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SemanticReport {
-    /// min_samples (of the first setting).
+    /// min_samples (of the last setting).
     pub min_samples: usize,
-    /// xi (of the first setting).
+    /// xi (of the last setting).
     pub xi: f64,
     /// Cells above MAX when the pass started.
     pub above_max_before: usize,
     /// Cells that had at least one carve.
     pub cells_split: usize,
-    /// Carves by the largest xi cluster.
+    /// Carves of xi clusters (of a run made again because the cell had changed).
     pub carves_xi: usize,
-    /// Carves by a cluster higher in the xi hierarchy.
-    pub carves_hierarchy: usize,
-    /// Carves along a density valley.
+    /// Carves of density-tree pieces (runs of the ordering between density valleys).
     pub carves_valley: usize,
+    /// Cells whose density-tree division the compactness gate refused
+    /// ([`crate::split::params::SplitParams::semantic_tolerance`]): they go to the fallback.
+    pub divisions_refused: usize,
     /// Cells above MAX when the pass finished.
     pub above_max_after: usize,
     /// Wall time in seconds.

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::partition::cells::{CellOrigin, PointCells};
 use crate::split::carve::carve;
+use crate::split::density::{Plot, density_tree, straight_cuts_sse};
 use crate::split::family::Family;
 use crate::split::optics::{OpticsParams, optics_planar_fast, optics_sphere, optics_sphere_known};
 use crate::split::params::{Metric, SplitError, SplitParams};
@@ -25,19 +26,24 @@ use crate::split::report::SplitPart;
 pub(crate) enum Rules {
     /// The largest xi cluster (the labels sklearn gives), as PIGEON.
     Xi,
-    /// That, else the largest fitting cluster of the xi hierarchy, else the deepest density
-    /// valley.
+    /// Every disjoint xi cluster that fits, largest first, from one OPTICS run; with
+    /// `keep_plots` (the last setting), the plots of runs that carve nothing are kept in
+    /// `Family::plots` for the semantic pass.
+    XiAll {
+        /// Keep the plots.
+        keep_plots: bool,
+    },
+    /// That, else the density tree of the run ([`density_tree`]): a division of the whole
+    /// cell into runs of the OPTICS ordering of MINSIZE to MAX points.
     Semantic,
 }
 
 /// What made a division.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule {
-    /// The largest xi cluster.
+    /// An xi cluster.
     Xi,
-    /// A cluster higher in the xi hierarchy.
-    Hierarchy,
-    /// A density valley of the reachability plot.
+    /// A piece of the density tree (a run of the ordering between density valleys).
     Valley,
 }
 
@@ -46,18 +52,18 @@ pub(crate) enum Rule {
 pub(crate) struct RuleCounts {
     /// Cells split (at least one carve).
     pub(crate) cells_split: usize,
-    /// By the largest xi cluster.
+    /// By an xi cluster.
     pub(crate) xi: usize,
-    /// By a cluster of the xi hierarchy.
-    pub(crate) hierarchy: usize,
-    /// By a density valley.
+    /// By a piece of the density tree.
     pub(crate) valley: usize,
+    /// Density-tree divisions the compactness gate refused.
+    pub(crate) refused: usize,
 }
 
 impl RuleCounts {
     /// All carves.
     pub(crate) fn carves(&self) -> usize {
-        self.xi + self.hierarchy + self.valley
+        self.xi + self.valley
     }
 }
 
@@ -84,23 +90,64 @@ pub(crate) fn run_setting(
         if f.parts[k].points.len() <= max {
             continue;
         }
-        let Some((flags, rule)) =
-            optics_flags(&f.parts[k], opt, pos, params, &f.name, &mut cache, rules)?
-        else {
-            continue;
+        let cached = if rules == Rules::Semantic {
+            f.plots.remove(&k)
+        } else {
+            None
         };
-        let origin = match rule {
-            Rule::Xi => CellOrigin::Optics(setting),
-            Rule::Hierarchy => CellOrigin::Hierarchy(setting),
-            Rule::Valley => CellOrigin::Valley(setting),
+        let mut tree = |plot: &Plot| {
+            tree_offer(&f.parts[k], plot, pos, params).unwrap_or_else(|Refused| {
+                counts.refused += 1;
+                None
+            })
         };
-        if let Some(changed) = carve(f, k, &flags, pos, labels, params, origin)? {
-            match rule {
-                Rule::Xi => counts.xi += 1,
-                Rule::Hierarchy => counts.hierarchy += 1,
-                Rule::Valley => counts.valley += 1,
+        let offer = if let Some(plot) = cached {
+            tree(&plot)
+        } else if let Some(r) = cluster_part(&f.parts[k], opt, pos, params, &f.name, &mut cache)? {
+            let xi = xi_offer(&f.parts[k], &r.labels, params.min_size, rules);
+            match (xi, rules) {
+                (Some(o), _) => Some(o),
+                (None, Rules::Semantic) => tree(&Plot::of(&r)),
+                (None, Rules::XiAll { keep_plots: true }) => {
+                    f.plots.insert(k, Plot::of(&r));
+                    None
+                }
+                (None, _) => None,
             }
-            split.insert(k);
+        } else {
+            None
+        };
+        if let Some(offer) = offer {
+            let origin = match offer.rule {
+                Rule::Xi => CellOrigin::Optics(setting),
+                Rule::Valley => CellOrigin::Valley(setting),
+            };
+            // Parts changed by the carves of this offer, in order of first change.
+            let mut changed: Vec<usize> = Vec::new();
+            for group in &offer.groups {
+                let flags: Vec<bool> = f.parts[k]
+                    .points
+                    .iter()
+                    .map(|i| group.binary_search(i).is_ok())
+                    .collect();
+                if !flags.contains(&true) {
+                    continue;
+                }
+                let Some(c) = carve(f, k, &flags, pos, labels, params, origin)? else {
+                    continue;
+                };
+                match offer.rule {
+                    Rule::Xi => counts.xi += 1,
+                    Rule::Valley => counts.valley += 1,
+                }
+                split.insert(k);
+                for p in c {
+                    f.plots.remove(&p);
+                    if !changed.contains(&p) {
+                        changed.push(p);
+                    }
+                }
+            }
             for c in changed {
                 if f.parts[c].points.len() > max && !queue.contains(&c) {
                     queue.push_back(c);
@@ -112,17 +159,22 @@ pub(crate) fn run_setting(
     Ok(counts)
 }
 
-/// The largest OPTICS cluster of a cell, as flags over its points, if it and the rest both
-/// reach MINSIZE; with [`Rules::Semantic`], else the divisions of [`density_division`].
-fn optics_flags(
+/// What one OPTICS run offers to carve from a cell: groups of its points (label indices,
+/// ascending), carved one after the other, each leaving the rest in the cell.
+struct Offer {
+    groups: Vec<Vec<u32>>,
+    rule: Rule,
+}
+
+/// OPTICS on a part, or `None` when it has fewer than `min_samples` points or one location.
+fn cluster_part(
     part: &SplitPart,
     opt: &OpticsParams,
     pos: &[(f64, f64)],
     params: &SplitParams,
     name: &str,
     cache: &mut Option<(Vec<u32>, Vec<f64>)>,
-    rules: Rules,
-) -> Result<Option<(Vec<bool>, Rule)>, SplitError> {
+) -> Result<Option<crate::split::optics::Optics>, SplitError> {
     let n = part.points.len();
     if n < opt.min_samples.max(2) {
         return Ok(None);
@@ -132,7 +184,7 @@ fn optics_flags(
     if coords.iter().all(|c| c == &coords[0]) {
         return Ok(None);
     }
-    let result = match params.metric {
+    match params.metric {
         Metric::Sphere => match cache.as_ref() {
             Some((before, core)) => {
                 let known = known_cores(&part.points, before, core, pos);
@@ -146,89 +198,124 @@ fn optics_flags(
             optics_planar_fast(&planar, opt)
         }
     }
+    .map(Some)
     .map_err(|source| SplitError::Optics {
         cell: name.to_string(),
         source,
-    })?;
+    })
+}
+
+/// The xi clusters [`Rules`] lets a run carve: with [`Rules::Xi`] the largest (ties: the
+/// lowest label) if it and the rest both reach MINSIZE, else every cluster of at least
+/// MINSIZE points, largest first, as long as the rest keeps MINSIZE ([`fitting_clusters`]).
+fn xi_offer(part: &SplitPart, labels: &[i64], min_size: usize, rules: Rules) -> Option<Offer> {
+    let clusters = fitting_clusters(labels, min_size, rules == Rules::Xi);
+    if clusters.is_empty() {
+        return None;
+    }
+    let groups = clusters
+        .iter()
+        .map(|&l| {
+            (0..labels.len())
+                .filter(|&j| labels[j] == l)
+                .map(|j| part.points[j])
+                .collect()
+        })
+        .collect();
+    Some(Offer {
+        groups,
+        rule: Rule::Xi,
+    })
+}
+
+/// A density-tree division the compactness gate refused.
+struct Refused;
+
+/// The pieces of [`density_tree`] on a part's plot, but the last (which the part keeps), or
+/// `Ok(None)` when the plot does not divide the part; [`Refused`] when the compactness gate
+/// ([`SplitParams::semantic_tolerance`]) turns the division down.
+fn tree_offer(
+    part: &SplitPart,
+    plot: &Plot,
+    pos: &[(f64, f64)],
+    params: &SplitParams,
+) -> Result<Option<Offer>, Refused> {
+    let n = part.points.len();
+    if plot.ordering.len() != n {
+        return Ok(None);
+    }
+    let coords: Vec<(f64, f64)> = part.points.iter().map(|&i| pos[i as usize]).collect();
+    let unit = crate::split::optics::unit_sphere_km(&coords);
+    let mut pieces = density_tree(plot, &unit, params.min_size, params.max_size);
+    // The compactness gate: the division is taken only when its pieces are at most `1 + tol`
+    // times as spread as straight cuts would make them; otherwise the cell waits for the
+    // fallback.
+    if pieces.len() > 1
+        && let Some(tol) = params.semantic_tolerance
+    {
+        let sets: Vec<Vec<usize>> = pieces
+            .iter()
+            .map(|&(s, e)| plot.ordering[s..=e].iter().map(|&j| j as usize).collect())
+            .collect();
+        let ours = crate::split::density::pieces_sse(&unit, &sets);
+        let straight = straight_cuts_sse(&unit, params.min_size, params.max_size);
+        if ours > straight * (1.0 + tol) {
+            return Err(Refused);
+        }
+    }
+    // The last piece stays: the cell keeps it as what is left after the others are carved.
+    pieces.pop();
+    if pieces.is_empty() {
+        return Ok(None);
+    }
+    let mut piece_of = vec![usize::MAX; n];
+    for (k, &(s, e)) in pieces.iter().enumerate() {
+        for &j in &plot.ordering[s..=e] {
+            piece_of[j as usize] = k;
+        }
+    }
+    let groups = (0..pieces.len())
+        .map(|k| {
+            (0..n)
+                .filter(|&j| piece_of[j] == k)
+                .map(|j| part.points[j])
+                .collect()
+        })
+        .collect();
+    Ok(Some(Offer {
+        groups,
+        rule: Rule::Valley,
+    }))
+}
+
+/// The xi clusters (labels) to carve from one run over `n = labels.len()` points: by size,
+/// largest first (ties: the lowest label, numpy's argmax over sorted labels), those of at
+/// least `min_size` points taken while the points outside every taken cluster keep
+/// `min_size`; with `only_largest`, the largest alone (PIGEON's rule), if it fits.
+/// `O(n log n)`.
+fn fitting_clusters(labels: &[i64], min_size: usize, only_largest: bool) -> Vec<i64> {
+    let n = labels.len();
     let mut counts: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::default();
-    for &l in &result.labels {
+    for &l in labels {
         if l >= 0 {
             *counts.entry(l).or_default() += 1;
         }
     }
-    // Largest cluster, ties to the lowest label (numpy argmax over sorted labels).
-    let largest = counts
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .filter(|(_, size)| **size >= params.min_size && n - **size >= params.min_size);
-    if let Some((&label, _)) = largest {
-        let flags = result.labels.iter().map(|&l| l == label).collect();
-        return Ok(Some((flags, Rule::Xi)));
+    let mut by_size: Vec<(i64, usize)> = counts.into_iter().collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if only_largest {
+        by_size.truncate(1);
     }
-    if rules == Rules::Xi {
-        return Ok(None);
-    }
-    Ok(
-        density_division(&result, params.min_size).map(|(range, rule)| {
-            let mut flags = vec![false; n];
-            for &i in &result.ordering[range.0..=range.1] {
-                flags[i] = true;
-            }
-            (flags, rule)
-        }),
-    )
-}
-
-/// A density-based division of `n` clustered points with at least `min_size` on either side,
-/// as an inclusive range of positions in the OPTICS ordering (the side to carve), or `None`
-/// when `n < 2 min_size`:
-///
-/// 1. the largest cluster of the whole xi hierarchy (`Optics::clusters`, sklearn's
-///    `cluster_hierarchy_`) that fits (ties: the earliest in the ordering);
-/// 2. else the deepest density valley: the cut of the ordering before the position of highest
-///    reachability among those leaving `min_size` points on either side (ties: the earliest),
-///    whose smaller side is carved (ties: the first). A point reached across a larger
-///    distance than any other is where the density is lowest along the ordering; a new
-///    connected component starts at infinite reachability, so separate groups are cut first.
-///
-/// `O(clusters + n)`. Source of the reachability plot and its reading: Ankerst, Breunig,
-/// Kriegel, Sander, *OPTICS: Ordering Points To Identify the Clustering Structure*, SIGMOD
-/// 1999, section 4 (valleys of the plot are clusters).
-pub(crate) fn density_division(
-    result: &crate::split::optics::Optics,
-    min_size: usize,
-) -> Option<((usize, usize), Rule)> {
-    let n = result.ordering.len();
-    if min_size == 0 || n < 2 * min_size {
-        return None;
-    }
-    let fits = |(s, e): (usize, usize)| {
-        let size = e + 1 - s;
-        size >= min_size && n - size >= min_size
-    };
-    let parent = result
-        .clusters
-        .iter()
-        .copied()
-        .filter(|&c| fits(c))
-        .max_by(|a, b| (a.1 - a.0).cmp(&(b.1 - b.0)).then(b.0.cmp(&a.0)));
-    if let Some(c) = parent {
-        return Some((c, Rule::Hierarchy));
-    }
-    let reach = |p: usize| result.reachability[result.ordering[p]];
-    let mut cut = min_size;
-    for p in min_size..=n - min_size {
-        if reach(p) > reach(cut) {
-            cut = p;
+    let mut rest = n;
+    let mut out = Vec::new();
+    for (l, size) in by_size {
+        if size < min_size || rest - size < min_size {
+            continue;
         }
+        rest -= size;
+        out.push(l);
     }
-    // The positions before `cut`, or from it on: the smaller side.
-    let range = if cut <= n - cut {
-        (0, cut - 1)
-    } else {
-        (cut, n - 1)
-    };
-    Some((range, Rule::Valley))
+    out
 }
 
 /// Core distances of `points` that an OPTICS run on `before` (with core distances `core`)
@@ -329,47 +416,22 @@ mod tests {
         assert_ne!(fresh.core_distances, bad.core_distances);
     }
 
-    /// An OPTICS result over `reach.len()` points in order, with these xi clusters.
-    fn plot(reach: &[f64], clusters: &[(usize, usize)]) -> crate::split::optics::Optics {
-        let n = reach.len();
-        crate::split::optics::Optics {
-            ordering: (0..n).rev().collect(),
-            core_distances: vec![1.0; n],
-            // By point: point `n - 1 - p` stands at position `p`.
-            reachability: (0..n).map(|i| reach[n - 1 - i]).collect(),
-            predecessor: vec![None; n],
-            labels: vec![-1; n],
-            clusters: clusters.to_vec(),
-        }
-    }
-
     #[test]
-    fn a_density_division_takes_the_hierarchy_then_the_deepest_valley() {
-        // 100 points: a dense run, a gap at position 62, a looser run.
-        let mut reach = vec![1.0; 100];
-        reach[0] = f64::INFINITY;
-        reach[62] = 9.0;
-        reach[20] = 50.0; // deeper, but it would leave 20 < MINSIZE before it
-        for r in &mut reach[63..] {
-            *r = 3.0;
+    fn every_fitting_cluster_is_taken_largest_first_while_the_rest_keeps_minsize() {
+        // Clusters of 50, 40, 35 and 10 points and 15 noise points; MINSIZE 30.
+        let mut labels = Vec::new();
+        for (l, size) in [(2i64, 35), (0, 50), (3, 10), (1, 40)] {
+            labels.extend(std::iter::repeat_n(l, size));
         }
-        // No cluster: the valley at 62; the smaller side (62..=99, 38 points) is carved.
-        assert_eq!(
-            density_division(&plot(&reach, &[]), 30),
-            Some(((62, 99), Rule::Valley))
-        );
-        // A leaf too small and its parent that fits: the parent; one leaving fewer than
-        // MINSIZE outside is passed over.
-        let clusters = [(0, 9), (0, 59), (0, 89)];
-        assert_eq!(
-            density_division(&plot(&reach, &clusters), 30),
-            Some(((0, 59), Rule::Hierarchy))
-        );
-        // Fewer than twice MINSIZE: nothing.
-        assert_eq!(density_division(&plot(&reach[..59], &[]), 30), None);
-        // The carve is over points, not positions: the flags of optics_flags follow
-        // `ordering`, which here reverses them.
-        let r = plot(&reach, &[]);
-        assert_eq!(r.ordering[62], 37);
+        labels.extend(std::iter::repeat_n(-1, 15));
+        // 50 (rest 100), 40 (rest 60); 35 would leave 25; 10 is below MINSIZE.
+        assert_eq!(fitting_clusters(&labels, 30, false), vec![0, 1]);
+        assert_eq!(fitting_clusters(&labels, 30, true), vec![0]);
+        // Ties go to the lowest label.
+        let tie = [vec![5i64; 30], vec![4; 30], vec![-1; 30]].concat();
+        assert_eq!(fitting_clusters(&tie, 30, true), vec![4]);
+        assert_eq!(fitting_clusters(&tie, 30, false), vec![4, 5]);
+        // Nothing fits when the rest would fall below MINSIZE.
+        assert!(fitting_clusters(&[vec![0i64; 40], vec![-1; 20]].concat(), 30, false).is_empty());
     }
 }
