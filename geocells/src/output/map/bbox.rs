@@ -30,7 +30,7 @@ const EXPECTED: &str = "MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees (longitudes -
 /// The text form of a box, as it appears in errors.
 fn show(b: &[f64; 4]) -> String {
     b.iter()
-        .map(|v| v.to_string())
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
 }

@@ -355,7 +355,7 @@ pub(crate) fn drawn_cells<'a>(
                     .filter(|p| intersects(p, b))
                     .cloned()
                     .collect();
-                (!parts.is_empty()).then(|| (i, Cow::Owned(MultiPolygon(parts))))
+                (!parts.is_empty()).then_some((i, Cow::Owned(MultiPolygon(parts))))
             })
             .collect(),
     }
