@@ -185,6 +185,18 @@ struct Args {
     #[arg(long, default_value_t = 2400,
           value_parser = clap::value_parser!(u32).range(16..=i64::from(geocells::files::MAX_WIDTH)))]
     map_width: u32,
+    /// Draw only this box on map.png: MIN_LON,MIN_LAT,MAX_LON,MAX_LAT in degrees (not across
+    /// the antimeridian), or new-york, los-angeles, paris or tokyo (boxes in docs/outputs.md).
+    /// The map is --map-width wide, a km as long across as down at the box's middle latitude;
+    /// only the cells in the box are drawn.
+    #[arg(long, value_name = "MIN_LON,MIN_LAT,MAX_LON,MAX_LAT|CITY", allow_hyphen_values = true,
+          value_parser = parse_map_bbox)]
+    map_bbox: Option<[f64; 4]>,
+    /// How map.png colours the cells: `cell` (one colour per cell, as in cells.qml) or `rule`
+    /// (by the rule that made each cell: admin cell, OPTICS xi cluster, xi hierarchy cluster,
+    /// density valley, geometric fallback; with a legend).
+    #[arg(long, value_name = "cell|rule", default_value = "cell", value_parser = parse_map_colour)]
+    map_colour: geocells::MapColour,
 
     /// Output directory. A run writes into a staging directory beside it and swaps it in at
     /// the end, so it holds one complete run; it must be new, empty, or hold an earlier run
@@ -236,6 +248,22 @@ fn parse_country(s: &str) -> Result<(String, String), String> {
     }
     let name = if name.is_empty() { code } else { name };
     Ok((code.to_string(), name.to_string()))
+}
+
+/// Parses `--map-bbox`: four numbers or a city's name (`geocells::parse_map_bbox`). Clap puts
+/// the flag and the value before the message.
+fn parse_map_bbox(s: &str) -> Result<[f64; 4], String> {
+    geocells::parse_map_bbox(s).map_err(|e| match e {
+        geocells::ExportError::BadMapBox {
+            problem, expected, ..
+        } => format!("{problem}; expected {expected}"),
+        other => other.to_string(),
+    })
+}
+
+/// Parses `--map-colour`.
+fn parse_map_colour(s: &str) -> Result<geocells::MapColour, String> {
+    geocells::MapColour::parse(s).map_err(|_| format!("not one of {}", geocells::MapColour::NAMES))
 }
 
 /// Parses `MIN_SAMPLES:XI`.
@@ -532,7 +560,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let options = geocells::ExportOptions::default().map(
         geocells::MapParams::default()
             .points(args.map_points)
-            .width(args.map_width),
+            .width(args.map_width)
+            .bbox(args.map_bbox)
+            .colour(args.map_colour),
     );
     let written = geocells::write_run(&run, out, &options)?;
     let export_s = t.elapsed().as_secs_f64();

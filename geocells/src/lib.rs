@@ -155,7 +155,8 @@ pub use output::error::ExportError;
 pub use output::export::{
     ExportOptions, Written, write_all, write_all_with, write_failed_run, write_run,
 };
-pub use output::map::render::MapParams;
+pub use output::map::bbox::{MAP_REGIONS, check_bbox as check_map_bbox, parse_map_bbox};
+pub use output::map::render::{MapColour, MapParams};
 
 // Quality, the per-country runs and assigning once.
 pub use pipeline::assign_once::prepare_dataset_dir;

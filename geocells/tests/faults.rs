@@ -426,6 +426,26 @@ fn bad_settings_and_locations_fail_before_any_work() {
         ),
         (&["--map-width", "0"][..], "0 is not in 16..=10000"),
         (
+            &["--map-bbox", "2.8,48.5,1.9,49.1"][..],
+            "invalid value '2.8,48.5,1.9,49.1' for '--map-bbox",
+        ),
+        (
+            &["--map-bbox", "-74.3,40.45,-73.65"][..],
+            "'-74.3,40.45,-73.65' for '--map-bbox <MIN_LON,MIN_LAT,MAX_LON,MAX_LAT|CITY>': 3 values, not 4",
+        ),
+        (
+            &["--map-bbox", "0,0,1,95"][..],
+            "max_lat 95 is outside -90 to 90",
+        ),
+        (
+            &["--map-bbox", "berlin"][..],
+            "neither a known name nor four numbers",
+        ),
+        (
+            &["--map-colour", "admin"][..],
+            "invalid value 'admin' for '--map-colour <cell|rule>': not one of cell, rule",
+        ),
+        (
             &["--threads", "100000"][..],
             "--threads 100000: must be from 1 to",
         ),

@@ -404,6 +404,56 @@ fn report_md_and_report_json_say_which_settings_ran() {
 }
 
 #[test]
+fn a_zoomed_map_by_rule_is_part_of_a_complete_run() {
+    let run = small_lso_run();
+    let plain = temp_dir("map-plain");
+    let zoomed = temp_dir("map-zoomed");
+    geocells::write_all(&run, &plain).expect("write");
+    // Around Maseru: 1.5 x 1 degrees at 29.5 S, drawn 2,400 px wide, a km as long down as
+    // across there.
+    let bbox = [27.0, -30.0, 28.5, -29.0];
+    let options = geocells::ExportOptions::default().map(
+        geocells::MapParams::default()
+            .bbox(Some(bbox))
+            .colour(geocells::MapColour::Rule),
+    );
+    let written = geocells::write_all_with(&run, &zoomed, &options).expect("write");
+    assert_eq!(written.files.len(), geocells::RUN_FILES.len());
+    let check = geocells::check_output(&zoomed).expect("check");
+    assert!(check.is_consistent(), "{:?}", check.problems);
+    let png = std::fs::read(zoomed.join("map.png")).expect("map");
+    let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+    let stretch = 1.0 / 29.5f64.to_radians().cos();
+    assert_eq!(be(16), 2400);
+    assert_eq!(f64::from(be(20)), (1600.0 * stretch).ceil());
+    assert_ne!(png, std::fs::read(plain.join("map.png")).expect("map"));
+    // The options are part of the run id (every file carries it); the default run's is not
+    // changed by the new options, which are named only when set.
+    let id = |d: &std::path::Path| geocells::check_output(d).expect("check").run_id;
+    assert_ne!(id(&plain), id(&zoomed));
+    let default_again = temp_dir("map-default-again");
+    let explicit = geocells::ExportOptions::default().map(
+        geocells::MapParams::default()
+            .bbox(None)
+            .colour(geocells::MapColour::Cell),
+    );
+    geocells::write_all_with(&run, &default_again, &explicit).expect("write");
+    assert_same_outputs(&plain, &default_again, "default and explicit map options");
+    // A bad box is refused before anything is written.
+    let bad = temp_dir("map-bad").join("out");
+    let options = geocells::ExportOptions::default()
+        .map(geocells::MapParams::default().bbox(Some([28.5, -30.0, 27.0, -29.0])));
+    let e = geocells::write_all_with(&run, &bad, &options)
+        .expect_err("box across the antimeridian")
+        .to_string();
+    assert!(e.contains("map bbox '28.5,-30,27,-29'"), "{e}");
+    assert!(!bad.join("cells.parquet").exists());
+    for d in [plain, zoomed, default_again] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
 fn outputs_read_back_through_our_own_readers() {
     let run = small_lso_run();
     let dir = temp_dir("readback");

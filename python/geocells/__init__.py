@@ -354,12 +354,20 @@ class Run:
         return self._handle.num_cells()
 
     def write(self, out: Union[str, os.PathLike], *, map_points: bool = False, map_width: int = 2400,
-              progress: Any = False) -> list:
+              progress: Any = False, map_bbox: Union[None, str, Sequence[float]] = None,
+              map_colour: str = "cell") -> list:
         """Writes every output file into ``out`` as one unit, the files ``build_cells --out``
         writes (``cells.parquet``, ``cells.geojson``, ``cells.qml``, ``points.parquet``,
         ``targets.parquet``, ``rejects.parquet``, ``map.png``, ``report.md``, ``report.json``).
-        Returns the written paths."""
-        return _call(self._handle.write, progress, os.fspath(out), map_points, map_width)
+        ``map_bbox`` draws only a box on ``map.png``: ``(min_lon, min_lat, max_lon, max_lat)``
+        or ``"new-york"``, ``"los-angeles"``, ``"paris"``, ``"tokyo"`` (``--map-bbox``);
+        ``map_colour="rule"`` colours the cells by the rule that made them (``--map-colour``).
+        A bad value raises ``ValueError`` before anything is written. Returns the written
+        paths."""
+        if map_bbox is not None and not isinstance(map_bbox, str):
+            map_bbox = tuple(float(v) for v in map_bbox)
+        return _call(self._handle.write, progress, os.fspath(out), map_points, map_width,
+                     map_bbox=map_bbox, map_colour=map_colour)
 
 
 def _dense(row, rank, cell, weight, rows):

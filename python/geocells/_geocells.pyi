@@ -44,8 +44,12 @@ class RunHandle:
         map_points: bool = False,
         map_width: int = 2400,
         progress: _Progress = None,
+        map_bbox: Union[None, str, Tuple[float, float, float, float]] = None,
+        map_colour: str = "cell",
     ) -> List[str]:
-        """Writes every output file into ``out`` as one unit; returns the paths."""
+        """Writes every output file into ``out`` as one unit; returns the paths. ``map_bbox``:
+        a name (``new-york``, ``los-angeles``, ``paris``, ``tokyo``) or four numbers;
+        ``map_colour``: ``cell`` or ``rule``."""
 
 def build(
     points: Any,

@@ -113,6 +113,8 @@ def build(
     groups: Optional[Sequence[Sequence[str]]] = None,
     map_points: bool = False,
     map_width: int = 2400,
+    map_bbox: Union[None, str, Sequence[float]] = None,
+    map_colour: str = "cell",
     keep_shards: bool = False,
     assign_once: bool = True,
     **kwargs: Any,
@@ -168,7 +170,12 @@ def build(
     ]
     written = client.gather(futures)
     report = client.submit(
-        _merge, kwargs, written, out, {"map_points": map_points, "map_width": map_width}, pure=False
+        _merge,
+        kwargs,
+        written,
+        out,
+        {"map_points": map_points, "map_width": map_width, "map_bbox": map_bbox, "map_colour": map_colour},
+        pure=False,
     ).result()
     if not keep_shards:
         shutil.rmtree(work, ignore_errors=True)

@@ -471,8 +471,12 @@ impl RunHandle {
         self.run.cells().len()
     }
     /// Writes every output file into `out` as one unit, as `build_cells --out` does; returns
-    /// the written paths.
-    #[pyo3(signature = (out, map_points=false, map_width=2400, progress=None))]
+    /// the written paths. `map_bbox` is `None`, a name of `MAP_REGIONS` or four numbers
+    /// (min_lon, min_lat, max_lon, max_lat), `map_colour` `"cell"` or `"rule"`, as
+    /// `--map-bbox` and `--map-colour`; a bad value raises `ValueError` before anything is
+    /// written.
+    #[pyo3(signature = (out, map_points=false, map_width=2400, progress=None, map_bbox=None, map_colour="cell"))]
+    #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
         py: Python<'_>,
@@ -480,10 +484,34 @@ impl RunHandle {
         map_points: bool,
         map_width: u32,
         progress: Option<Py<PyAny>>,
+        map_bbox: Option<Bound<'_, PyAny>>,
+        map_colour: &str,
     ) -> PyResult<Vec<PathBuf>> {
         let run = Arc::clone(&self.run);
-        let options =
-            ExportOptions::default().map(MapParams::default().points(map_points).width(map_width));
+        let bad = |e: geocells::ExportError| PyValueError::new_err(e.to_string());
+        let bbox = match map_bbox {
+            None => None,
+            Some(b) => Some(if let Ok(name) = b.extract::<String>() {
+                geocells::parse_map_bbox(&name).map_err(bad)?
+            } else {
+                let v: [f64; 4] = b.extract().map_err(|_| {
+                    PyValueError::new_err(format!(
+                        "map_bbox {b}: neither a name nor four numbers \
+                         (min_lon, min_lat, max_lon, max_lat)"
+                    ))
+                })?;
+                geocells::check_map_bbox(&v).map_err(bad)?;
+                v
+            }),
+        };
+        let colour = geocells::MapColour::parse(map_colour).map_err(bad)?;
+        let options = ExportOptions::default().map(
+            MapParams::default()
+                .points(map_points)
+                .width(map_width)
+                .bbox(bbox)
+                .colour(colour),
+        );
         let written = run_detached(py, None, progress, move |shared| {
             shared.stage("write outputs", 0);
             geocells::write_all_with(&run, &out, &options).map_err(Error::from)

@@ -72,6 +72,27 @@ def test_target_arrays_match_the_long_table(py_run):
     assert (cells[:, 0] == first.loc[labels["row"]].to_numpy()).all()
 
 
+def test_write_draws_a_zoomed_map_by_rule(py_run, tmp_path):
+    # --map-bbox paris --map-colour rule from Python: a complete run with its own run id, the
+    # map 2,400 px wide; the same box as four numbers gives the same map.
+    out = tmp_path / "paris"
+    py_run.write(out, map_bbox="paris", map_colour="rule")
+    check = geocells.check_output(out)
+    assert check["consistent"], check["problems"]
+    png = (out / "map.png").read_bytes()
+    assert int.from_bytes(png[16:20], "big") == 2400
+    again = tmp_path / "paris-numbers"
+    py_run.write(again, map_bbox=[1.90, 48.55, 2.80, 49.10], map_colour="rule")
+    assert (again / "map.png").read_bytes() == png
+    for bad, says in [("berlin", "neither a known name"), ((3, 0, 1, 1), "east of max_lon"),
+                      ((1, 2, 3), "neither a name nor four numbers")]:
+        with pytest.raises(ValueError, match=says):
+            py_run.write(tmp_path / "bad", map_bbox=bad)
+    with pytest.raises(ValueError, match="not one of cell, rule"):
+        py_run.write(tmp_path / "bad", map_colour="admin")
+    assert not (tmp_path / "bad" / "map.png").exists()
+
+
 def test_write_refuses_a_directory_it_did_not_write(py_run, tmp_path):
     # A run replaces its whole output directory, so one holding other files is refused by name.
     out = tmp_path / "thesis"

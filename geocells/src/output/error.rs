@@ -28,6 +28,24 @@ pub enum ExportError {
         /// The allowed range.
         allowed: String,
     },
+    /// A map box ([`crate::output::map::bbox::check_bbox`]) that cannot be drawn.
+    #[error("map bbox '{value}': {problem}; expected {expected}")]
+    BadMapBox {
+        /// The box as given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What a box may be.
+        expected: &'static str,
+    },
+    /// A map colouring that does not exist ([`crate::output::map::render::MapColour`]).
+    #[error("map colour '{value}': not one of {allowed}")]
+    BadMapColour {
+        /// The name given.
+        value: String,
+        /// The names there are.
+        allowed: &'static str,
+    },
     /// The output directory (its location, lock or swap).
     #[error(transparent)]
     Output(#[from] OutputError),

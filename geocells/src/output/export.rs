@@ -23,6 +23,7 @@ use crate::output::atomic::write_atomic;
 use crate::output::cells_files::{write_cells_geojson, write_cells_parquet};
 use crate::output::dir::{OutputDir, RUN_ID_KEY};
 use crate::output::error::ExportError;
+use crate::output::map::render::MapColour;
 use crate::output::points_files::{write_points_parquet, write_rejects_parquet};
 use crate::output::targets_file::write_targets_parquet;
 use crate::pipeline::report::{OutputFile, Report};
@@ -99,14 +100,22 @@ pub fn write_all_with(
     write_run(run, OutputDir::prepare(dir)?, options)
 }
 
-/// The export options that shape the files, for the run id.
+/// The export options that shape the files, for the run id. The map's box and colouring are
+/// named only when set, so that a run with the default map keeps its run id.
 fn options_json(options: &ExportOptions) -> serde_json::Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "map_width": options.map.width,
         "map_points": options.map.points,
         "map_caption": options.map.caption,
         "map_scale_bar": options.map.scale_bar,
-    })
+    });
+    if let Some(b) = options.map.bbox {
+        json["map_bbox"] = serde_json::json!(b);
+    }
+    if options.map.colour != MapColour::Cell {
+        json["map_colour"] = serde_json::json!(options.map.colour.name());
+    }
+    json
 }
 
 /// Writes every output of a run into the staging directory of `out` and swaps it in
@@ -125,6 +134,8 @@ pub fn write_run(
     options: &ExportOptions,
 ) -> Result<Written, ExportError> {
     let started = std::time::Instant::now();
+    // Map options are checked before any file is written.
+    options.map.validate()?;
     let run_id = crate::output::dir::run_id(&run.report.to_value(), &options_json(options));
     let dir = out.staging().to_path_buf();
     let mut report = run.report.clone();
@@ -151,7 +162,7 @@ pub fn write_run(
     staged("rejects.parquet")?;
     let mut map = options.map.clone();
     if map.caption.is_empty() {
-        map.caption = crate::output::report::map_caption(&run.report);
+        map.caption = crate::output::report::map_caption(&run.report, &map);
         if map.points {
             map.caption.push("DOTS: LABELLED POINTS.".into());
         }

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::output::dir::RUN_ID_KEY;
+use crate::output::map::render::{MapColour, MapParams};
 use crate::pipeline::report::{OpticsSetting, ParamsSection, QualitySection, Report};
 
 /// `v` as `report.json` writes it (compact): `null` for a missing count, a float as JSON has it.
@@ -300,7 +301,7 @@ fn settings_sentence(p: &ParamsSection) -> String {
 
 /// The caption of `map.png`: cell and point counts, the settings (preset, which of its values
 /// were overridden, or custom) and what the colours mean.
-pub(crate) fn map_caption(report: &Report) -> Vec<String> {
+pub(crate) fn map_caption(report: &Report, map: &MapParams) -> Vec<String> {
     let c = &report.counts;
     let p = &report.params;
     let overrides: Vec<&str> = preset_overrides(p)
@@ -325,7 +326,23 @@ pub(crate) fn map_caption(report: &Report) -> Vec<String> {
         p.min_size,
         p.max_size,
     )];
-    lines.push("FILL: ONE COLOUR PER CELL (AS IN CELLS.QML). LINES: CELL BORDERS.".into());
+    lines.push(
+        match map.colour {
+            MapColour::Cell => "FILL: ONE COLOUR PER CELL (AS IN CELLS.QML). LINES: CELL BORDERS.",
+            MapColour::Rule => "FILL: THE RULE THAT MADE THE CELL (LEGEND). LINES: CELL BORDERS.",
+        }
+        .into(),
+    );
+    if let Some([x0, y0, x1, y1]) = map.bbox {
+        let region = crate::output::map::bbox::MAP_REGIONS
+            .iter()
+            .find(|(_, b)| *b == [x0, y0, x1, y1])
+            .map(|(name, _)| format!(" ({})", name.to_ascii_uppercase()))
+            .unwrap_or_default();
+        lines.push(format!(
+            "BOX{region}: LON {x0} TO {x1}, LAT {y0} TO {y1}. ONLY CELLS IN THE BOX DRAWN."
+        ));
+    }
     lines
 }
 
@@ -428,7 +445,7 @@ mod tests {
 
     #[test]
     fn the_map_caption_names_overrides_too() {
-        let caption = |p: &Params| map_caption(&report(p))[0].clone();
+        let caption = |p: &Params| map_caption(&report(p), &MapParams::default())[0].clone();
         assert!(caption(&Params::default()).ends_with("PRESET pigeon (MIN 30, MAX 60)"));
         assert!(
             caption(&Params::default().min_size(5).max_size(10))

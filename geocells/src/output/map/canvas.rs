@@ -17,8 +17,12 @@ pub(crate) struct Canvas {
     pub(crate) x0: f64,
     /// Latitude of the top edge.
     pub(crate) y1: f64,
-    /// Pixels per degree.
+    /// Pixels per degree of longitude.
     pub(crate) scale: f64,
+    /// Pixels per degree of latitude: [`Canvas::scale`] on the whole map (plate carrée); on
+    /// a zoomed one, [`Canvas::scale`] over the cosine of the box's middle latitude, so that a
+    /// km is as long across as down there.
+    pub(crate) yscale: f64,
     /// Longitudes below this are drawn 360° further east ([`crate::output::map::render::LonWindow::cut`]).
     pub(crate) cut: f64,
     /// The pixels, row by row from the top.
@@ -29,7 +33,7 @@ impl Canvas {
     /// Pixel coordinates of a lon/lat point.
     pub(crate) fn to_px(&self, c: Coord<f64>) -> (f64, f64) {
         let x = if c.x < self.cut { c.x + 360.0 } else { c.x };
-        ((x - self.x0) * self.scale, (self.y1 - c.y) * self.scale)
+        ((x - self.x0) * self.scale, (self.y1 - c.y) * self.yscale)
     }
 
     /// Fills a multipolygon (even-odd scanline rule).
@@ -65,8 +69,19 @@ impl Canvas {
         }
     }
 
-    /// A straight line of dots between two pixel positions.
+    /// A straight line of dots between two pixel positions. A line reaching beyond the canvas
+    /// (on a zoomed map) is first cut to it, so it costs no more than the canvas is wide.
     pub(crate) fn line(&mut self, a: (f64, f64), b: (f64, f64), colour: [u8; 3]) {
+        let (w, h) = (self.w as f64, self.h as f64);
+        let inside = |p: (f64, f64)| p.0 >= -1.0 && p.1 >= -1.0 && p.0 <= w + 1.0 && p.1 <= h + 1.0;
+        let (a, b) = if inside(a) && inside(b) {
+            (a, b)
+        } else {
+            match clip_segment(a, b, (-1.0, -1.0, w + 1.0, h + 1.0)) {
+                Some(ab) => ab,
+                None => return,
+            }
+        };
         let steps = (b.0 - a.0).abs().max((b.1 - a.1).abs()).ceil().max(1.0) as usize;
         for i in 0..=steps {
             let t = i as f64 / steps as f64;
@@ -143,9 +158,80 @@ impl Canvas {
     }
 }
 
+/// The part of the segment `a`–`b` inside the rectangle `(x0, y0, x1, y1)` (Liang–Barsky),
+/// `None` when none is.
+fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    (x0, y0, x1, y1): (f64, f64, f64, f64),
+) -> Option<((f64, f64), (f64, f64))> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - x0),
+        (dx, x1 - a.0),
+        (-dy, a.1 - y0),
+        (dy, y1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then_some((
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn segments_are_cut_to_the_canvas() {
+        let r = (0.0, 0.0, 10.0, 10.0);
+        assert_eq!(
+            clip_segment((-10.0, 5.0), (20.0, 5.0), r),
+            Some(((0.0, 5.0), (10.0, 5.0)))
+        );
+        assert_eq!(
+            clip_segment((2.0, 2.0), (4.0, 4.0), r),
+            Some(((2.0, 2.0), (4.0, 4.0)))
+        );
+        assert_eq!(clip_segment((-5.0, -5.0), (-1.0, 20.0), r), None);
+        assert_eq!(clip_segment((11.0, 0.0), (30.0, 10.0), r), None);
+        // A line a million pixels long outside the canvas draws only its part inside.
+        let mut c = Canvas {
+            w: 20,
+            h: 10,
+            x0: 0.0,
+            y1: 0.0,
+            scale: 1.0,
+            yscale: 1.0,
+            cut: f64::NEG_INFINITY,
+            px: vec![[255, 255, 255]; 200],
+        };
+        c.line((-1e6, 4.5), (1e6, 4.5), [0, 0, 0]);
+        let dark = c.px.iter().filter(|p| **p == [0, 0, 0]).count();
+        // One dot a pixel; rounding may put two dots in one pixel, as for any line.
+        assert!((19..=20).contains(&dark), "{dark}");
+        assert!(
+            c.px[4 * 20..5 * 20]
+                .iter()
+                .filter(|p| **p == [0, 0, 0])
+                .count()
+                == dark
+        );
+    }
 
     #[test]
     fn text_lands_where_asked() {
@@ -155,6 +241,7 @@ mod tests {
             x0: 0.0,
             y1: 0.0,
             scale: 1.0,
+            yscale: 1.0,
             cut: f64::NEG_INFINITY,
             px: vec![[255, 255, 255]; 800],
         };

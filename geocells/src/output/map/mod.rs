@@ -12,8 +12,13 @@
 //! (crc32fast), both already in the dependency tree. Colours come from the cell id through
 //! SplitMix64, so the same cells always give the same picture.
 //!
+//! A zoomed map draws only a lon/lat box ([`bbox`]: checked once, four numbers or a city's
+//! name), and the cells can be coloured by the rule that made them, with a legend ([`legend`]).
+//!
 //! [`render`] draws and writes the map, on a [`canvas`] with the [`font`]; [`png`] encodes it.
+pub mod bbox;
 pub mod canvas;
 pub mod font;
+pub mod legend;
 pub mod png;
 pub mod render;

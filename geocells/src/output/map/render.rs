@@ -1,21 +1,71 @@
 //! Drawing the map: its frame (the cells' longitude window, across the antimeridian when that
-//! is narrower, and their latitude range), the cells, points, caption and scale bar
-//! ([`render_png`]), and writing `map.png` ([`write_map`]).
+//! is narrower, and their latitude range; or a box, [`MapParams::bbox`]), the cells, points,
+//! caption, legend and scale bar ([`render_png`]), and writing `map.png` ([`write_map`]).
 //!
 //! Colours come from the cell id ([`crate::output::palette::colour_of`]), so the same cells
-//! always give the same picture.
+//! always give the same picture; or from the rule that made each cell ([`MapColour::Rule`],
+//! [`crate::output::map::legend`]).
 
 use std::io::Write as _;
 use std::path::Path;
 
-use geo_types::Coord;
+use geo_types::{Coord, MultiPolygon};
 
 use crate::output::atomic::write_atomic;
 use crate::output::error::ExportError;
+use crate::output::map::bbox::{check_bbox, intersects};
 use crate::output::map::canvas::{Canvas, SEA};
+use crate::output::map::legend::{Rule, draw_legend, legend_lines, legend_size, rule_colour};
 use crate::output::map::png::encode_png;
 use crate::output::palette::{BORDER, colour_of};
 use crate::partition::cells::CellSet;
+
+/// How the cells are coloured ([`MapParams::colour`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapColour {
+    /// One colour per cell, from its id (as in `cells.qml`). The default.
+    #[default]
+    Cell,
+    /// One colour per rule that made the cell (admin cell, OPTICS xi cluster, xi hierarchy
+    /// cluster, density valley, geometric fallback; [`crate::CellOrigin`]), with a legend
+    /// counting the cells drawn of each.
+    Rule,
+}
+
+impl MapColour {
+    /// The names [`MapColour::parse`] reads.
+    pub const NAMES: &'static str = "cell, rule";
+
+    /// The name: `cell` or `rule`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MapColour::Cell => "cell",
+            MapColour::Rule => "rule",
+        }
+    }
+
+    /// Reads a name of [`MapColour::NAMES`] (case-insensitive).
+    ///
+    /// ```
+    /// use geocells::MapColour;
+    /// assert_eq!(MapColour::parse("rule")?, MapColour::Rule);
+    /// assert!(MapColour::parse("admin").is_err());
+    /// # Ok::<(), geocells::ExportError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ExportError::BadMapColour`] naming the text and the names there are.
+    pub fn parse(text: &str) -> Result<MapColour, ExportError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cell" => Ok(MapColour::Cell),
+            "rule" => Ok(MapColour::Rule),
+            _ => Err(ExportError::BadMapColour {
+                value: text.to_string(),
+                allowed: MapColour::NAMES,
+            }),
+        }
+    }
+}
 
 /// What to draw.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +83,14 @@ pub struct MapParams {
     pub scale_bar: bool,
     /// Text chunks (`tEXt`: keyword, text; Latin-1) written into the PNG, e.g. the run id.
     pub text: Vec<(String, String)>,
+    /// Draw only this box `[min_lon, min_lat, max_lon, max_lat]` (degrees; checked by
+    /// [`crate::check_map_bbox`], not across the antimeridian): the map's frame is the box,
+    /// without margins, [`MapParams::width`] pixels wide, and a km as long across as down at
+    /// the box's middle latitude; only polygons meeting the box are drawn. `None` (the
+    /// default): the cells' extent, in plate carrée.
+    pub bbox: Option<[f64; 4]>,
+    /// How the cells are coloured; [`MapColour::Cell`] by default.
+    pub colour: MapColour,
 }
 
 impl Default for MapParams {
@@ -43,6 +101,8 @@ impl Default for MapParams {
             caption: Vec::new(),
             scale_bar: true,
             text: Vec::new(),
+            bbox: None,
+            colour: MapColour::Cell,
         }
     }
 }
@@ -54,10 +114,10 @@ pub const MAX_WIDTH: u32 = 10_000;
 pub const MAX_PIXELS: usize = 50_000_000;
 
 impl MapParams {
-    /// Checks the width (16 to [`MAX_WIDTH`] pixels).
+    /// Checks the width (16 to [`MAX_WIDTH`] pixels) and the box ([`crate::check_map_bbox`]).
     ///
     /// # Errors
-    /// [`ExportError::BadParam`].
+    /// [`ExportError::BadParam`] for the width, [`ExportError::BadMapBox`] for the box.
     pub fn validate(&self) -> Result<(), ExportError> {
         if !(16..=MAX_WIDTH).contains(&self.width) {
             return Err(ExportError::BadParam {
@@ -66,7 +126,22 @@ impl MapParams {
                 allowed: format!("16 to {MAX_WIDTH} pixels"),
             });
         }
+        if let Some(b) = &self.bbox {
+            check_bbox(b)?;
+        }
         Ok(())
+    }
+    /// Sets [`MapParams::bbox`].
+    #[must_use]
+    pub fn bbox(mut self, v: Option<[f64; 4]>) -> Self {
+        self.bbox = v;
+        self
+    }
+    /// Sets [`MapParams::colour`].
+    #[must_use]
+    pub fn colour(mut self, v: MapColour) -> Self {
+        self.colour = v;
+        self
     }
     /// Sets [`MapParams::width`].
     #[must_use]
@@ -205,9 +280,26 @@ fn extent(cells: &CellSet) -> (LonWindow, f64, f64) {
     }
 }
 
-/// The drawn map's longitude window, its extent `[west, east, south, north]` (with margins)
-/// and its size in pixels.
-fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize, usize) {
+/// The drawn map's longitude window, its extent `[west, east, south, north]` (with margins;
+/// none for a box), its size in pixels and the pixels per degree of latitude per pixel per
+/// degree of longitude (1, or for a box 1 / cos of its middle latitude).
+fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize, usize, f64) {
+    if let Some([x0, y0, x1, y1]) = params.bbox {
+        let window = LonWindow {
+            west: x0,
+            east: x1,
+            cut: f64::NEG_INFINITY,
+        };
+        // A km as long across as down at the middle latitude (at least 1/100 of a degree
+        // of longitude per degree of latitude near the poles).
+        let stretch = 1.0 / ((y0 + y1) / 2.0).to_radians().cos().max(0.01);
+        let asked = f64::from(params.width.clamp(16, MAX_WIDTH));
+        let aspect = ((y1 - y0) * stretch / (x1 - x0)).max(1e-6);
+        let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
+        let yscale = w as f64 / (x1 - x0) * stretch;
+        let h = (((y1 - y0) * yscale).ceil() as usize).clamp(16, (MAX_PIXELS / w).max(16));
+        return (window, [x0, x1, y0, y1], w, h, stretch);
+    }
     let (window, y0, y1) = extent(cells);
     let (x0, x1) = (window.west, window.east);
     let (mx, my) = (((x1 - x0) * 0.02).max(0.01), ((y1 - y0) * 0.02).max(0.01));
@@ -224,22 +316,74 @@ fn map_frame(cells: &CellSet, params: &MapParams) -> (LonWindow, [f64; 4], usize
     let w = asked.min((MAX_PIXELS as f64 / aspect).sqrt()).max(16.0) as usize;
     let scale = w as f64 / (x1 - x0);
     let h = (((y1 - y0) * scale).ceil() as usize).clamp(16, (MAX_PIXELS / w).max(16));
-    (window, [x0, x1, y0, y1], w, h)
+    (window, [x0, x1, y0, y1], w, h, 1.0)
 }
 
 /// Width and height in pixels of the map of `cells` drawn with `params`.
 pub fn map_size(cells: &CellSet, params: &MapParams) -> (usize, usize) {
-    let (_, _, w, h) = map_frame(cells, params);
+    let (_, _, w, h, _) = map_frame(cells, params);
     (w, h)
+}
+
+/// The cells drawn with `params`, as (index into `cells.cells`, the polygons drawn): every
+/// cell with all its polygons, or with [`MapParams::bbox`] the cells with a polygon whose
+/// bounding box meets the box, with those polygons.
+pub(crate) fn drawn_cells<'a>(
+    cells: &'a CellSet,
+    params: &MapParams,
+) -> Vec<(usize, std::borrow::Cow<'a, MultiPolygon<f64>>)> {
+    use std::borrow::Cow;
+    match &params.bbox {
+        None => cells
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, Cow::Borrowed(&c.geometry)))
+            .collect(),
+        Some(b) => cells
+            .cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                if c.geometry.0.iter().all(|p| intersects(p, b)) {
+                    return Some((i, Cow::Borrowed(&c.geometry)));
+                }
+                let parts: Vec<_> = c
+                    .geometry
+                    .0
+                    .iter()
+                    .filter(|p| intersects(p, b))
+                    .cloned()
+                    .collect();
+                (!parts.is_empty()).then_some((i, Cow::Owned(MultiPolygon(parts))))
+            })
+            .collect(),
+    }
+}
+
+/// How many of the drawn cells ([`drawn_cells`]) each rule made, in [`Rule::ALL`]'s order.
+fn rule_counts(
+    cells: &CellSet,
+    drawn: &[(usize, std::borrow::Cow<'_, MultiPolygon<f64>>)],
+) -> [usize; 5] {
+    let mut counts = [0; 5];
+    for (i, _) in drawn {
+        let rule = Rule::of(cells.cells[*i].origin);
+        if let Some(k) = Rule::ALL.iter().position(|r| *r == rule) {
+            counts[k] += 1;
+        }
+    }
+    counts
 }
 
 /// Renders the cells (and optionally `points`, lon/lat) into PNG bytes. The extent is the
 /// cells' longitude window ([`lon_window`]: across the antimeridian when that is narrower)
 /// and latitude range with a 2 % margin, clamped to the world (a window across the
-/// antimeridian to 360° of longitude). The size is [`map_size`]: `params.width` wide, at most
-/// [`MAX_WIDTH`], and narrower for a tall extent so as to stay below [`MAX_PIXELS`].
+/// antimeridian to 360° of longitude), or [`MapParams::bbox`]. The size is [`map_size`]:
+/// `params.width` wide, at most [`MAX_WIDTH`], and narrower for a tall extent so as to stay
+/// below [`MAX_PIXELS`]. With [`MapColour::Rule`] a legend box goes below the caption.
 pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) -> Vec<u8> {
-    let (window, [x0, x1, y0, y1], w, h) = map_frame(cells, params);
+    let (window, [x0, x1, y0, y1], w, h, stretch) = map_frame(cells, params);
     let scale = w as f64 / (x1 - x0);
     let mut canvas = Canvas {
         w,
@@ -247,14 +391,21 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         x0,
         y1,
         scale,
+        yscale: scale * stretch,
         cut: window.cut,
         px: vec![SEA; w * h],
     };
-    for c in &cells.cells {
-        canvas.fill(&c.geometry, colour_of(c.id));
+    let drawn = drawn_cells(cells, params);
+    for (i, geometry) in &drawn {
+        let c = &cells.cells[*i];
+        let colour = match params.colour {
+            MapColour::Cell => colour_of(c.id),
+            MapColour::Rule => rule_colour(c.id, c.origin),
+        };
+        canvas.fill(geometry, colour);
     }
-    for c in &cells.cells {
-        canvas.outline(&c.geometry, BORDER);
+    for (_, geometry) in &drawn {
+        canvas.outline(geometry, BORDER);
     }
     if params.points {
         for &(x, y) in points {
@@ -289,6 +440,12 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         );
         (corner_x(&canvas, pad, bw, bh), bw, bh, line_h)
     });
+    let legend = (params.colour == MapColour::Rule).then(|| {
+        let lines = legend_lines(&rule_counts(cells, &drawn));
+        let (lw, lh) = legend_size(&lines, scale, pad);
+        let ly = caption.map_or(pad, |(_, _, bh, _)| 2 * pad + bh);
+        ((corner_x(&canvas, ly, lw, lh), ly), lines)
+    });
     let bar = params.scale_bar.then(|| {
         // Equirectangular: one degree of longitude is 111.32 cos(latitude) km.
         let mid = (y0 + y1) / 2.0;
@@ -315,6 +472,9 @@ pub fn render_png(cells: &CellSet, points: &[(f64, f64)], params: &MapParams) ->
         for (i, line) in params.caption.iter().enumerate() {
             canvas.text(cx + pad, 2 * pad + i * line_h, line, scale, [20, 20, 20]);
         }
+    }
+    if let Some((at, lines)) = legend {
+        draw_legend(&mut canvas, at, &lines, scale, pad);
     }
     if let Some((bx, by, box_w, box_h, len, label)) = bar {
         canvas.rect(
@@ -379,7 +539,6 @@ pub fn write_map(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo_types::MultiPolygon;
 
     #[test]
     fn scale_lengths() {
@@ -444,6 +603,157 @@ mod tests {
             .flat_map(|row| row[1..].chunks(3).map(|p| [p[0], p[1], p[2]]))
             .collect();
         (w, h, px)
+    }
+
+    /// Four cells in a row along the equator (lon 0-10, 10-20, 20-30, 30-40; lat 0-10), the
+    /// second carved by OPTICS, the third by the fallback, the fourth with a far island at
+    /// lon 99-100.
+    fn row_of_cells() -> CellSet {
+        let mut cells = CellSet {
+            cells: vec![
+                boxes(0, &[(0.0, 0.0, 10.0, 10.0)]),
+                boxes(1, &[(10.0, 0.0, 20.0, 10.0)]),
+                boxes(2, &[(20.0, 0.0, 30.0, 10.0)]),
+                boxes(3, &[(30.0, 0.0, 40.0, 10.0), (99.0, 0.0, 100.0, 1.0)]),
+            ],
+        };
+        cells.cells[1].origin = crate::partition::cells::CellOrigin::Optics(0);
+        cells.cells[2].origin = crate::partition::cells::CellOrigin::Bisect;
+        cells
+    }
+
+    #[test]
+    fn the_default_map_is_the_map_without_box_in_cell_colours() {
+        let cells = row_of_cells();
+        let default = MapParams::default().width(1040);
+        let explicit = MapParams::default()
+            .width(1040)
+            .bbox(None)
+            .colour(MapColour::Cell);
+        assert_eq!(default.bbox, None);
+        assert_eq!(default.colour, MapColour::Cell);
+        let png = render_png(&cells, &[], &default);
+        assert_eq!(png, render_png(&cells, &[], &explicit));
+        // Plate carrée over the cells' extent with 2 % margins: 104 x 10.4 degrees, 10 px a
+        // degree both ways, every cell in its id's colour, the far island too.
+        let (w, h, px) = decode(&png);
+        assert_eq!((w, h), (1040, 104));
+        let at = |lon: f64, lat: f64| {
+            px[((10.2 - lat) * 10.0) as usize * w + ((lon + 2.0) * 10.0) as usize]
+        };
+        for (id, lon, lat) in [
+            (0, 5.0, 5.5),
+            (1, 15.0, 5.5),
+            (2, 25.0, 5.5),
+            (3, 35.0, 5.5),
+            (3, 99.5, 0.5),
+        ] {
+            assert_eq!(at(lon, lat), colour_of(id), "{id} at {lon}");
+        }
+        assert_eq!(at(10.0, 5.5), BORDER);
+        assert_eq!(at(60.0, 5.5), SEA);
+    }
+
+    #[test]
+    fn a_box_draws_only_the_cells_in_it() {
+        let cells = row_of_cells();
+        // Lon 12 to 28, lat 2 to 8: cells 1 and 2 only, 50 px a degree across, 50 / cos 5°
+        // down (a km as long across as down at the box's middle latitude).
+        let params = MapParams::default()
+            .width(800)
+            .scale_bar(false)
+            .bbox(Some([12.0, 2.0, 28.0, 8.0]));
+        let drawn: Vec<usize> = drawn_cells(&cells, &params)
+            .iter()
+            .map(|(i, _)| *i)
+            .collect();
+        assert_eq!(drawn, [1, 2]);
+        let png = render_png(&cells, &[], &params);
+        assert_ne!(
+            png,
+            render_png(&cells, &[], &MapParams::default().width(800))
+        );
+        let (w, h, px) = decode(&png);
+        let stretch = 1.0 / 5.0f64.to_radians().cos();
+        assert_eq!(w, 800);
+        assert_eq!(h, (6.0 * 50.0 * stretch).ceil() as usize);
+        // Every pixel is cell 1, cell 2, their shared border at lon 20, nothing else.
+        let colours: std::collections::BTreeSet<[u8; 3]> = px.iter().copied().collect();
+        let expected = [colour_of(1), colour_of(2), BORDER].into_iter().collect();
+        assert_eq!(colours, expected);
+        assert_eq!(px[h / 2 * w + 10], colour_of(1));
+        assert_eq!(px[h / 2 * w + 400], BORDER);
+        assert_eq!(px[h / 2 * w + 790], colour_of(2));
+        // A box over cell 3's far island draws that polygon only, not the cell's main part.
+        let island = MapParams::default()
+            .width(100)
+            .bbox(Some([98.0, -1.0, 101.0, 2.0]));
+        let drawn = drawn_cells(&cells, &island);
+        assert_eq!(drawn.len(), 1);
+        assert_eq!((drawn[0].0, drawn[0].1.0.len()), (3, 1));
+        let (w, h, px) = decode(&render_png(&cells, &[], &island));
+        assert_eq!(px[h / 2 * w + w / 2], colour_of(3));
+        // A box with no cells is all sea (a caption-less map without scale bar).
+        let empty = island
+            .clone()
+            .bbox(Some([60.0, 20.0, 70.0, 30.0]))
+            .scale_bar(false);
+        let (_, _, px) = decode(&render_png(&cells, &[], &empty));
+        assert!(px.iter().all(|p| *p == SEA));
+        // A box is checked with the width.
+        let e = MapParams::default()
+            .bbox(Some([10.0, 5.0, 0.0, 6.0]))
+            .validate()
+            .expect_err("box across the antimeridian")
+            .to_string();
+        assert!(
+            e.contains("map bbox '10,5,0,6': min_lon 10 is east of max_lon 0"),
+            "{e}"
+        );
+        let e = MapParams::default()
+            .bbox(Some([0.0, 5.0, 10.0, 95.0]))
+            .validate()
+            .expect_err("latitude beyond the pole")
+            .to_string();
+        assert!(e.contains("max_lat 95 is outside -90 to 90"), "{e}");
+        assert!(island.validate().is_ok());
+    }
+
+    #[test]
+    fn colouring_by_rule_fills_by_origin_with_a_legend() {
+        use crate::output::map::legend::Rule;
+        // Without the island: cells in both top corners, so the legend stays at the left.
+        let mut cells = row_of_cells();
+        cells.cells[3].geometry.0.truncate(1);
+        let params = MapParams::default()
+            .width(1040)
+            .scale_bar(false)
+            .colour(MapColour::Rule);
+        // 41.6 x 10.4 degrees, 25 px a degree.
+        let (w, h, px) = decode(&render_png(&cells, &[], &params));
+        assert_eq!((w, h), (1040, 260));
+        let at = |lon: f64, lat: f64| {
+            px[((10.2 - lat) * 25.0) as usize * w + ((lon + 0.8) * 25.0) as usize]
+        };
+        // Below the legend box, each cell has its rule's colour (cell-dependent shade).
+        for (id, origin) in [
+            (0, crate::partition::cells::CellOrigin::Admin),
+            (1, crate::partition::cells::CellOrigin::Optics(0)),
+            (2, crate::partition::cells::CellOrigin::Bisect),
+        ] {
+            assert_eq!(at(5.0 + 10.0 * f64::from(id), 0.5), rule_colour(id, origin));
+        }
+        assert_ne!(at(15.0, 0.5), colour_of(1));
+        // The legend's swatches: at 1,040 px one pixel per font pixel, the box at (6, 6) with
+        // 6 px padding, lines 10 px apart, the title first; a swatch's inside 1 px in.
+        let swatch = |px: &[[u8; 3]], k: usize| px[(12 + 10 * (k + 1) + 3) * w + 12 + 5];
+        for (k, rule) in Rule::ALL.iter().enumerate() {
+            assert_eq!(swatch(&px, k), rule.colour(), "{rule:?}");
+        }
+        // The default colouring has no legend: the swatches' pixels are the map's margin.
+        let plain = params.clone().colour(MapColour::Cell);
+        let (_, _, plain) = decode(&render_png(&cells, &[], &plain));
+        assert!((0..5).all(|k| swatch(&plain, k) == SEA));
     }
 
     #[test]
