@@ -41,6 +41,9 @@
 //!   measurement: one iteration per sample once an iteration exceeds 0.3 s. Example:
 //!   `GEOCELLS_BENCH_SIZES=10000 cargo bench --bench stages -- --quick '^voronoi_carve/'`.
 //!
+//! * `smoothing/N`: `smoothed_targets` of the `make_points N` points against 3,900 centroids
+//!   (decision 0009), at every size of `GEOCELLS_BENCH_SIZES`.
+//!
 //! With the default sizes a full `cargo bench --bench stages` takes about 6 minutes on the
 //! project's 2-core machine when idle, 9 when shared (the fixed-size benches about 2 to 3, the 1M
 //! benches 2 to 4: `export/1000000` alone makes 11 runs of 5 to 12 s, `assign/1000000` 11 of 2
@@ -537,5 +540,33 @@ fn carve_flags(points: &[(f64, f64)]) -> Vec<bool> {
     points.iter().map(|p| p.0 < median).collect()
 }
 
-criterion_group!(benches, stages, split, scale);
+/// `smoothing/N`: `smoothed_targets` (PIGEON label smoothing, tau 75 km, top 10) of the
+/// `make_points N` points against 3,900 centroids scattered 20 km around GeoNames places
+/// (population^0.5, seed 1), about the cell count of a 5M `pigeotto` run (decision 0009).
+/// Each iteration builds its tiles anew, as a run does.
+fn smoothing(c: &mut Criterion) {
+    let places = geocells::algorithms::geonames_places(&data("geonames_cities1000.parquet"), 0.5)
+        .expect("places");
+    let centroids: Vec<Option<(f64, f64)>> = geocells::algorithms::scatter(&places, 3900, 1, 20.0)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let mut g = c.benchmark_group("smoothing");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for n in bench_sizes() {
+        let pts = geocells::algorithms::scatter(&places, n, 42, 5.0);
+        g.bench_with_input(BenchmarkId::from_parameter(n), &pts, |b, pts| {
+            b.iter(|| {
+                geocells::smoothed_targets(pts, &centroids, geocells::SmoothingParams::default())
+                    .expect("targets")
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, split, scale, smoothing);
 criterion_main!(benches);
