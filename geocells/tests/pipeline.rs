@@ -120,25 +120,32 @@ fn world_default_data_gives_a_valid_fused_partition() {
 
 #[test]
 fn outputs_are_byte_identical_at_one_and_two_threads() {
+    // The default split, and semantic mode with its gate (plots kept per family, several
+    // carves per run, the density tree).
     let inputs = Inputs::default_data(root());
-    let dirs: Vec<_> = [1usize, 2]
-        .iter()
-        .map(|&threads| {
-            let dir = temp_dir(&format!("threads{threads}"));
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("pool");
-            pool.install(|| {
-                let run = run_validated(&inputs, Params::default());
-                geocells::write_all(&run, &dir).expect("write");
-            });
-            dir
-        })
-        .collect();
-    assert_same_outputs(&dirs[0], &dirs[1], "1 and 2 threads");
-    for d in dirs {
-        let _ = std::fs::remove_dir_all(d);
+    let semantic = Params::default()
+        .semantic_split(true)
+        .semantic_tolerance(Some(1.0));
+    for (name, params) in [("default", Params::default()), ("semantic", semantic)] {
+        let dirs: Vec<_> = [1usize, 2]
+            .iter()
+            .map(|&threads| {
+                let dir = temp_dir(&format!("threads{threads}_{name}"));
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("pool");
+                pool.install(|| {
+                    let run = run_validated(&inputs, params.clone());
+                    geocells::write_all(&run, &dir).expect("write");
+                });
+                dir
+            })
+            .collect();
+        assert_same_outputs(&dirs[0], &dirs[1], &format!("{name}: 1 and 2 threads"));
+        for d in dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
 }
 
