@@ -213,19 +213,25 @@ fn xi_offer(part: &SplitPart, labels: &[i64], min_size: usize, rules: Rules) -> 
     if clusters.is_empty() {
         return None;
     }
-    let groups = clusters
-        .iter()
-        .map(|&l| {
-            (0..labels.len())
-                .filter(|&j| labels[j] == l)
-                .map(|j| part.points[j])
-                .collect()
-        })
-        .collect();
+    let groups = grouped(part, clusters.len(), |j| {
+        clusters.iter().position(|&l| l == labels[j])
+    });
     Some(Offer {
         groups,
         rule: Rule::Xi,
     })
+}
+
+/// The part's points (label indices, ascending) in `k` groups, point `j` of the part in group
+/// `group_of(j)` (`None`: in none), in one pass.
+fn grouped(part: &SplitPart, k: usize, group_of: impl Fn(usize) -> Option<usize>) -> Vec<Vec<u32>> {
+    let mut groups = vec![Vec::new(); k];
+    for (j, &p) in part.points.iter().enumerate() {
+        if let Some(g) = group_of(j) {
+            groups[g].push(p);
+        }
+    }
+    groups
 }
 
 /// A density-tree division the compactness gate refused.
@@ -268,20 +274,13 @@ fn tree_offer(
     if pieces.is_empty() {
         return Ok(None);
     }
-    let mut piece_of = vec![usize::MAX; n];
+    let mut piece_of = vec![None; n];
     for (k, &(s, e)) in pieces.iter().enumerate() {
         for &j in &plot.ordering[s..=e] {
-            piece_of[j as usize] = k;
+            piece_of[j as usize] = Some(k);
         }
     }
-    let groups = (0..pieces.len())
-        .map(|k| {
-            (0..n)
-                .filter(|&j| piece_of[j] == k)
-                .map(|j| part.points[j])
-                .collect()
-        })
-        .collect();
+    let groups = grouped(part, pieces.len(), |j| piece_of[j]);
     Ok(Some(Offer {
         groups,
         rule: Rule::Valley,
